@@ -1,0 +1,1 @@
+"""modalgen: serving specs in, deployable Modal apps out."""

@@ -1,0 +1,53 @@
+"""The GPUs Modal offers, in one place.
+
+Source: Modal's GPU guide (https://modal.com/docs/guide/gpu, "Specifying GPU type" and
+"Specifying GPU count"). `H100!` is an H100 that Modal never upgrades to an H200; `B200+` is a
+B200 that Modal may upgrade to a B300. Memory is per GPU, in GB (10^9 bytes), as NVIDIA and Modal
+quote it; the upgradable `B200+` counts as the smaller of the two.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class GpuType(StrEnum):
+    """A GPU type as Modal spells it in `gpu="TYPE:COUNT"`."""
+
+    T4 = "T4"
+    L4 = "L4"
+    A10 = "A10"
+    L40S = "L40S"
+    A100 = "A100"
+    A100_40GB = "A100-40GB"
+    A100_80GB = "A100-80GB"
+    RTX_PRO_6000 = "RTX-PRO-6000"
+    H100 = "H100"
+    H100_EXACT = "H100!"
+    H200 = "H200"
+    B200 = "B200"
+    B200_PLUS = "B200+"
+
+
+@dataclass(frozen=True)
+class GpuInfo:
+    memory_gb: int
+    max_count: int
+
+
+GPU_INFO: dict[GpuType, GpuInfo] = {
+    GpuType.T4: GpuInfo(memory_gb=16, max_count=8),
+    GpuType.L4: GpuInfo(memory_gb=24, max_count=8),
+    GpuType.A10: GpuInfo(memory_gb=24, max_count=4),
+    GpuType.L40S: GpuInfo(memory_gb=48, max_count=8),
+    GpuType.A100: GpuInfo(memory_gb=40, max_count=8),
+    GpuType.A100_40GB: GpuInfo(memory_gb=40, max_count=8),
+    GpuType.A100_80GB: GpuInfo(memory_gb=80, max_count=8),
+    GpuType.RTX_PRO_6000: GpuInfo(memory_gb=96, max_count=8),
+    GpuType.H100: GpuInfo(memory_gb=80, max_count=8),
+    GpuType.H100_EXACT: GpuInfo(memory_gb=80, max_count=8),
+    GpuType.H200: GpuInfo(memory_gb=141, max_count=8),
+    GpuType.B200: GpuInfo(memory_gb=192, max_count=8),
+    GpuType.B200_PLUS: GpuInfo(memory_gb=192, max_count=8),
+}

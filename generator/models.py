@@ -1,0 +1,354 @@
+"""The serving spec: one Modal app serving one model with SGLang.
+
+Every field has a description (it becomes the JSON Schema that editors read) and every model
+forbids unknown keys, so a typo is an error rather than a silently ignored setting. Defaults are
+taken from the two reference apps the project started from.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from generator.gpus import GpuType
+
+SPEC_VERSION = 1
+
+PYTHON_IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
+ENV_VAR_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+# Modal: "App names may contain only alphanumeric characters, dashes, periods, and underscores,
+# and must be less than 64 characters in length" (modal._utils.name_utils.check_object_name).
+MODAL_OBJECT_NAME = r"^[A-Za-z0-9_.-]{1,63}$"
+HF_REPO_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$"
+GIT_COMMIT = r"^[0-9a-f]{40}$"
+ENGINE_FLAG = r"^--[a-z0-9][a-z0-9-]*$"
+
+PythonIdentifier = Annotated[str, StringConstraints(pattern=PYTHON_IDENTIFIER)]
+ModalObjectName = Annotated[str, StringConstraints(pattern=MODAL_OBJECT_NAME)]
+EnvVarName = Annotated[str, StringConstraints(pattern=ENV_VAR_NAME)]
+AbsolutePosixPath = Annotated[str, StringConstraints(pattern=r"^/[^\x00]*$")]
+Seconds = Annotated[int, Field(gt=0)]
+
+
+class SpecModel(BaseModel):
+    """Base of every spec model: unknown keys are errors and validated specs are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AppSection(SpecModel):
+    name: ModalObjectName = Field(
+        description="Name of the Modal App, as shown in the dashboard and used by `modal deploy`."
+    )
+    class_name: PythonIdentifier = Field(
+        description="Name of the generated `modal.Cls` that runs the SGLang server."
+    )
+
+
+class ImageSection(SpecModel):
+    registry_tag: str = Field(
+        min_length=1,
+        description="Container image to build from, e.g. `lmsysorg/sglang:v0.5.9-cu129-amd64-runtime`.",
+    )
+    env: dict[EnvVarName, str] = Field(
+        default_factory=dict,
+        description="Environment variables baked into the image, in the order given.",
+    )
+
+
+class ModelSection(SpecModel):
+    name: Annotated[str, StringConstraints(pattern=HF_REPO_ID)] = Field(
+        description="Hugging Face repository id of the model, `org/name`."
+    )
+    revision: Annotated[str, StringConstraints(pattern=GIT_COMMIT)] = Field(
+        description="Full 40-character commit hash of the model revision to serve, pinned on "
+        "purpose so that a new upload cannot change what is deployed."
+    )
+
+
+class Volume(SpecModel):
+    name: ModalObjectName = Field(description="Name of the Modal Volume.")
+    mount_path: AbsolutePosixPath = Field(description="Where the Volume is mounted in containers.")
+    create_if_missing: bool = Field(
+        default=True, description="Create the Volume on first deploy if it does not exist."
+    )
+
+
+class Gpu(SpecModel):
+    type: GpuType = Field(
+        description="GPU type as Modal names it; `H100!` never upgrades to an H200, `B200+` may "
+        "upgrade to a B300."
+    )
+    count: int = Field(default=1, ge=1, description="Number of GPUs attached to each container.")
+
+    @property
+    def modal_spec(self) -> str:
+        """The string Modal's `gpu=` argument takes."""
+        return f"{self.type.value}:{self.count}"
+
+
+class DeepGemmSection(SpecModel):
+    enabled: bool = Field(
+        default=True,
+        description="Pre-compile DeepGEMM kernels into a cache Volume while the image builds, so "
+        "containers do not JIT-compile them on first request.",
+    )
+    gpu: Gpu | None = Field(
+        default=None, description="GPU for the build step; defaults to the server's GPU."
+    )
+    volumes: list[ModalObjectName] | None = Field(
+        default=None,
+        description="Names of the Volumes (from `volumes`) mounted during the build; defaults to all.",
+    )
+    fail_build_on_error: bool = Field(
+        default=True,
+        description="Fail the image build when kernel compilation fails. When false, a failed "
+        "compile is ignored and kernels are JIT-compiled at first use instead.",
+    )
+
+
+class ServerSection(SpecModel):
+    gpu: Gpu = Field(description="GPUs for each serving container.")
+    port: int = Field(default=8000, description="Port the SGLang server listens on.")
+    target_inputs: int = Field(
+        default=10,
+        gt=0,
+        description="Concurrent requests per container before Modal scales up (`modal.concurrent`).",
+    )
+    region: str | None = Field(
+        default=None, description="Cloud region for the serving containers, e.g. `us-east`."
+    )
+    proxy_regions: list[str] = Field(
+        default_factory=list,
+        description="Regions of the Modal HTTP proxies in front of the server; put them next to "
+        "the containers' region.",
+    )
+    min_containers: int | None = Field(
+        default=None, ge=0, description="Containers kept warm at all times (Modal's default is 0)."
+    )
+    timeout: Seconds | None = Field(
+        default=None, description="Maximum seconds for one input (Modal's default is 300)."
+    )
+    startup_timeout: Seconds | None = Field(
+        default=None,
+        description="Maximum seconds for a container to start, `modal.enter` included; Modal "
+        "defaults to `timeout`.",
+    )
+    exit_grace_period: Seconds | None = Field(
+        default=None,
+        description="Seconds the HTTP server gets to finish in-flight requests when a container "
+        "shuts down.",
+    )
+    volumes: list[ModalObjectName] | None = Field(
+        default=None,
+        description="Names of the Volumes (from `volumes`) mounted in serving containers; "
+        "defaults to all.",
+    )
+
+
+class SpeculativeAlgorithm(StrEnum):
+    EAGLE = "EAGLE"
+    EAGLE3 = "EAGLE3"
+    NEXTN = "NEXTN"
+    STANDALONE = "STANDALONE"
+    NGRAM = "NGRAM"
+
+
+class MambaSchedulerStrategy(StrEnum):
+    AUTO = "auto"
+    NO_BUFFER = "no_buffer"
+    EXTRA_BUFFER = "extra_buffer"
+
+
+class SpeculativeDecoding(SpecModel):
+    algorithm: SpeculativeAlgorithm = Field(
+        description="Speculative decoding algorithm (`--speculative-algorithm`); EAGLE uses the "
+        "model's multi-token-prediction head."
+    )
+    num_steps: int | None = Field(
+        default=None, ge=1, description="Draft steps per verification (`--speculative-num-steps`)."
+    )
+    eagle_topk: int | None = Field(
+        default=None, ge=1, description="Branching factor of the draft tree (`--speculative-eagle-topk`)."
+    )
+    num_draft_tokens: int | None = Field(
+        default=None,
+        ge=1,
+        description="Draft tokens verified per step (`--speculative-num-draft-tokens`).",
+    )
+
+
+EngineArgValue = str | int | float | bool | list[str]
+
+
+class EngineSection(SpecModel):
+    served_model_name: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Model name clients put in requests (`--served-model-name`); defaults to the "
+        "model's repository id.",
+    )
+    host: str = Field(default="0.0.0.0", description="Address the server binds to (`--host`).")
+    tensor_parallel_size: int | None = Field(
+        default=None,
+        ge=1,
+        description="Tensor parallelism (`--tp`); defaults to the GPU count.",
+    )
+    cuda_graph_max_bs: int | None = Field(
+        default=None,
+        ge=1,
+        description="Largest batch size captured in CUDA graphs (`--cuda-graph-max-bs`); defaults "
+        "to twice `server.target_inputs`.",
+    )
+    enable_metrics: bool = Field(
+        default=True, description="Expose Prometheus metrics (`--enable-metrics`)."
+    )
+    decode_log_interval: int | None = Field(
+        default=None, ge=1, description="Log every N decoded tokens (`--decode-log-interval`)."
+    )
+    mem_fraction_static: float | None = Field(
+        default=None,
+        gt=0,
+        lt=1,
+        description="Fraction of GPU memory for weights and KV cache (`--mem-fraction-static`).",
+    )
+    context_length: int | None = Field(
+        default=None, ge=1, description="Maximum context length in tokens (`--context-length`)."
+    )
+    mamba_scheduler_strategy: MambaSchedulerStrategy | None = Field(
+        default=None,
+        description="Scheduling of Mamba state for hybrid models (`--mamba-scheduler-strategy`).",
+    )
+    reasoning_parser: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Parser that splits reasoning from content (`--reasoning-parser`).",
+    )
+    tool_call_parser: str | None = Field(
+        default=None, min_length=1, description="Parser for tool calls (`--tool-call-parser`)."
+    )
+    speculative: SpeculativeDecoding | None = Field(
+        default=None, description="Speculative decoding; off when absent."
+    )
+    extra_args: dict[Annotated[str, StringConstraints(pattern=ENGINE_FLAG)], EngineArgValue] = (
+        Field(
+            default_factory=dict,
+            description="Further `sglang.launch_server` options, by full flag name. `true` passes "
+            "a bare flag, `false` omits it, a list passes several values.",
+        )
+    )
+
+
+class LifecycleSection(SpecModel):
+    ready_timeout: Seconds = Field(
+        default=600,
+        description="Seconds to wait for the server's `/health` before the container fails.",
+    )
+    stop_timeout: Seconds = Field(
+        default=10,
+        description="Seconds the server gets to exit after SIGTERM before it is killed.",
+    )
+
+
+class ContentFormat(StrEnum):
+    TEXT = "text"
+    PARTS = "parts"
+
+
+class ChatMessage(SpecModel):
+    text: str = Field(description="Text of the user message.")
+    image_url: str | None = Field(
+        default=None, min_length=1, description="URL of an image sent before the text."
+    )
+    format: ContentFormat = Field(
+        default=ContentFormat.TEXT,
+        description="`text` sends the content as a plain string; `parts` as a list of typed "
+        "parts. A message with an image is always sent as parts.",
+    )
+
+    @model_validator(mode="after")
+    def _image_needs_parts(self) -> ChatMessage:
+        if self.image_url is not None and self.format is ContentFormat.TEXT:
+            raise ValueError("a message with `image_url` must use `format = \"parts\"`")
+        return self
+
+
+class WarmupSection(SpecModel):
+    requests: int = Field(
+        default=2, ge=0, description="Chat requests sent before the replica takes traffic."
+    )
+    timeout: Seconds = Field(default=120, description="Seconds allowed for each warm-up request.")
+    max_tokens: int = Field(default=16, ge=1, description="`max_tokens` of each warm-up request.")
+    message: ChatMessage = Field(
+        default_factory=lambda: ChatMessage(text="Hello, how are you?"),
+        description="The user message each warm-up request sends.",
+    )
+
+
+class ProbeSection(SpecModel):
+    entrypoint: PythonIdentifier = Field(
+        default="main", description="Name of the `modal run` local entrypoint."
+    )
+    cli_options: bool = Field(
+        default=False,
+        description="Expose `--test-timeout`, `--prompt` (and `--twice` when "
+        "`second_system_prompt` is set) as `modal run` options.",
+    )
+    timeout: Seconds = Field(
+        default=600, description="Seconds to keep retrying until the server answers."
+    )
+    message: ChatMessage | None = Field(
+        default=None,
+        description="The user message to send; defaults to the warm-up message.",
+    )
+    system_prompt: str | None = Field(
+        default=None, description="System prompt sent before the user message."
+    )
+    second_system_prompt: str | None = Field(
+        default=None,
+        description="When set, the probe runs a second time with this system prompt.",
+    )
+    session_header: str = Field(
+        default="Modal-Session-Id",
+        pattern=r"^[A-Za-z0-9-]+$",
+        description="Header that pins requests of one conversation to one replica.",
+    )
+    session_id: str = Field(default="test-session", description="Value of the session header.")
+    request_extras: dict[str, str | int | float | bool] = Field(
+        default_factory=dict,
+        description="Further fields of the request body, such as sampling options (`top_k`).",
+    )
+
+    @model_validator(mode="after")
+    def _second_run_needs_system_prompt(self) -> ProbeSection:
+        if self.second_system_prompt is not None and self.system_prompt is None:
+            raise ValueError("`second_system_prompt` replaces `system_prompt`: set both")
+        return self
+
+
+class Spec(SpecModel):
+    version: Literal[1] = Field(description="Version of the spec format; only `1` exists.")
+    app: AppSection = Field(description="The Modal App and the class that serves the model.")
+    image: ImageSection = Field(description="The container image the server runs in.")
+    model: ModelSection = Field(description="The model to serve.")
+    volumes: list[Volume] = Field(
+        default_factory=list, description="Modal Volumes that cache weights and compiled kernels."
+    )
+    deep_gemm: DeepGemmSection = Field(
+        default_factory=DeepGemmSection, description="DeepGEMM kernel pre-compilation."
+    )
+    server: ServerSection = Field(description="Containers, scaling and routing.")
+    engine: EngineSection = Field(
+        default_factory=EngineSection, description="SGLang server options."
+    )
+    lifecycle: LifecycleSection = Field(
+        default_factory=LifecycleSection, description="Start-up and shut-down of the server."
+    )
+    warmup: WarmupSection = Field(
+        default_factory=WarmupSection, description="Requests that warm a new replica up."
+    )
+    probe: ProbeSection = Field(
+        default_factory=ProbeSection, description="The `modal run` test client."
+    )

@@ -1,0 +1,108 @@
+"""Where specs are found and generated files go, and how they are written."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from generator.errors import Problem, SpecError
+from generator.loader import SUFFIXES
+from generator.render import Output, render_all
+from generator.validation import LoadedSpec, load_spec
+
+SPECS_DIR = "specs"
+GENERATED_DIR = "generated"
+# The file stem becomes the generated module's name: keep it a plain Python module name.
+SPEC_STEM = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Project:
+    """A directory with `specs/` and `generated/`."""
+
+    root: Path
+
+    @property
+    def specs_dir(self) -> Path:
+        return self.root / SPECS_DIR
+
+    @property
+    def output_dir(self) -> Path:
+        return self.root / GENERATED_DIR
+
+    def discover_specs(self) -> list[Path]:
+        """Every spec under `specs/`, sorted; files starting with `_` are bases, not apps."""
+        if not self.specs_dir.is_dir():
+            return []
+        return sorted(
+            path
+            for path in self.specs_dir.iterdir()
+            if path.suffix in SUFFIXES and not path.name.startswith("_") and path.is_file()
+        )
+
+    def display_path(self, path: Path) -> str:
+        """The path as written in messages and headers: relative to the root when inside it."""
+        absolute = path if path.is_absolute() else Path.cwd() / path
+        try:
+            return absolute.resolve().relative_to(self.root.resolve()).as_posix()
+        except ValueError:
+            return path.as_posix()
+
+    def load_all(self, paths: list[Path]) -> list[LoadedSpec]:
+        """Load and validate every spec; raise one SpecError with all problems of all files."""
+        loaded: list[LoadedSpec] = []
+        problems: list[Problem] = []
+        stems: dict[str, str] = {}
+        for path in paths:
+            display = self.display_path(path)
+            if not SPEC_STEM.match(path.stem):
+                problems.append(
+                    Problem(
+                        display,
+                        f"file name {path.stem!r} cannot name a generated module: use lower-case "
+                        "letters, digits and underscores, starting with a letter",
+                    )
+                )
+                continue
+            if path.stem in stems:
+                problems.append(
+                    Problem(
+                        display,
+                        f"{stems[path.stem]} would generate the same file "
+                        f"{GENERATED_DIR}/{path.stem}.py",
+                    )
+                )
+                continue
+            stems[path.stem] = display
+            try:
+                loaded.append(load_spec(path, display))
+            except SpecError as error:
+                problems.extend(error.problems)
+        if problems:
+            raise SpecError(problems)
+        return loaded
+
+    def render(self, paths: list[Path]) -> list[Output]:
+        """Generated files for `paths`, relative to the root. Writes nothing."""
+        return render_all(self.load_all(paths), Path(GENERATED_DIR))
+
+    def write(self, output: Output) -> bool:
+        """Write one output atomically; return False when the file already has that content."""
+        target = self.root / output.path
+        if not target.resolve().is_relative_to(self.output_dir.resolve()):
+            raise ValueError(f"refusing to write outside {GENERATED_DIR}/: {output.path}")
+        if target.is_file() and target.read_text(encoding="utf-8") == output.content:
+            return False
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
+                stream.write(output.content)
+            os.replace(temporary, target)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        return True

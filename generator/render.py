@@ -1,0 +1,113 @@
+"""Render validated specs into formatted Python source: a pure function of specs and templates."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import jinja2
+
+from generator.pycode import PyCode
+from generator.validation import LoadedSpec
+from generator.view import build_view
+
+TEMPLATE = "app.py.jinja"
+# ruff's formatter with fixed settings, whatever configuration surrounds the output directory.
+RUFF_FORMAT_ARGS = ("format", "--isolated", "--line-length", "100", "--target-version", "py311")
+
+
+class RenderError(Exception):
+    """The templates produced something that is not valid Python: a bug in modalgen."""
+
+
+@dataclass(frozen=True)
+class Output:
+    """One generated file: where it goes, relative to the project root, and its content."""
+
+    path: Path
+    source: LoadedSpec
+    content: str
+
+
+def templates_dir() -> Path:
+    """`templates/` of the checkout, or the copy packaged into an installed wheel."""
+    package = Path(__file__).resolve().parent
+    for candidate in (package.parent / "templates", package / "templates"):
+        if (candidate / TEMPLATE).is_file():
+            return candidate
+    raise RenderError(f"cannot find {TEMPLATE} next to the generator package")
+
+
+def _only_code(value: object) -> object:
+    """Jinja `finalize`: a template may only place `PyCode`, never raw spec data."""
+    if not isinstance(value, PyCode):
+        raise RenderError(
+            f"template tried to output {type(value).__name__} {value!r}; "
+            "wrap values with pycode.literal() in the view"
+        )
+    return value
+
+
+@cache
+def environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates_dir()),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+        finalize=_only_code,
+    )
+
+
+def output_path(spec: LoadedSpec, output_dir: Path) -> Path:
+    return output_dir / f"{spec.document.path.stem}.py"
+
+
+def render_unformatted(spec: LoadedSpec, output_dir: Path) -> str:
+    path = output_path(spec, output_dir)
+    view = build_view(spec.spec, spec.display_path, path.as_posix())
+    text = environment().get_template(TEMPLATE).render(app=view)
+    try:
+        ast.parse(text, filename=path.as_posix())
+    except SyntaxError as error:
+        raise RenderError(
+            f"{TEMPLATE} rendered invalid Python for {spec.display_path} at line "
+            f"{error.lineno}: {error.msg}\n  {error.text}"
+        ) from None
+    return text
+
+
+def render_all(specs: list[LoadedSpec], output_dir: Path) -> list[Output]:
+    """The generated files for `specs`, formatted. Writes nothing."""
+    texts = [render_unformatted(spec, output_dir) for spec in specs]
+    return [
+        Output(output_path(spec, output_dir), spec, content)
+        for spec, content in zip(specs, format_sources(texts), strict=True)
+    ]
+
+
+def _ruff() -> str:
+    from ruff.__main__ import find_ruff_bin
+
+    return find_ruff_bin()
+
+
+def format_sources(texts: list[str]) -> list[str]:
+    """Format Python sources with ruff, one process per source."""
+    formatted = []
+    for text in texts:
+        result = subprocess.run(
+            [_ruff(), *RUFF_FORMAT_ARGS, "--stdin-filename", "generated.py", "-"],
+            input=text.encode(),
+            capture_output=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise RenderError(f"ruff format failed: {result.stderr.decode(errors='replace')}")
+        formatted.append(result.stdout.decode())
+    return formatted

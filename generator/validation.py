@@ -1,0 +1,126 @@
+"""Turn a `SourceDocument` into a validated `Spec`, or every problem with it at once."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from generator.checks import run_checks
+from generator.errors import FieldPath, Problem, SpecError
+from generator.loader import SourceDocument, load_document
+from generator.models import SPEC_VERSION, Spec
+
+
+@dataclass(frozen=True)
+class LoadedSpec:
+    """A spec that passed every check, with the file it came from."""
+
+    spec: Spec
+    document: SourceDocument
+
+    @property
+    def display_path(self) -> str:
+        return self.document.display_path
+
+
+def load_spec(path: Path, display_path: str | None = None) -> LoadedSpec:
+    document = load_document(path, display_path or path.as_posix())
+    return LoadedSpec(validate_document(document), document)
+
+
+def validate_document(document: SourceDocument) -> Spec:
+    _check_version(document)
+    try:
+        spec = Spec.model_validate(document.data)
+    except ValidationError as error:
+        problems = [_problem_from_pydantic(document, item) for item in error.errors()]
+        raise SpecError(sorted(problems, key=_problem_order)) from None
+    findings = run_checks(spec)
+    if findings:
+        problems = [
+            Problem(document.display_path, message, field, document.position_of(field))
+            for field, message in findings
+        ]
+        raise SpecError(sorted(problems, key=_problem_order))
+    return spec
+
+
+def _problem_order(problem: Problem) -> tuple[int, int]:
+    if problem.position is None:
+        return (0, 0)
+    return (problem.position.line, problem.position.column)
+
+
+def _check_version(document: SourceDocument) -> None:
+    version = document.data.get("version")
+    if version is None:
+        raise SpecError(
+            [Problem(document.display_path,
+                     f"missing `version`; add `version = {SPEC_VERSION}` as the first line",
+                     ("version",))]
+        )
+    if version != SPEC_VERSION:
+        raise SpecError(
+            [Problem(document.display_path,
+                     f"unknown spec version {version!r}; this modalgen reads version {SPEC_VERSION}",
+                     ("version",), document.position_of(("version",)))]
+        )
+
+
+def _problem_from_pydantic(document: SourceDocument, item: dict[str, Any]) -> Problem:
+    field: FieldPath = tuple(
+        part for part in item["loc"] if not (isinstance(part, str) and _is_union_tag(part))
+    )
+    kind = item["type"]
+    if kind == "extra_forbidden":
+        message = f"unknown key {field[-1]!r}"
+        known = _known_keys(field[:-1])
+        close = difflib.get_close_matches(str(field[-1]), known, n=1, cutoff=0.6)
+        if close:
+            message += f"; did you mean `{close[0]}`?"
+        elif known:
+            message += f"; expected one of: {', '.join(known)}"
+    elif kind == "missing":
+        message = "required key is missing"
+    else:
+        message = f"{item['msg'][0].lower()}{item['msg'][1:]}; given {_show(item['input'])}"
+    return Problem(document.display_path, message, field, document.position_of(field))
+
+
+def _is_union_tag(part: str) -> bool:
+    # pydantic names the union member that failed, e.g. `list[str]` or `function-after[...]`
+    return "[" in part or part in {"str", "int", "float", "bool"}
+
+
+def _show(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _known_keys(parent: FieldPath) -> list[str]:
+    """Field names of the model found at `parent` in the spec, for suggestions."""
+    model: type[BaseModel] | None = Spec
+    for part in parent:
+        if model is None:
+            return []
+        if isinstance(part, int):
+            continue
+        info = model.model_fields.get(part)
+        if info is None:
+            return []
+        model = _model_in(info.annotation)
+    return sorted(model.model_fields) if model is not None else []
+
+
+def _model_in(annotation: object) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None

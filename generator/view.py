@@ -1,0 +1,344 @@
+"""What a template needs, computed from a validated spec: every name, literal and decision.
+
+Templates only place these values; anything that depends on more than one spec field is decided
+here and named. Literals are `PyCode` made by `pycode.literal`, so spec values arrive as data.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from generator.models import ContentFormat, Spec, Volume
+from generator.pycode import PyCode, comment, literal, name
+
+
+@dataclass(frozen=True)
+class Keyword:
+    """A keyword argument of a call, with an optional trailing comment of our own."""
+
+    name: PyCode
+    value: PyCode
+    comment: PyCode = PyCode("")
+
+
+@dataclass(frozen=True)
+class ListItem:
+    """One element of a rendered list, with an optional trailing comment of our own."""
+
+    value: PyCode
+    comment: PyCode = PyCode("")
+
+
+@dataclass(frozen=True)
+class VolumeView:
+    constant: PyCode
+    name: PyCode
+    create_if_missing: PyCode
+
+
+@dataclass(frozen=True)
+class DeepGemmView:
+    command: tuple[ListItem, ...]
+    check: PyCode
+    fail_build_on_error: bool
+    run_function_keywords: tuple[Keyword, ...]
+
+
+@dataclass(frozen=True)
+class ProbeView:
+    entrypoint: PyCode
+    parameters: PyCode
+    timeout: PyCode
+    prompt_default: PyCode | None
+    messages: PyCode
+    second_system_prompt: PyCode | None
+    twice_guard: PyCode | None
+    session_headers: PyCode
+    payload: PyCode
+
+
+@dataclass(frozen=True)
+class AppView:
+    spec_path: PyCode
+    output_path: PyCode
+    model_name: PyCode
+    model_revision: PyCode
+    registry_tag: PyCode
+    image_env: PyCode | None
+    volumes: tuple[VolumeView, ...]
+    gpu: PyCode
+    deep_gemm: DeepGemmView | None
+    server_command: tuple[ListItem, ...]
+    port: PyCode
+    ready_timeout: PyCode
+    stop_timeout: PyCode
+    warmup_requests: PyCode
+    warmup_timeout: PyCode
+    warmup_payload: PyCode
+    app_name: PyCode
+    class_name: PyCode
+    cls_keywords: tuple[Keyword, ...]
+    http_server_keywords: tuple[Keyword, ...]
+    target_inputs: PyCode
+    probe: ProbeView
+
+
+MODEL_NAME = name("MODEL_NAME")
+MODEL_REVISION = name("MODEL_REVISION")
+GPU = name("GPU")
+PORT = name("PORT")
+
+# Why each SGLang option is set, for the comment next to it in the generated command.
+OPTION_COMMENTS: dict[str, str] = {
+    "--tp": "tensor parallelism: split each layer across the GPUs",
+    "--cuda-graph-max-bs": "only capture CUDA graphs for batch sizes we expect to see",
+    "--enable-metrics": "expose Prometheus metrics",
+    "--decode-log-interval": "how often to log while decoding, in tokens",
+    "--mem-fraction-static": "GPU memory for weights and KV cache; the rest is headroom",
+    "--speculative-algorithm": "speculative decoding: draft tokens, then verify them in one pass",
+}
+
+
+def _keyword(keyword: str, value: PyCode, note: str = "") -> Keyword:
+    return Keyword(name(keyword), value, comment(note))
+
+
+def build_view(spec: Spec, spec_path: str, output_path: str) -> AppView:
+    volumes = _volume_constants(spec.volumes)
+    server = spec.server
+    return AppView(
+        spec_path=comment(spec_path),
+        output_path=comment(output_path),
+        model_name=literal(spec.model.name),
+        model_revision=literal(spec.model.revision),
+        registry_tag=literal(spec.image.registry_tag),
+        image_env=literal(dict(spec.image.env)) if spec.image.env else None,
+        volumes=tuple(
+            VolumeView(
+                constant=volumes[volume.name],
+                name=literal(volume.name),
+                create_if_missing=literal(volume.create_if_missing),
+            )
+            for volume in spec.volumes
+        ),
+        gpu=literal(server.gpu.modal_spec),
+        deep_gemm=_deep_gemm_view(spec, volumes),
+        server_command=_server_command(spec),
+        port=literal(server.port),
+        ready_timeout=literal(spec.lifecycle.ready_timeout),
+        stop_timeout=literal(spec.lifecycle.stop_timeout),
+        warmup_requests=literal(spec.warmup.requests),
+        warmup_timeout=literal(spec.warmup.timeout),
+        warmup_payload=literal(
+            {
+                "messages": [{"role": "user", "content": _content(spec.warmup.message)}],
+                "max_tokens": spec.warmup.max_tokens,
+            }
+        ),
+        app_name=literal(spec.app.name),
+        class_name=name(spec.app.class_name),
+        cls_keywords=_cls_keywords(spec, volumes),
+        http_server_keywords=_http_server_keywords(spec),
+        target_inputs=literal(server.target_inputs),
+        probe=_probe_view(spec),
+    )
+
+
+def _volume_constants(volumes: list[Volume]) -> dict[str, PyCode]:
+    """A distinct UPPER_CASE constant name per volume, derived from the volume's name."""
+    constants: dict[str, PyCode] = {}
+    for volume in volumes:
+        base = re.sub(r"[^A-Z0-9]+", "_", volume.name.upper()).strip("_") or "VOLUME"
+        if base[0].isdigit():
+            base = f"VOLUME_{base}"
+        if not base.endswith("VOLUME"):
+            base = f"{base}_VOLUME"
+        candidate, suffix = base, 2
+        while candidate in constants.values():
+            candidate, suffix = f"{base}_{suffix}", suffix + 1
+        constants[volume.name] = name(candidate)
+    return constants
+
+
+def _volume_mapping(spec: Spec, chosen: list[str] | None, constants: dict[str, PyCode]) -> PyCode:
+    names = chosen if chosen is not None else [volume.name for volume in spec.volumes]
+    mount_paths = {volume.name: volume.mount_path for volume in spec.volumes}
+    return literal({mount_paths[volume]: constants[volume] for volume in names})
+
+
+def _deep_gemm_view(spec: Spec, volumes: dict[str, PyCode]) -> DeepGemmView | None:
+    deep_gemm = spec.deep_gemm
+    if not deep_gemm.enabled:
+        return None
+    gpu = deep_gemm.gpu or spec.server.gpu
+    command = [
+        ListItem(literal("python3")),
+        ListItem(literal("-m")),
+        ListItem(literal("sglang.compile_deep_gemm")),
+        *_option("--model-path", MODEL_NAME),
+        *_option("--revision", MODEL_REVISION),
+        *_option("--tp", literal(str(_tensor_parallel_size(spec)))),
+    ]
+    return DeepGemmView(
+        command=tuple(command),
+        check=literal(deep_gemm.fail_build_on_error),
+        fail_build_on_error=deep_gemm.fail_build_on_error,
+        run_function_keywords=(
+            _keyword("volumes", _volume_mapping(spec, deep_gemm.volumes, volumes)),
+            _keyword("gpu", GPU if gpu == spec.server.gpu else literal(gpu.modal_spec)),
+        ),
+    )
+
+
+def _tensor_parallel_size(spec: Spec) -> int:
+    return spec.engine.tensor_parallel_size or spec.server.gpu.count
+
+
+def _flag(flag: str) -> ListItem:
+    return ListItem(literal(flag), comment(OPTION_COMMENTS.get(flag, "")))
+
+
+def _option(flag: str, value: PyCode | None = None) -> list[ListItem]:
+    if value is None:
+        return [_flag(flag)]
+    return [_flag(flag), ListItem(value)]
+
+
+def _server_command(spec: Spec) -> tuple[ListItem, ...]:
+    engine = spec.engine
+    items = [
+        ListItem(literal("python")),
+        ListItem(literal("-m")),
+        ListItem(literal("sglang.launch_server")),
+        *_option("--model-path", MODEL_NAME),
+        *_option("--revision", MODEL_REVISION),
+        *_option(
+            "--served-model-name",
+            MODEL_NAME
+            if engine.served_model_name in (None, spec.model.name)
+            else literal(engine.served_model_name),
+        ),
+        *_option("--host", literal(engine.host)),
+        *_option("--port", literal(str(spec.server.port))),
+        *_option("--tp", literal(str(_tensor_parallel_size(spec)))),
+        *_option(
+            "--cuda-graph-max-bs",
+            literal(str(engine.cuda_graph_max_bs or 2 * spec.server.target_inputs)),
+        ),
+    ]
+    if engine.enable_metrics:
+        items += _option("--enable-metrics")
+    optional: list[tuple[str, object]] = [
+        ("--decode-log-interval", engine.decode_log_interval),
+        ("--mem-fraction-static", engine.mem_fraction_static),
+        ("--context-length", engine.context_length),
+        ("--mamba-scheduler-strategy", engine.mamba_scheduler_strategy),
+        ("--reasoning-parser", engine.reasoning_parser),
+        ("--tool-call-parser", engine.tool_call_parser),
+    ]
+    speculative = engine.speculative
+    if speculative is not None:
+        optional += [
+            ("--speculative-algorithm", speculative.algorithm),
+            ("--speculative-num-steps", speculative.num_steps),
+            ("--speculative-eagle-topk", speculative.eagle_topk),
+            ("--speculative-num-draft-tokens", speculative.num_draft_tokens),
+        ]
+    optional += list(engine.extra_args.items())
+    for flag, value in optional:
+        items += _argument(flag, value)
+    return tuple(items)
+
+
+def _argument(flag: str, value: object) -> list[ListItem]:
+    """The argv items for one option: none when unset or false, the bare flag when true."""
+    if value is None or value is False:
+        return []
+    if value is True:
+        return _option(flag)
+    if isinstance(value, list):
+        return [_flag(flag)] + [
+            ListItem(literal(str(item))) for item in value
+        ]
+    return _option(flag, literal(str(value)))
+
+
+def _cls_keywords(spec: Spec, volumes: dict[str, PyCode]) -> tuple[Keyword, ...]:
+    server = spec.server
+    keywords = [
+        _keyword("image", name("sglang_image")),
+        _keyword("gpu", GPU),
+        _keyword("volumes", _volume_mapping(spec, server.volumes, volumes)),
+    ]
+    if server.region is not None:
+        keywords.append(_keyword("region", literal(server.region)))
+    if server.min_containers is not None:
+        keywords.append(
+            _keyword("min_containers", literal(server.min_containers), "replicas kept warm")
+        )
+    if server.timeout is not None:
+        keywords.append(_keyword("timeout", literal(server.timeout), "seconds"))
+    if server.startup_timeout is not None:
+        keywords.append(_keyword("startup_timeout", literal(server.startup_timeout), "seconds"))
+    return tuple(keywords)
+
+
+def _http_server_keywords(spec: Spec) -> tuple[Keyword, ...]:
+    server = spec.server
+    keywords = [_keyword("port", PORT, "the SGLang server listens here")]
+    if server.proxy_regions:
+        keywords.append(
+            _keyword("proxy_regions", literal(list(server.proxy_regions)), "next to the replicas")
+        )
+    if server.exit_grace_period is not None:
+        keywords.append(
+            _keyword(
+                "exit_grace_period",
+                literal(server.exit_grace_period),
+                "seconds to finish in-flight requests on shutdown",
+            )
+        )
+    return tuple(keywords)
+
+
+def _content(message, text: PyCode | str | None = None) -> object:
+    """The `content` of a chat message: a string, or typed parts with the image first."""
+    body = message.text if text is None else text
+    if message.format is ContentFormat.TEXT:
+        return body
+    parts: list[dict[str, object]] = []
+    if message.image_url is not None:
+        parts.append({"type": "image_url", "image_url": {"url": message.image_url}})
+    parts.append({"type": "text", "text": body})
+    return parts
+
+
+def _probe_view(spec: Spec) -> ProbeView:
+    probe = spec.probe
+    message = probe.message or spec.warmup.message
+    prompt = name("prompt") if probe.cli_options else None
+    messages: list[dict[str, object]] = []
+    if probe.system_prompt is not None:
+        messages.append({"role": "system", "content": probe.system_prompt})
+    messages.append({"role": "user", "content": _content(message, prompt)})
+
+    second = probe.second_system_prompt
+    parameters = ""
+    if probe.cli_options:
+        parameters = f"test_timeout={probe.timeout}, prompt=None"
+        if second is not None:
+            parameters += ", twice=True"
+    return ProbeView(
+        entrypoint=name(probe.entrypoint),
+        parameters=PyCode(parameters),
+        timeout=name("test_timeout") if probe.cli_options else literal(probe.timeout),
+        prompt_default=literal(message.text) if probe.cli_options else None,
+        messages=literal(messages),
+        second_system_prompt=literal(second) if second is not None else None,
+        twice_guard=name("twice") if probe.cli_options and second is not None else None,
+        session_headers=literal({probe.session_header: probe.session_id}),
+        payload=literal(
+            {"messages": name("messages"), "stream": True, **dict(probe.request_extras)}
+        ),
+    )
