@@ -7,6 +7,7 @@
 
 import asyncio
 import collections
+import contextlib
 import json
 import os
 import shlex
@@ -208,10 +209,8 @@ class ServerProcess:
         group = self.process.pid
         _signal_group(group, signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            pass
         while _group_alive(group) and time.monotonic() < deadline:
             time.sleep(0.05)
         _signal_group(group, signal.SIGKILL)
@@ -220,10 +219,8 @@ class ServerProcess:
 
 
 def _signal_group(group: int, signum: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):  # every process of the group has exited
         os.killpg(group, signum)
-    except ProcessLookupError:
-        pass  # every process of the group has exited
 
 
 def _group_alive(group: int) -> bool:
@@ -318,7 +315,7 @@ async def probe(url: str, messages: list, timeout: float) -> None:
             try:
                 await stream_chat(session, messages, timeout=remaining)
                 return
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 await asyncio.sleep(1)
             except aiohttp.ClientResponseError as error:
                 if error.status != 503:  # 503: no replica is up yet

@@ -42,13 +42,20 @@ class SourceDocument:
 def load_document(path: Path, display_path: str) -> SourceDocument:
     if path.suffix not in SUFFIXES:
         raise SpecError(
-            [Problem(display_path, f"unknown spec extension {path.suffix!r}; expected one of "
-                     f"{', '.join(SUFFIXES)}")]
+            [
+                Problem(
+                    display_path,
+                    f"unknown spec extension {path.suffix!r}; expected one of "
+                    f"{', '.join(SUFFIXES)}",
+                )
+            ]
         )
     try:
         raw = path.read_bytes()
     except OSError as error:
-        raise SpecError([Problem(display_path, f"cannot read the file: {error.strerror}")]) from None
+        raise SpecError(
+            [Problem(display_path, f"cannot read the file: {error.strerror}")]
+        ) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -58,7 +65,9 @@ def load_document(path: Path, display_path: str) -> SourceDocument:
     if "\x00" in text:
         raise SpecError([Problem(display_path, "the file is not text (it contains NUL bytes)")])
     if not text.strip():
-        raise SpecError([Problem(display_path, "the file is empty; a spec starts with `version = 1`")])
+        raise SpecError(
+            [Problem(display_path, "the file is empty; a spec starts with `version = 1`")]
+        )
 
     if path.suffix == ".toml":
         data, positions = _parse_toml(text, display_path)
@@ -66,8 +75,13 @@ def load_document(path: Path, display_path: str) -> SourceDocument:
         data, positions = _parse_yaml(text, display_path)
     if not isinstance(data, dict):
         raise SpecError(
-            [Problem(display_path, f"a spec must be a mapping of keys to values, not "
-                     f"{_kind(data)}", position=Position(1, 1))]
+            [
+                Problem(
+                    display_path,
+                    f"a spec must be a mapping of keys to values, not {_kind(data)}",
+                    position=Position(1, 1),
+                )
+            ]
         )
     return SourceDocument(path, display_path, data, positions)
 
@@ -158,17 +172,26 @@ def _parse_yaml(text: str, display_path: str) -> tuple[Any, dict[FieldPath, Posi
         mark = error.problem_mark or error.context_mark
         position = Position(mark.line + 1, mark.column + 1) if mark else None
         problem = error.problem or error.context or "syntax error"
-        raise SpecError([Problem(display_path, f"invalid YAML: {problem}", position=position)]) from None
+        raise SpecError(
+            [Problem(display_path, f"invalid YAML: {problem}", position=position)]
+        ) from None
     except yaml.YAMLError as error:
         raise SpecError([Problem(display_path, f"invalid YAML: {error}")]) from None
     nodes = [node for node in nodes if node is not None]
     if not nodes:
-        raise SpecError([Problem(display_path, "the file is empty; a spec starts with `version: 1`")])
+        raise SpecError(
+            [Problem(display_path, "the file is empty; a spec starts with `version: 1`")]
+        )
     if len(nodes) > 1:
         second = nodes[1].start_mark
         raise SpecError(
-            [Problem(display_path, "a spec file holds one YAML document, this one holds several",
-                     position=Position(second.line + 1, second.column + 1))]
+            [
+                Problem(
+                    display_path,
+                    "a spec file holds one YAML document, this one holds several",
+                    position=Position(second.line + 1, second.column + 1),
+                )
+            ]
         )
     positions: dict[FieldPath, Position] = {}
     problems: list[Problem] = []
@@ -207,5 +230,7 @@ def _index_yaml(
             _index_yaml(value_node, (*path, key), positions, problems, display_path)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            positions[(*path, index)] = Position(item.start_mark.line + 1, item.start_mark.column + 1)
+            positions[(*path, index)] = Position(
+                item.start_mark.line + 1, item.start_mark.column + 1
+            )
             _index_yaml(item, (*path, index), positions, problems, display_path)

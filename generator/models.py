@@ -50,7 +50,8 @@ class AppSection(SpecModel):
 class ImageSection(SpecModel):
     registry_tag: str = Field(
         min_length=1,
-        description="Container image to build from, e.g. `lmsysorg/sglang:v0.5.9-cu129-amd64-runtime`.",
+        description="Container image to build from, such as "
+        "`lmsysorg/sglang:v0.5.9-cu129-amd64-runtime`.",
     )
     env: dict[EnvVarName, str] = Field(
         default_factory=dict,
@@ -100,7 +101,8 @@ class DeepGemmSection(SpecModel):
     )
     volumes: list[ModalObjectName] | None = Field(
         default=None,
-        description="Names of the Volumes (from `volumes`) mounted during the build; defaults to all.",
+        description="Names of the Volumes (from `volumes`) mounted during the build; "
+        "defaults to all.",
     )
     fail_build_on_error: bool = Field(
         default=True,
@@ -115,7 +117,8 @@ class ServerSection(SpecModel):
     target_inputs: int = Field(
         default=10,
         gt=0,
-        description="Concurrent requests per container before Modal scales up (`modal.concurrent`).",
+        description="Concurrent requests per container before Modal scales up "
+        "(`modal.concurrent`).",
     )
     region: str | None = Field(
         default=None, description="Cloud region for the serving containers, e.g. `us-east`."
@@ -171,7 +174,9 @@ class SpeculativeDecoding(SpecModel):
         default=None, ge=1, description="Draft steps per verification (`--speculative-num-steps`)."
     )
     eagle_topk: int | None = Field(
-        default=None, ge=1, description="Branching factor of the draft tree (`--speculative-eagle-topk`)."
+        default=None,
+        ge=1,
+        description="Branching factor of the draft tree (`--speculative-eagle-topk`).",
     )
     num_draft_tokens: int | None = Field(
         default=None,
@@ -271,7 +276,7 @@ class ChatMessage(SpecModel):
     @model_validator(mode="after")
     def _image_needs_parts(self) -> ChatMessage:
         if self.image_url is not None and self.format is ContentFormat.TEXT:
-            raise ValueError("a message with `image_url` must use `format = \"parts\"`")
+            raise ValueError('a message with `image_url` must use `format = "parts"`')
         return self
 
 

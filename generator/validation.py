@@ -59,15 +59,24 @@ def _check_version(document: SourceDocument) -> None:
     version = document.data.get("version")
     if version is None:
         raise SpecError(
-            [Problem(document.display_path,
-                     f"missing `version`; add `version = {SPEC_VERSION}` as the first line",
-                     ("version",))]
+            [
+                Problem(
+                    document.display_path,
+                    f"missing `version`; add `version = {SPEC_VERSION}` as the first line",
+                    ("version",),
+                )
+            ]
         )
     if version != SPEC_VERSION:
         raise SpecError(
-            [Problem(document.display_path,
-                     f"unknown spec version {version!r}; this modalgen reads version {SPEC_VERSION}",
-                     ("version",), document.position_of(("version",)))]
+            [
+                Problem(
+                    document.display_path,
+                    f"unknown spec version {version!r}; this modalgen reads version {SPEC_VERSION}",
+                    ("version",),
+                    document.position_of(("version",)),
+                )
+            ]
         )
 
 

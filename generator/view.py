@@ -19,7 +19,7 @@ class Keyword:
 
     name: PyCode
     value: PyCode
-    comment: PyCode = PyCode("")
+    comment: PyCode | None = None
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class ListItem:
     """One element of a rendered list, with an optional trailing comment of our own."""
 
     value: PyCode
-    comment: PyCode = PyCode("")
+    comment: PyCode | None = None
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ OPTION_COMMENTS: dict[str, str] = {
 
 
 def _keyword(keyword: str, value: PyCode, note: str = "") -> Keyword:
-    return Keyword(name(keyword), value, comment(note))
+    return Keyword(name(keyword), value, comment(note) if note else None)
 
 
 def build_view(spec: Spec, spec_path: str, output_path: str) -> AppView:
@@ -196,7 +196,8 @@ def _tensor_parallel_size(spec: Spec) -> int:
 
 
 def _flag(flag: str) -> ListItem:
-    return ListItem(literal(flag), comment(OPTION_COMMENTS.get(flag, "")))
+    note = OPTION_COMMENTS.get(flag)
+    return ListItem(literal(flag), comment(note) if note else None)
 
 
 def _option(flag: str, value: PyCode | None = None) -> list[ListItem]:
@@ -258,9 +259,7 @@ def _argument(flag: str, value: object) -> list[ListItem]:
     if value is True:
         return _option(flag)
     if isinstance(value, list):
-        return [_flag(flag)] + [
-            ListItem(literal(str(item))) for item in value
-        ]
+        return [_flag(flag)] + [ListItem(literal(str(item))) for item in value]
     return _option(flag, literal(str(value)))
 
 
