@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.engine import StandinLog, standin_environment, wait_port_free
+
+ROOT = Path(__file__).resolve().parent.parent
+REFERENCE_DIR = ROOT.parent / "shared" / "reference"
+
+
+@pytest.fixture
+def standin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[StandinLog]:
+    """The stand-in engine on PATH/PYTHONPATH, recording into a fresh log; cleaned up after."""
+    log = StandinLog(tmp_path / "standin.jsonl")
+    for key, value in standin_environment(log.path).items():
+        monkeypatch.setenv(key, value)
+    wait_port_free(8000)
+    yield log
+    log.kill_servers()

@@ -1,0 +1,90 @@
+"""Run app code against the stand-in engine and read back what it saw."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+STANDIN_PATH = Path(__file__).parent / "standin"
+
+
+@dataclass
+class StandinLog:
+    path: Path
+
+    def events(self, kind: str | None = None) -> list[dict[str, Any]]:
+        if not self.path.exists():
+            return []
+        events = [json.loads(line) for line in self.path.read_text().splitlines() if line]
+        return [event for event in events if kind is None or event["event"] == kind]
+
+    def requests(self, path: str | None = None, method: str | None = None) -> list[dict[str, Any]]:
+        return [
+            event
+            for event in self.events("request")
+            if (path is None or event["path"] == path)
+            and (method is None or event["method"] == method)
+        ]
+
+    def clear(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+    def kill_servers(self) -> None:
+        """Kill every stand-in server recorded in the log, so no test leaves one behind."""
+        for event in self.events("launch_server"):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(event["pid"], signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        for event in self.events("launch_server"):
+            while pid_alive(event["pid"]) and time.monotonic() < deadline:
+                time.sleep(0.02)
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie child of this process still answers kill(0): look at its state.
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state != "Z"
+
+
+def standin_environment(log: Path) -> dict[str, str]:
+    """Environment in which `python -m sglang.launch_server` runs the stand-in."""
+    bin_dir = str(Path(sys.executable).parent)
+    pythonpath = os.pathsep.join(filter(None, [str(STANDIN_PATH), os.environ.get("PYTHONPATH")]))
+    return {
+        "PATH": os.pathsep.join([bin_dir, os.environ.get("PATH", "")]),
+        "PYTHONPATH": pythonpath,
+        "STANDIN_LOG": str(log),
+    }
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def wait_port_free(port: int, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not port_is_free(port):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"port {port} is still in use; another server is running")
+        time.sleep(0.05)

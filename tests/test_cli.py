@@ -1,0 +1,86 @@
+"""The `modalgen` command line, run on temporary projects."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from generator.cli import main
+from tests.conftest import ROOT
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    shutil.copytree(ROOT / "specs", tmp_path / "specs")
+    return tmp_path
+
+
+def run(project: Path, *args: str):
+    return CliRunner().invoke(main, [*args, "-C", str(project)], catch_exceptions=False)
+
+
+def snapshot(directory: Path) -> dict[str, tuple[bytes, int]]:
+    return {
+        path.name: (path.read_bytes(), path.stat().st_mtime_ns)
+        for path in sorted(directory.glob("*"))
+    }
+
+
+def test_generate_writes_every_spec_and_then_touches_nothing(project: Path) -> None:
+    result = run(project, "generate")
+    assert result.exit_code == 0, result.output
+    assert "wrote generated/qwen36_vlm.py (from specs/qwen36_vlm.toml)" in result.output
+    for name in ("qwen36_vlm.py", "qwen35_low_latency.py"):
+        assert (project / "generated" / name).read_bytes() == (
+            ROOT / "generated" / name
+        ).read_bytes()
+    before = snapshot(project / "generated")
+    again = run(project, "generate")
+    assert again.exit_code == 0
+    assert "unchanged generated/qwen36_vlm.py" in again.output
+    assert snapshot(project / "generated") == before
+
+
+def test_one_invalid_spec_means_no_file_is_written(project: Path) -> None:
+    run(project, "generate")
+    before = snapshot(project / "generated")
+    spec = project / "specs" / "qwen36_vlm.toml"
+    spec.write_text(spec.read_text().replace("count = 1 }", "count = 0 }"))
+    (project / "specs" / "qwen35_low_latency.yaml").write_text(
+        (ROOT / "specs" / "qwen35_low_latency.yaml").read_text().replace("port: 8000", "port: 8001")
+    )
+    result = run(project, "generate")
+    assert result.exit_code == 1
+    assert "specs/qwen36_vlm.toml:" in result.output
+    assert "server.gpu.count" in result.output
+    assert "nothing was written" in result.output
+    assert snapshot(project / "generated") == before
+
+
+def test_validate_checks_without_writing(project: Path) -> None:
+    result = run(project, "validate")
+    assert result.exit_code == 0, result.output
+    assert "ok specs/qwen36_vlm.toml" in result.output
+    assert not (project / "generated").exists()
+
+
+def test_usage_errors_exit_2(project: Path) -> None:
+    result = CliRunner().invoke(main, ["generate", str(project / "specs" / "missing.toml")])
+    assert result.exit_code == 2
+    empty = project / "empty"
+    empty.mkdir()
+    result = run(empty, "generate")
+    assert result.exit_code == 2
+    assert "no specs given" in result.output
+
+
+def test_module_entry_point() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "generator", "--help"], capture_output=True, text=True, check=True
+    )
+    assert "Usage: modalgen" in result.stdout
