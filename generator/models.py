@@ -15,21 +15,40 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from generator.gpus import GpuType
 
 SPEC_VERSION = 1
+# Modal's timeout when a function sets none (`modal.App.cls(timeout=300)`).
+MODAL_DEFAULT_TIMEOUT = 300
 
 PYTHON_IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
-ENV_VAR_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
-# Modal: "App names may contain only alphanumeric characters, dashes, periods, and underscores,
-# and must be less than 64 characters in length" (modal._utils.name_utils.check_object_name).
-MODAL_OBJECT_NAME = r"^[A-Za-z0-9_.-]{1,63}$"
+ENV_VAR_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,255}$"
+# Modal's rule for App, Volume and Secret names (modal._utils.name_utils.is_valid_object_name):
+# at most 64 characters, letters, digits, dashes, underscores and periods, and not an App id.
+# The App-id rule is in `checks.app_names`.
+MODAL_OBJECT_NAME = r"^[A-Za-z0-9_.-]{1,64}$"
 HF_REPO_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$"
 GIT_COMMIT = r"^[0-9a-f]{40}$"
 ENGINE_FLAG = r"^--[a-z0-9][a-z0-9-]*$"
+ABSOLUTE_PATH = r"^/[^\x00]*$"
 
 PythonIdentifier = Annotated[str, StringConstraints(pattern=PYTHON_IDENTIFIER)]
 ModalObjectName = Annotated[str, StringConstraints(pattern=MODAL_OBJECT_NAME)]
 EnvVarName = Annotated[str, StringConstraints(pattern=ENV_VAR_NAME)]
-AbsolutePosixPath = Annotated[str, StringConstraints(pattern=r"^/[^\x00]*$")]
+AbsolutePosixPath = Annotated[str, StringConstraints(pattern=ABSOLUTE_PATH)]
 Seconds = Annotated[int, Field(gt=0)]
+
+# What each pattern means, for error messages: "expected <this>".
+PATTERN_EXPECTATIONS = {
+    PYTHON_IDENTIFIER: "a Python identifier: letters, digits and underscores, not starting "
+    "with a digit",
+    MODAL_OBJECT_NAME: "a Modal object name: at most 64 letters, digits, dashes, underscores "
+    "or periods",
+    ENV_VAR_NAME: "an environment variable name: letters, digits and underscores, not "
+    "starting with a digit",
+    HF_REPO_ID: "a Hugging Face repository id, `org/name`",
+    GIT_COMMIT: "a full 40-character lower-case commit hash (pin the exact revision; a branch "
+    "or tag can move under you)",
+    ENGINE_FLAG: "a full SGLang option name such as `--enable-torch-compile`",
+    ABSOLUTE_PATH: "an absolute path starting with `/`",
+}
 
 
 class SpecModel(BaseModel):
@@ -59,6 +78,22 @@ class ImageSection(SpecModel):
     )
 
 
+class WeightDtype(StrEnum):
+    FP32 = "fp32"
+    BF16 = "bf16"
+    FP16 = "fp16"
+    FP8 = "fp8"
+    INT8 = "int8"
+    INT4 = "int4"
+    FP4 = "fp4"
+
+    @property
+    def bytes_per_parameter(self) -> float:
+        return {"fp32": 4, "bf16": 2, "fp16": 2, "fp8": 1, "int8": 1, "int4": 0.5, "fp4": 0.5}[
+            self.value
+        ]
+
+
 class ModelSection(SpecModel):
     name: Annotated[str, StringConstraints(pattern=HF_REPO_ID)] = Field(
         description="Hugging Face repository id of the model, `org/name`."
@@ -66,6 +101,17 @@ class ModelSection(SpecModel):
     revision: Annotated[str, StringConstraints(pattern=GIT_COMMIT)] = Field(
         description="Full 40-character commit hash of the model revision to serve, pinned on "
         "purpose so that a new upload cannot change what is deployed."
+    )
+    parameters_billion: float | None = Field(
+        default=None,
+        gt=0,
+        description="Total parameters, in billions, to check that the weights fit the GPUs; "
+        "read from the name (`35B`) when not given.",
+    )
+    weight_dtype: WeightDtype | None = Field(
+        default=None,
+        description="Precision of the weights, to check that they fit the GPUs; read from the "
+        "name (`FP8`, `AWQ`, ...) when not given, else assumed `bf16`.",
     )
 
 
@@ -113,7 +159,9 @@ class DeepGemmSection(SpecModel):
 
 class ServerSection(SpecModel):
     gpu: Gpu = Field(description="GPUs for each serving container.")
-    port: int = Field(default=8000, description="Port the SGLang server listens on.")
+    port: int = Field(
+        default=8000, ge=1, le=65535, description="Port the SGLang server listens on."
+    )
     target_inputs: int = Field(
         default=10,
         gt=0,
@@ -149,6 +197,11 @@ class ServerSection(SpecModel):
         description="Names of the Volumes (from `volumes`) mounted in serving containers; "
         "defaults to all.",
     )
+
+    @property
+    def startup_limit(self) -> int:
+        """Seconds Modal gives a container to start, `modal.enter` included."""
+        return self.startup_timeout or self.timeout or MODAL_DEFAULT_TIMEOUT
 
 
 class SpeculativeAlgorithm(StrEnum):
@@ -247,9 +300,11 @@ class EngineSection(SpecModel):
 
 
 class LifecycleSection(SpecModel):
-    ready_timeout: Seconds = Field(
-        default=600,
-        description="Seconds to wait for the server's `/health` before the container fails.",
+    ready_timeout: Seconds | None = Field(
+        default=None,
+        description="Seconds to wait for the server's `/health` before the container fails; "
+        "defaults to the container's start-up limit (`server.startup_timeout`, else "
+        "`server.timeout`, else Modal's 300).",
     )
     stop_timeout: Seconds = Field(
         default=10,
@@ -282,7 +337,7 @@ class ChatMessage(SpecModel):
 
 class WarmupSection(SpecModel):
     requests: int = Field(
-        default=2, ge=0, description="Chat requests sent before the replica takes traffic."
+        default=2, gt=0, description="Chat requests sent before the replica takes traffic."
     )
     timeout: Seconds = Field(default=120, description="Seconds allowed for each warm-up request.")
     max_tokens: int = Field(default=16, ge=1, description="`max_tokens` of each warm-up request.")
@@ -340,6 +395,12 @@ class Spec(SpecModel):
     model: ModelSection = Field(description="The model to serve.")
     volumes: list[Volume] = Field(
         default_factory=list, description="Modal Volumes that cache weights and compiled kernels."
+    )
+    secrets: list[ModalObjectName] = Field(
+        default_factory=list,
+        description="Names of Modal Secrets whose variables the build step and the server get, "
+        "such as a Hugging Face token (`modal secret create huggingface HF_TOKEN=...`). Never "
+        "put secrets in `image.env`: they would be baked into the image and the generated file.",
     )
     deep_gemm: DeepGemmSection = Field(
         default_factory=DeepGemmSection, description="DeepGEMM kernel pre-compilation."

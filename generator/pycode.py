@@ -32,6 +32,15 @@ def name(identifier: str) -> PyCode:
     return PyCode(identifier)
 
 
+def call(function: str, *args: object, **kwargs: object) -> PyCode:
+    """A call of a dotted name the generator chooses, with literal arguments."""
+    for part in function.split("."):
+        name(part)
+    arguments = [literal(arg) for arg in args]
+    arguments += [f"{name(key)}={literal(value)}" for key, value in kwargs.items()]
+    return PyCode(f"{function}({', '.join(arguments)})")
+
+
 def literal(value: object) -> PyCode:
     """An exact Python literal for `value`: str, int, float, bool, None, and lists, tuples and
     dicts of those; `PyCode` elements (names from `name()`) are placed as code."""

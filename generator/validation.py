@@ -12,7 +12,7 @@ from pydantic import BaseModel, ValidationError
 from generator.checks import run_checks
 from generator.errors import FieldPath, Problem, SpecError
 from generator.loader import SourceDocument, load_document
-from generator.models import SPEC_VERSION, Spec
+from generator.models import PATTERN_EXPECTATIONS, SPEC_VERSION, Spec
 
 
 @dataclass(frozen=True)
@@ -95,6 +95,13 @@ def _problem_from_pydantic(document: SourceDocument, item: dict[str, Any]) -> Pr
             message += f"; expected one of: {', '.join(known)}"
     elif kind == "missing":
         message = "required key is missing"
+        description = _description(field)
+        if description:
+            message += f": {description}"
+    elif kind == "string_pattern_mismatch":
+        pattern = item["ctx"]["pattern"]
+        expected = PATTERN_EXPECTATIONS.get(pattern, f"text matching {pattern}")
+        message = f"expected {expected}; given {_show(item['input'])}"
     else:
         message = f"{item['msg'][0].lower()}{item['msg'][1:]}; given {_show(item['input'])}"
     return Problem(document.display_path, message, field, document.position_of(field))
@@ -110,19 +117,30 @@ def _show(value: object) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+def _description(field: FieldPath) -> str | None:
+    model = _model_at(field[:-1])
+    info = model.model_fields.get(str(field[-1])) if model is not None else None
+    return info.description if info is not None else None
+
+
 def _known_keys(parent: FieldPath) -> list[str]:
-    """Field names of the model found at `parent` in the spec, for suggestions."""
+    model = _model_at(parent)
+    return sorted(model.model_fields) if model is not None else []
+
+
+def _model_at(parent: FieldPath) -> type[BaseModel] | None:
+    """The spec model found at `parent`, if any."""
     model: type[BaseModel] | None = Spec
     for part in parent:
         if model is None:
-            return []
+            return None
         if isinstance(part, int):
             continue
         info = model.model_fields.get(part)
         if info is None:
-            return []
+            return None
         model = _model_in(info.annotation)
-    return sorted(model.model_fields) if model is not None else []
+    return model
 
 
 def _model_in(annotation: object) -> type[BaseModel] | None:

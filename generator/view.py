@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 
 from generator.models import ContentFormat, Spec, Volume
-from generator.pycode import PyCode, comment, literal, name
+from generator.pycode import PyCode, call, comment, literal, name
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,7 @@ def build_view(spec: Spec, spec_path: str, output_path: str) -> AppView:
         deep_gemm=_deep_gemm_view(spec, volumes),
         server_command=_server_command(spec),
         port=literal(server.port),
-        ready_timeout=literal(spec.lifecycle.ready_timeout),
+        ready_timeout=literal(spec.lifecycle.ready_timeout or spec.server.startup_limit),
         stop_timeout=literal(spec.lifecycle.stop_timeout),
         warmup_requests=literal(spec.warmup.requests),
         warmup_timeout=literal(spec.warmup.timeout),
@@ -187,6 +187,7 @@ def _deep_gemm_view(spec: Spec, volumes: dict[str, PyCode]) -> DeepGemmView | No
         run_function_keywords=(
             _keyword("volumes", _volume_mapping(spec, deep_gemm.volumes, volumes)),
             _keyword("gpu", GPU if gpu == spec.server.gpu else literal(gpu.modal_spec)),
+            *_secrets_keyword(spec),
         ),
     )
 
@@ -270,6 +271,7 @@ def _cls_keywords(spec: Spec, volumes: dict[str, PyCode]) -> tuple[Keyword, ...]
         _keyword("gpu", GPU),
         _keyword("volumes", _volume_mapping(spec, server.volumes, volumes)),
     ]
+    keywords += _secrets_keyword(spec)
     if server.region is not None:
         keywords.append(_keyword("region", literal(server.region)))
     if server.min_containers is not None:
@@ -281,6 +283,13 @@ def _cls_keywords(spec: Spec, volumes: dict[str, PyCode]) -> tuple[Keyword, ...]
     if server.startup_timeout is not None:
         keywords.append(_keyword("startup_timeout", literal(server.startup_timeout), "seconds"))
     return tuple(keywords)
+
+
+def _secrets_keyword(spec: Spec) -> list[Keyword]:
+    if not spec.secrets:
+        return []
+    secrets = [call("modal.Secret.from_name", secret) for secret in spec.secrets]
+    return [_keyword("secrets", literal(secrets))]
 
 
 def _http_server_keywords(spec: Spec) -> tuple[Keyword, ...]:

@@ -20,3 +20,11 @@ def standin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Standin
     wait_port_free(8000)
     yield log
     log.kill_servers()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--show-case-output",
+        action="store_true",
+        help="print what each broken-spec case in tests/cases reports",
+    )
