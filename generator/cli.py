@@ -21,13 +21,11 @@ def _spec_paths(project: Project, specs: tuple[Path, ...]) -> list[Path]:
     return paths
 
 
-def _report(error: SpecError) -> None:
+def _report(error: SpecError, consequence: str) -> None:
     for problem in error.problems:
         click.echo(f"error: {problem}", err=True)
     files = len({problem.file for problem in error.problems})
-    click.echo(
-        f"{len(error.problems)} problem(s) in {files} spec file(s); nothing was written.", err=True
-    )
+    click.echo(f"{len(error.problems)} problem(s) in {files} spec file(s); {consequence}", err=True)
 
 
 spec_argument = click.argument(
@@ -61,7 +59,7 @@ def generate(specs: tuple[Path, ...], project_dir: Path) -> None:
     try:
         outputs = project.render(_spec_paths(project, specs))
     except SpecError as error:
-        _report(error)
+        _report(error, "nothing was written.")
         sys.exit(EXIT_INVALID_SPEC)
     for output in outputs:
         changed = project.write(output)
@@ -78,7 +76,7 @@ def validate(specs: tuple[Path, ...], project_dir: Path) -> None:
     try:
         loaded = project.load_all(_spec_paths(project, specs))
     except SpecError as error:
-        _report(error)
+        _report(error, "fix them and run again.")
         sys.exit(EXIT_INVALID_SPEC)
     for spec in loaded:
         click.echo(f"ok {spec.display_path}")

@@ -1,0 +1,104 @@
+"""Cross-field checks, and what the spec offers instead of what they refuse."""
+
+from __future__ import annotations
+
+import ast
+import copy
+from pathlib import Path
+
+import pytest
+
+from generator.checks import GENERATED_MODULE_NAMES, run_checks
+from generator.models import Spec
+from generator.project import Project
+from tests.conftest import ROOT
+from tests.support.introspect import describe_app, import_app_file
+
+MINIMAL: dict = {
+    "version": 1,
+    "app": {"name": "checks", "class_name": "Server"},
+    "image": {"registry_tag": "lmsysorg/sglang:v0.5.9-cu129-amd64-runtime"},
+    "model": {"name": "Qwen/Qwen3-8B", "revision": "0" * 40},
+    "server": {"gpu": {"type": "H100", "count": 1}},
+}
+
+
+def spec_with(**sections: dict) -> Spec:
+    data = copy.deepcopy(MINIMAL)
+    for key, value in sections.items():
+        data[key] = {**data.get(key, {}), **value} if isinstance(value, dict) else value
+    return Spec.model_validate(data)
+
+
+def messages(spec: Spec) -> list[str]:
+    return [finding.message for finding in run_checks(spec)]
+
+
+def test_minimal_spec_passes_every_check() -> None:
+    assert messages(spec_with()) == []
+
+
+def test_secrets_are_named_not_inlined(tmp_path: Path) -> None:
+    inline = spec_with(image={"env": {"HF_TOKEN": "hf_" + "x" * 30}})
+    assert any("looks like a secret" in message for message in messages(inline))
+    # Names that only contain a secret-looking word are not secrets.
+    assert messages(spec_with(image={"env": {"TOKENIZERS_PARALLELISM": "false"}})) == []
+
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    text = (ROOT / "specs" / "qwen36_vlm.toml").read_text()
+    (specs / "with_secret.toml").write_text(
+        text.replace("version = 1\n", 'version = 1\nsecrets = ["huggingface"]\n', 1)
+    )
+    project = Project(tmp_path)
+    for output in project.render(project.discover_specs()):
+        project.write(output)
+    app = describe_app(import_app_file(tmp_path / "generated" / "with_secret.py"))
+    (server,) = app.classes.values()
+    assert server.secrets == ["huggingface"]
+    source = (tmp_path / "generated" / "with_secret.py").read_text()
+    assert source.count('modal.Secret.from_name("huggingface")') == 2  # server and build step
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "generated").glob("*.py")), ids=lambda p: p.name)
+def test_reserved_names_cover_every_module_level_name(path: Path) -> None:
+    tree = ast.parse(path.read_text())
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names |= {target.id for target in node.targets if isinstance(target, ast.Name)}
+        elif isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+    user_chosen = {"VlmServer", "SGLang", "main", "test"}
+    unreserved = {
+        name
+        for name in names - user_chosen
+        if name not in GENERATED_MODULE_NAMES and not name.isupper()
+    }
+    assert unreserved == set(), "add these to checks.GENERATED_MODULE_NAMES"
+
+
+def test_weights_fit_reads_size_and_precision_from_the_name() -> None:
+    fits = spec_with(model={"name": "Qwen/Qwen3.5-35B-A3B-FP8", "revision": "0" * 40})
+    assert messages(fits) == []
+    too_big = spec_with(
+        model={"name": "Qwen/Qwen3.5-35B-A3B-FP8", "revision": "0" * 40},
+        server={"gpu": {"type": "L4", "count": 1}},
+    )
+    (message,) = messages(too_big)
+    assert "35B parameters x 1 bytes (fp8, from the model name) = 35 GB" in message
+    assert "1 x L4 x 24 GB x memory fraction 0.9 = 21.6 GB" in message
+    explicit = spec_with(
+        model={"name": "org/custom", "revision": "0" * 40, "parameters_billion": 70},
+        server={"gpu": {"type": "H100", "count": 1}},
+    )
+    assert "70B parameters x 2 bytes (bf16, from assumed)" in messages(explicit)[0]
+
+
+def test_ready_timeout_defaults_to_the_start_up_limit() -> None:
+    spec = spec_with(server={"startup_timeout": 1200})
+    assert spec.lifecycle.ready_timeout is None
+    assert spec.server.startup_limit == 1200
+    assert spec_with().server.startup_limit == 300

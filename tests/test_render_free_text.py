@@ -1,0 +1,115 @@
+"""Property: any text in a spec's free-text fields comes out of the generated file exactly.
+
+Hypothesis drives random Unicode (quotes, backslashes, newlines, Jinja-looking text, ...) through
+every free-text field at once; the rendered file must parse and hold each value, unchanged, as a
+string constant. In CI (`CI` set) it runs a few thousand examples.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import os
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from generator.loader import SourceDocument
+from generator.render import format_sources, render_unformatted
+from generator.validation import LoadedSpec, validate_document
+
+settings.register_profile(
+    "ci", max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile("dev", max_examples=300, deadline=None)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+BASE: dict = {
+    "version": 1,
+    "app": {"name": "free-text", "class_name": "Server"},
+    "image": {"registry_tag": "lmsysorg/sglang:v0.5.9-cu129-amd64-runtime", "env": {}},
+    "model": {"name": "Qwen/Qwen3-8B", "revision": "0" * 40},
+    "volumes": [{"name": "cache", "mount_path": "/cache"}],
+    "server": {"gpu": {"type": "H100", "count": 1}},
+    "engine": {},
+    "warmup": {"message": {"text": "", "format": "parts"}},
+    "probe": {"cli_options": True, "message": {"text": "", "format": "parts"}},
+}
+
+# Text a YAML or TOML file can hold: any code point but lone surrogates.
+text = st.text(st.characters(blacklist_categories=["Cs"]), max_size=40)
+nonempty = st.text(st.characters(blacklist_categories=["Cs"]), min_size=1, max_size=40)
+jinja_like = st.sampled_from(["{{ app }}", "{% raw %}", "{#", "'''", '"""', "\\", "\n#", "\r"])
+free_text = st.one_of(text, jinja_like, st.tuples(text, jinja_like, text).map("".join))
+
+
+def _spec_with(values: dict[str, str]) -> dict:
+    spec = copy.deepcopy(BASE)
+    spec["probe"]["system_prompt"] = values["system_prompt"]
+    spec["probe"]["second_system_prompt"] = values["second_system_prompt"]
+    spec["probe"]["message"]["text"] = values["probe_text"]
+    spec["probe"]["session_id"] = values["session_id"]
+    spec["probe"]["request_extras"] = {"extra": values["extra"]}
+    spec["warmup"]["message"]["text"] = values["warmup_text"]
+    spec["warmup"]["message"]["image_url"] = values["image_url"]
+    spec["image"]["env"]["FREE_TEXT"] = values["env"]
+    spec["server"]["region"] = values["region"]
+    spec["server"]["proxy_regions"] = [values["region"]]
+    spec["engine"]["served_model_name"] = values["served_model_name"]
+    spec["engine"]["reasoning_parser"] = values["reasoning_parser"]
+    spec["engine"]["extra_args"] = {"--free-text": values["engine_arg"]}
+    spec["volumes"][0]["mount_path"] = "/" + values["mount_path"]
+    return spec
+
+
+values_strategy = st.fixed_dictionaries(
+    {
+        "system_prompt": free_text,
+        "second_system_prompt": free_text,
+        "probe_text": free_text,
+        "session_id": free_text,
+        "extra": free_text,
+        "warmup_text": free_text,
+        "image_url": nonempty,
+        "env": free_text,
+        "region": free_text,
+        "served_model_name": nonempty,
+        "reasoning_parser": nonempty,
+        "engine_arg": free_text,
+        "mount_path": free_text.map(lambda value: value.replace("\x00", "")),
+    }
+)
+
+
+def _render(values: dict[str, str]) -> str:
+    path = Path("specs/free_text.yaml")
+    document = SourceDocument(path, path.as_posix(), _spec_with(values), {})
+    loaded = LoadedSpec(validate_document(document), document)
+    return render_unformatted(loaded, Path("generated"))
+
+
+def _string_constants(source: str) -> set[str]:
+    return {
+        node.value
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+    }
+
+
+def _expected(values: dict[str, str]) -> set[str]:
+    expected = set(values.values()) - {values["mount_path"]}
+    return expected | {"/" + values["mount_path"]}
+
+
+@given(values_strategy)
+def test_free_text_round_trips_exactly(values: dict[str, str]) -> None:
+    source = _render(values)
+    assert _expected(values) <= _string_constants(source)
+
+
+@settings(max_examples=40, deadline=None)
+@given(values_strategy)
+def test_free_text_survives_formatting(values: dict[str, str]) -> None:
+    (formatted,) = format_sources([_render(values)])
+    assert _expected(values) <= _string_constants(formatted)
