@@ -123,7 +123,8 @@ SERVER_COMMAND = [
     "4",
 ]
 READY_TIMEOUT = 1200  # seconds to wait for /health before giving up
-HEALTH_POLL_INTERVAL = 0.25  # seconds between readiness probes
+HEALTH_POLL_INTERVAL = 0.25  # seconds between readiness probes; the first is sent at once
+HEALTH_MAX_READ_TIMEOUT = 5  # most seconds a probe waits for an answer from a busy server
 STOP_TIMEOUT = 10  # seconds between SIGTERM and SIGKILL on shutdown
 OUTPUT_TAIL_LINES = 40  # lines of server output quoted when start-up fails
 
@@ -165,36 +166,67 @@ class ServerProcess:
 
     def failure(self, reason: str) -> str:
         """`reason`, followed by the last lines the server printed."""
-        self._forwarder.join(timeout=1)
+        if self.process.poll() is not None:
+            self._forwarder.join(timeout=0.5)  # its last lines may still be in the pipe
         tail = "\n".join(self.output_tail) or "(no output)"
         return f"{reason}\nLast {len(self.output_tail)} lines of SGLang's output:\n{tail}"
 
     def wait_ready(self, timeout: float) -> None:
-        """Block until /health answers 200; fail at once if the server exits first."""
-        deadline = time.monotonic() + timeout
+        """Block until /health answers 200, probing every HEALTH_POLL_INTERVAL seconds from now.
+
+        Fails at once, with the server's last lines, when the server exits first.
+        """
+        started = time.monotonic()
+        deadline = started + timeout
+        next_probe = started
+        read_timeout = HEALTH_POLL_INTERVAL
         while True:
             if (code := self.process.poll()) is not None:
                 raise RuntimeError(self.failure(f"SGLang exited with code {code} during start-up"))
             try:
-                response = requests.get(f"http://127.0.0.1:{PORT}/health", timeout=1)
+                response = requests.get(
+                    f"http://127.0.0.1:{PORT}/health", timeout=(HEALTH_POLL_INTERVAL, read_timeout)
+                )
                 if response.status_code == 200:
+                    print(f"SGLang healthy after {time.monotonic() - started:.2f} s", flush=True)
                     return
+            except requests.ReadTimeout:
+                # Listening but slow to answer: wait longer next time rather than never succeed.
+                read_timeout = min(2 * read_timeout, HEALTH_MAX_READ_TIMEOUT)
             except requests.RequestException:
                 pass  # not listening yet
-            if time.monotonic() >= deadline:
+            now = time.monotonic()
+            if now >= deadline:
                 raise TimeoutError(self.failure(f"SGLang not ready within {timeout} seconds"))
-            time.sleep(HEALTH_POLL_INTERVAL)
+            next_probe = max(next_probe + HEALTH_POLL_INTERVAL, now)
+            # Sleep until the next probe, but wake at once if the server exits.
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=min(next_probe, deadline) - now)
+
+    @contextlib.contextmanager
+    def stopped_on_failure(self):
+        """Stop the server if the block fails: a replica that cannot serve must not keep it."""
+        try:
+            yield
+        except BaseException:
+            self.stop(STOP_TIMEOUT)
+            raise
 
     def stop(self, timeout: float) -> None:
-        """SIGTERM the process group, wait up to `timeout` seconds, then SIGKILL what is left."""
+        """SIGTERM the process group, give it `timeout` seconds to exit, then SIGKILL what is left."""
         group = self.process.pid
         _signal_group(group, signal.SIGTERM)
         deadline = time.monotonic() + timeout
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=timeout)
         while _group_alive(group) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        _signal_group(group, signal.SIGKILL)
+            time.sleep(0.05)  # workers the server started may exit just after it
+        if _group_alive(group):
+            print(f"SGLang still running {timeout} s after SIGTERM: killing it", flush=True)
+            _signal_group(group, signal.SIGKILL)
+            deadline = time.monotonic() + 5
+            while _group_alive(group) and time.monotonic() < deadline:
+                time.sleep(0.01)
         self.process.wait()
         self._forwarder.join(timeout=1)
 
@@ -205,15 +237,27 @@ def _signal_group(group: int, signum: int) -> None:
 
 
 def _group_alive(group: int) -> bool:
+    """Whether a process of the group still runs; exited ones nobody has reaped do not count."""
     try:
         os.killpg(group, 0)
     except ProcessLookupError:
         return False
-    return True
+    if not os.path.isdir("/proc"):
+        return True
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                state, _, pgrp = stat.read().rsplit(")", 1)[1].split()[:3]
+        except (OSError, IndexError, ValueError):
+            continue  # exited while we looked
+        if int(pgrp) == group and state != "Z":
+            return True
+    return False
 
 
 def warm_up() -> None:
     """Send a few requests so that the first real requests to this replica are not slow."""
+    started = time.monotonic()
     for _ in range(WARMUP_REQUESTS):
         response = requests.post(
             f"http://127.0.0.1:{PORT}/v1/chat/completions",
@@ -224,6 +268,7 @@ def warm_up() -> None:
             raise RuntimeError(
                 f"Warm-up request failed with HTTP {response.status_code}: {response.text}"
             )
+    print(f"SGLang warmed up in {time.monotonic() - started:.2f} s", flush=True)
 
 
 # ## The Modal app
@@ -255,8 +300,9 @@ class SGLang:
     @modal.enter()
     def startup(self):
         self.server = ServerProcess(SERVER_COMMAND)
-        self.server.wait_ready(READY_TIMEOUT)
-        warm_up()
+        with self.server.stopped_on_failure():
+            self.server.wait_ready(READY_TIMEOUT)
+            warm_up()
 
     @modal.exit()
     def stop(self):
@@ -266,10 +312,12 @@ class SGLang:
 # ## Test the server with `modal run`
 #
 # The local entrypoint below sends a chat request to the deployed server and streams the answer.
-# It retries while no replica is up yet (Modal answers 503) and sends a session header, which
-# routes the requests of one conversation to the same replica and so to its KV cache.
+# It retries while no replica is up yet (Modal answers 503, or the connection fails) and sends a
+# session header, which routes the requests of one conversation to the same replica and so to its
+# KV cache. It fails when no answer arrives within the timeout.
 
 SESSION_HEADERS = {"Modal-Session-ID": "0"}
+PROBE_RETRY_INTERVAL = 1  # seconds between attempts while no replica answers
 
 
 @app.local_entrypoint()
@@ -293,19 +341,25 @@ async def test(test_timeout=600, prompt=None, twice=True):
 
 
 async def probe(url: str, messages: list, timeout: float) -> None:
-    """Send `messages` until the server answers, for at most `timeout` seconds."""
+    """Send `messages` until the server answers, for at most `timeout` seconds, else raise."""
     deadline = time.monotonic() + timeout
+    waiting_for = None
     async with aiohttp.ClientSession(base_url=url, headers=SESSION_HEADERS) as session:
         while (remaining := deadline - time.monotonic()) > 0:
             try:
                 await stream_chat(session, messages, timeout=remaining)
                 return
-            except TimeoutError:
-                await asyncio.sleep(1)
             except aiohttp.ClientResponseError as error:
                 if error.status != 503:  # 503: no replica is up yet
                     raise
-                await asyncio.sleep(1)
+                reason = "no replica is up yet (HTTP 503)"
+            except (TimeoutError, aiohttp.ClientConnectionError) as error:
+                # No answer in time, or the connection failed or dropped while a replica starts.
+                reason = f"{type(error).__name__} {error}".strip()
+            if reason != waiting_for:
+                print(f"Waiting for the server: {reason}", flush=True)
+                waiting_for = reason
+            await asyncio.sleep(min(PROBE_RETRY_INTERVAL, max(0.0, deadline - time.monotonic())))
     raise TimeoutError(f"No response from server within {timeout} seconds")
 
 
@@ -315,6 +369,7 @@ async def stream_chat(session: aiohttp.ClientSession, messages: list, timeout: f
     started = time.monotonic()
     first_token_at = None
     chunks = 0
+    reasoning = False
     async with session.post(
         "/v1/chat/completions",
         json=payload,
@@ -322,23 +377,34 @@ async def stream_chat(session: aiohttp.ClientSession, messages: list, timeout: f
         timeout=aiohttp.ClientTimeout(total=timeout),
     ) as response:
         response.raise_for_status()
-        async for raw in response.content:
-            line = raw.decode("utf-8", errors="ignore").strip()
-            if not line.startswith("data:"):  # Server-Sent Events: "data: {...}"
-                continue
-            data = line[len("data:") :].strip()
-            if data == "[DONE]":
-                break
-            try:
-                event = json.loads(data)
-            except json.JSONDecodeError:
-                continue  # keep-alive or other non-JSON line
-            delta = (event.get("choices") or [{}])[0].get("delta") or {}
-            text = (delta.get("reasoning_content") or "") + (delta.get("content") or "")
-            if text:
+        try:
+            async for raw in response.content:
+                line = raw.decode("utf-8", errors="ignore").strip()
+                if not line.startswith("data:"):  # Server-Sent Events: "data: {...}"
+                    continue
+                data = line[len("data:") :].strip()
+                if data == "[DONE]":
+                    break
+                try:
+                    event = json.loads(data)
+                except json.JSONDecodeError:
+                    continue  # keep-alive or other non-JSON line
+                delta = (event.get("choices") or [{}])[0].get("delta") or {}
+                thought = delta.get("reasoning_content") or ""
+                content = delta.get("content") or ""
+                if not (thought or content):
+                    continue
+                if reasoning and content:
+                    print("\n")  # the answer starts below the reasoning
+                reasoning = bool(thought) and not content
                 first_token_at = first_token_at or time.monotonic()
                 chunks += 1
-                print(text, end="", flush=True)
+                print(thought + content, end="", flush=True)
+        except (TimeoutError, aiohttp.ClientError) as error:
+            if not chunks:
+                raise  # nothing printed yet: the probe may try again
+            # Not retried: the answer has started, and a retry would print it again.
+            raise RuntimeError(f"Stream interrupted after {chunks} chunks: {error!r}") from error
     print()
     total = time.monotonic() - started
     if first_token_at is None:

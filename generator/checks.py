@@ -13,6 +13,7 @@ from typing import NamedTuple
 from generator.errors import FieldPath
 from generator.gpus import GPU_INFO
 from generator.models import (
+    MEMORY_SNAPSHOT_FLAGS,
     MODAL_DEFAULT_TIMEOUT,
     MambaSchedulerStrategy,
     Spec,
@@ -284,6 +285,48 @@ def no_inline_secrets(spec: Spec) -> Iterator[Finding]:
             )
 
 
+# First SGLang release with `--enable-weights-cpu-backup` (added by sgl-project/sglang#10873;
+# verl tests for `sglang>=0.5.3` before passing it).
+WEIGHTS_CPU_BACKUP_SINCE = (0, 5, 3)
+_SGLANG_IMAGE_VERSION = re.compile(r"^lmsysorg/sglang:v(\d+)\.(\d+)\.(\d+)")
+
+
+def memory_snapshot(spec: Spec) -> Iterator[Finding]:
+    """What `lifecycle.memory_snapshot` needs from SGLang and its image.
+
+    torch_memory_saver, behind `--enable-memory-saver`, refuses to start when PyTorch's CUDA
+    allocator uses expandable segments (fzyzcjy/torch_memory_saver#24, #25).
+    `--enable-weights-cpu-backup`, without which released weights come back as garbage after a
+    resume, exists since SGLang 0.5.3. The option adds both flags itself: one spelling only.
+    """
+    if not spec.lifecycle.memory_snapshot:
+        return
+    for key in ("PYTORCH_CUDA_ALLOC_CONF", "PYTORCH_ALLOC_CONF"):
+        setting = spec.image.env.get(key, "").replace(" ", "").lower()
+        if "expandable_segments:true" in setting:
+            yield Finding(
+                ("image", "env", key),
+                f"{key} turns on expandable_segments, which SGLang's memory saver "
+                "(torch_memory_saver) refuses, and lifecycle.memory_snapshot needs the memory "
+                "saver to release GPU memory before the snapshot: drop one or the other",
+            )
+    for flag in MEMORY_SNAPSHOT_FLAGS:
+        if flag in spec.engine.extra_args:
+            yield Finding(
+                ("engine", "extra_args", flag),
+                f"{flag} is added by lifecycle.memory_snapshot, which needs it: remove it from "
+                "engine.extra_args",
+            )
+    match = _SGLANG_IMAGE_VERSION.match(spec.image.registry_tag)
+    if match and tuple(int(part) for part in match.groups()) < WEIGHTS_CPU_BACKUP_SINCE:
+        yield Finding(
+            ("image", "registry_tag"),
+            "lifecycle.memory_snapshot needs SGLang 0.5.3 or later, for "
+            "--enable-weights-cpu-backup (without it, released weights come back as garbage); "
+            f"the image has {'.'.join(match.groups())}",
+        )
+
+
 CHECKS: tuple[Check, ...] = (
     volume_references,
     deep_gemm_needs_gpu,
@@ -293,6 +336,7 @@ CHECKS: tuple[Check, ...] = (
     speculative_decoding,
     weights_fit,
     no_inline_secrets,
+    memory_snapshot,
 )
 
 

@@ -299,6 +299,12 @@ class EngineSection(SpecModel):
     )
 
 
+# The SGLang options `lifecycle.memory_snapshot` adds. The memory saver (torch_memory_saver) lets
+# SGLang release and resume its GPU memory and keeps the virtual addresses, so CUDA graphs stay
+# valid; without the CPU backup, released weights (target and draft) come back uninitialised.
+MEMORY_SNAPSHOT_FLAGS = ("--enable-memory-saver", "--enable-weights-cpu-backup")
+
+
 class LifecycleSection(SpecModel):
     ready_timeout: Seconds | None = Field(
         default=None,
@@ -309,6 +315,14 @@ class LifecycleSection(SpecModel):
     stop_timeout: Seconds = Field(
         default=10,
         description="Seconds the server gets to exit after SIGTERM before it is killed.",
+    )
+    memory_snapshot: bool = Field(
+        default=False,
+        description="Start new replicas from a CPU + GPU memory snapshot (Modal's GPU memory "
+        "snapshots, alpha; deployed apps only). The server starts, warms up and releases its GPU "
+        "memory (`/release_memory_occupation`) before the snapshot, and takes it back "
+        "(`/resume_memory_occupation`) after each restore; `--enable-memory-saver` and "
+        "`--enable-weights-cpu-backup` are added to the server's options.",
     )
 
 

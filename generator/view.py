@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from generator.models import ContentFormat, Spec, Volume
+from generator.models import MEMORY_SNAPSHOT_FLAGS, ContentFormat, Spec, Volume
 from generator.pycode import PyCode, call, comment, literal, name
 
 
@@ -73,6 +73,8 @@ class AppView:
     port: PyCode
     ready_timeout: PyCode
     stop_timeout: PyCode
+    memory_snapshot: bool
+    startup_enter_arguments: PyCode
     warmup_requests: PyCode
     warmup_timeout: PyCode
     warmup_payload: PyCode
@@ -97,7 +99,13 @@ OPTION_COMMENTS: dict[str, str] = {
     "--decode-log-interval": "how often to log while decoding, in tokens",
     "--mem-fraction-static": "GPU memory for weights and KV cache; the rest is headroom",
     "--speculative-algorithm": "speculative decoding: draft tokens, then verify them in one pass",
+    "--enable-memory-saver": "lets SGLang release and resume its GPU memory, for the snapshot",
+    "--enable-weights-cpu-backup": "keep the weights in CPU memory while released, not zeros",
 }
+# Modal's SGLang snapshot example sets this "to improve the compatibility of the Torch Inductor
+# compiler with GPU snapshotting": Inductor then compiles in the server's own process rather than
+# in a pool of worker processes. Added unless `image.env` sets it.
+MEMORY_SNAPSHOT_ENV = {"TORCHINDUCTOR_COMPILE_THREADS": "1"}
 
 
 def _keyword(keyword: str, value: PyCode, note: str = "") -> Keyword:
@@ -113,7 +121,7 @@ def build_view(spec: Spec, spec_path: str, output_path: str) -> AppView:
         model_name=literal(spec.model.name),
         model_revision=literal(spec.model.revision),
         registry_tag=literal(spec.image.registry_tag),
-        image_env=literal(dict(spec.image.env)) if spec.image.env else None,
+        image_env=_image_env(spec),
         volumes=tuple(
             VolumeView(
                 constant=volumes[volume.name],
@@ -128,6 +136,9 @@ def build_view(spec: Spec, spec_path: str, output_path: str) -> AppView:
         port=literal(server.port),
         ready_timeout=literal(spec.lifecycle.ready_timeout or spec.server.startup_limit),
         stop_timeout=literal(spec.lifecycle.stop_timeout),
+        memory_snapshot=spec.lifecycle.memory_snapshot,
+        # With a snapshot, `startup` runs before it is taken and `wake_up` after each restore.
+        startup_enter_arguments=PyCode("snap=True" if spec.lifecycle.memory_snapshot else ""),
         warmup_requests=literal(spec.warmup.requests),
         warmup_timeout=literal(spec.warmup.timeout),
         warmup_payload=literal(
@@ -143,6 +154,14 @@ def build_view(spec: Spec, spec_path: str, output_path: str) -> AppView:
         target_inputs=literal(server.target_inputs),
         probe=_probe_view(spec),
     )
+
+
+def _image_env(spec: Spec) -> PyCode | None:
+    env = dict(spec.image.env)
+    if spec.lifecycle.memory_snapshot:
+        for key, value in MEMORY_SNAPSHOT_ENV.items():
+            env.setdefault(key, value)
+    return literal(env) if env else None
 
 
 def _volume_constants(volumes: list[Volume]) -> dict[str, PyCode]:
@@ -247,6 +266,8 @@ def _server_command(spec: Spec) -> tuple[ListItem, ...]:
             ("--speculative-eagle-topk", speculative.eagle_topk),
             ("--speculative-num-draft-tokens", speculative.num_draft_tokens),
         ]
+    if spec.lifecycle.memory_snapshot:
+        optional += [(flag, True) for flag in MEMORY_SNAPSHOT_FLAGS]
     optional += list(engine.extra_args.items())
     for flag, value in optional:
         items += _argument(flag, value)
@@ -282,6 +303,15 @@ def _cls_keywords(spec: Spec, volumes: dict[str, PyCode]) -> tuple[Keyword, ...]
         keywords.append(_keyword("timeout", literal(server.timeout), "seconds"))
     if server.startup_timeout is not None:
         keywords.append(_keyword("startup_timeout", literal(server.startup_timeout), "seconds"))
+    if spec.lifecycle.memory_snapshot:
+        keywords += [
+            _keyword("enable_memory_snapshot", literal(True), "start replicas from a snapshot"),
+            _keyword(
+                "experimental_options",
+                literal({"enable_gpu_snapshot": True}),
+                "the snapshot includes GPU memory",
+            ),
+        ]
     return tuple(keywords)
 
 

@@ -37,14 +37,20 @@ class StandinLog:
     def clear(self) -> None:
         self.path.unlink(missing_ok=True)
 
+    def server_pids(self) -> list[int]:
+        """Every stand-in server recorded in the log, and the workers each started."""
+        pids = [event["pid"] for event in self.events("launch_server")]
+        return pids + [pid for event in self.events("workers") for pid in event["pids"]]
+
     def kill_servers(self) -> None:
         """Kill every stand-in server recorded in the log, so no test leaves one behind."""
-        for event in self.events("launch_server"):
+        pids = self.server_pids()
+        for pid in pids:
             with contextlib.suppress(ProcessLookupError):
-                os.kill(event["pid"], signal.SIGKILL)
+                os.kill(pid, signal.SIGKILL)
         deadline = time.monotonic() + 5
-        for event in self.events("launch_server"):
-            while pid_alive(event["pid"]) and time.monotonic() < deadline:
+        for pid in pids:
+            while pid_alive(pid) and time.monotonic() < deadline:
                 time.sleep(0.02)
 
 
