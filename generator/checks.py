@@ -119,6 +119,17 @@ def app_names(spec: Spec) -> Iterator[Finding]:
         yield Finding(("probe", "entrypoint"), "the probe entrypoint cannot share the class's name")
 
 
+def proxy_regions(spec: Spec) -> Iterator[Finding]:
+    # modal.experimental.http_server refuses an empty list: "The `proxy_regions` argument must
+    # be non-empty" (modal._server.validate_http_server_config, modal 1.6).
+    if not spec.server.resolved_proxy_regions:
+        yield Finding(
+            ("server", "proxy_regions"),
+            "Modal's HTTP server needs at least one proxy region: set server.proxy_regions "
+            '(for example ["us-east"]) or server.region, which it then defaults to',
+        )
+
+
 def gpu_limits(spec: Spec) -> Iterator[Finding]:
     for section, gpu in (("server", spec.server.gpu), ("deep_gemm", spec.deep_gemm.gpu)):
         if gpu is None:
@@ -331,6 +342,7 @@ CHECKS: tuple[Check, ...] = (
     volume_references,
     deep_gemm_needs_gpu,
     app_names,
+    proxy_regions,
     gpu_limits,
     timeouts,
     speculative_decoding,

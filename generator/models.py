@@ -171,10 +171,11 @@ class ServerSection(SpecModel):
     region: str | None = Field(
         default=None, description="Cloud region for the serving containers, e.g. `us-east`."
     )
-    proxy_regions: list[str] = Field(
-        default_factory=list,
-        description="Regions of the Modal HTTP proxies in front of the server; put them next to "
-        "the containers' region.",
+    proxy_regions: list[Annotated[str, StringConstraints(min_length=1)]] | None = Field(
+        default=None,
+        min_length=1,
+        description="Regions of the Modal HTTP proxies in front of the server (at least one); "
+        "defaults to `[region]`. Put them next to the containers' region.",
     )
     min_containers: int | None = Field(
         default=None, ge=0, description="Containers kept warm at all times (Modal's default is 0)."
@@ -197,6 +198,13 @@ class ServerSection(SpecModel):
         description="Names of the Volumes (from `volumes`) mounted in serving containers; "
         "defaults to all.",
     )
+
+    @property
+    def resolved_proxy_regions(self) -> list[str]:
+        """The proxy regions to declare: as given, else the containers' region."""
+        if self.proxy_regions is not None:
+            return list(self.proxy_regions)
+        return [self.region] if self.region is not None else []
 
     @property
     def startup_limit(self) -> int:

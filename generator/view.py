@@ -325,10 +325,9 @@ def _secrets_keyword(spec: Spec) -> list[Keyword]:
 def _http_server_keywords(spec: Spec) -> tuple[Keyword, ...]:
     server = spec.server
     keywords = [_keyword("port", PORT, "the SGLang server listens here")]
-    if server.proxy_regions:
-        keywords.append(
-            _keyword("proxy_regions", literal(list(server.proxy_regions)), "next to the replicas")
-        )
+    keywords.append(
+        _keyword("proxy_regions", literal(server.resolved_proxy_regions), "next to the replicas")
+    )
     if server.exit_grace_period is not None:
         keywords.append(
             _keyword(

@@ -73,7 +73,7 @@ values_strategy = st.fixed_dictionaries(
         "warmup_text": free_text,
         "image_url": nonempty,
         "env": free_text,
-        "region": free_text,
+        "region": nonempty,
         "served_model_name": nonempty,
         "reasoning_parser": nonempty,
         "engine_arg": free_text,
