@@ -66,7 +66,7 @@ DEEP_GEMM_COMMAND = [
     MODEL_NAME,
     "--revision",
     MODEL_REVISION,
-    "--tp",  # tensor parallelism: split each layer across the GPUs
+    "--tp-size",  # tensor parallelism: split each layer across the GPUs
     "2",
 ]
 
@@ -104,7 +104,7 @@ SERVER_COMMAND = [
     "0.0.0.0",
     "--port",
     "8000",
-    "--tp",  # tensor parallelism: split each layer across the GPUs
+    "--tp-size",  # tensor parallelism: split each layer across the GPUs
     "2",
     "--cuda-graph-max-bs",  # only capture CUDA graphs for batch sizes we expect to see
     "20",

@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
+from generator.engine_options import engine_option_findings
 from generator.errors import FieldPath
 from generator.gpus import GPU_INFO
 from generator.models import (
@@ -338,6 +339,20 @@ def memory_snapshot(spec: Spec) -> Iterator[Finding]:
         )
 
 
+def engine_options(spec: Spec) -> Iterator[Finding]:
+    """SGLang options and their values against the catalog of the image's SGLang version."""
+    for severity, field, message in engine_option_findings(spec):
+        if severity == "error":
+            yield Finding(field, message)
+
+
+def engine_option_warnings(spec: Spec) -> Iterator[Finding]:
+    """Deprecated SGLang options, and `SGLANG_*` variables the image's SGLang does not read."""
+    for severity, field, message in engine_option_findings(spec):
+        if severity == "warning":
+            yield Finding(field, message)
+
+
 CHECKS: tuple[Check, ...] = (
     volume_references,
     deep_gemm_needs_gpu,
@@ -349,8 +364,15 @@ CHECKS: tuple[Check, ...] = (
     weights_fit,
     no_inline_secrets,
     memory_snapshot,
+    engine_options,
 )
+# Findings that do not stop generation, printed as `warning: ...`.
+WARNINGS: tuple[Check, ...] = (engine_option_warnings,)
 
 
 def run_checks(spec: Spec) -> list[Finding]:
     return [finding for check in CHECKS for finding in check(spec)]
+
+
+def run_warnings(spec: Spec) -> list[Finding]:
+    return [finding for check in WARNINGS for finding in check(spec)]

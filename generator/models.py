@@ -28,6 +28,7 @@ HF_REPO_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$"
 GIT_COMMIT = r"^[0-9a-f]{40}$"
 ENGINE_FLAG = r"^--[a-z0-9][a-z0-9-]*$"
 ABSOLUTE_PATH = r"^/[^\x00]*$"
+SGLANG_VERSION = r"^\d+\.\d+\.\d+(?:\.post\d+|rc\d+|\.dev\d+)?$"
 
 PythonIdentifier = Annotated[str, StringConstraints(pattern=PYTHON_IDENTIFIER)]
 ModalObjectName = Annotated[str, StringConstraints(pattern=MODAL_OBJECT_NAME)]
@@ -48,6 +49,7 @@ PATTERN_EXPECTATIONS = {
     "or tag can move under you)",
     ENGINE_FLAG: "a full SGLang option name such as `--enable-torch-compile`",
     ABSOLUTE_PATH: "an absolute path starting with `/`",
+    SGLANG_VERSION: "an SGLang release such as `0.5.10.post1`",
 }
 
 
@@ -75,6 +77,17 @@ class ImageSection(SpecModel):
     env: dict[EnvVarName, str] = Field(
         default_factory=dict,
         description="Environment variables baked into the image, in the order given.",
+    )
+    sglang_version: Annotated[str, StringConstraints(pattern=SGLANG_VERSION)] | None = Field(
+        default=None,
+        description="SGLang version in the image, such as `0.5.10.post1`, when the tag does not "
+        "say it; engine options are checked against that version's option catalog.",
+    )
+    check_engine_options: bool = Field(
+        default=True,
+        description="Check every SGLang option and `SGLANG_*` variable against the option "
+        "catalog of the image's SGLang version. Set false for private builds that have no "
+        "catalog.",
     )
 
 

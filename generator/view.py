@@ -93,7 +93,7 @@ PORT = name("PORT")
 
 # Why each SGLang option is set, for the comment next to it in the generated command.
 OPTION_COMMENTS: dict[str, str] = {
-    "--tp": "tensor parallelism: split each layer across the GPUs",
+    "--tp-size": "tensor parallelism: split each layer across the GPUs",
     "--cuda-graph-max-bs": "only capture CUDA graphs for batch sizes we expect to see",
     "--enable-metrics": "expose Prometheus metrics",
     "--decode-log-interval": "how often to log while decoding, in tokens",
@@ -197,7 +197,7 @@ def _deep_gemm_view(spec: Spec, volumes: dict[str, PyCode]) -> DeepGemmView | No
         ListItem(literal("sglang.compile_deep_gemm")),
         *_option("--model-path", MODEL_NAME),
         *_option("--revision", MODEL_REVISION),
-        *_option("--tp", literal(str(_tensor_parallel_size(spec)))),
+        *_option("--tp-size", literal(str(_tensor_parallel_size(spec)))),
     ]
     return DeepGemmView(
         command=tuple(command),
@@ -242,7 +242,7 @@ def _server_command(spec: Spec) -> tuple[ListItem, ...]:
         ),
         *_option("--host", literal(engine.host)),
         *_option("--port", literal(str(spec.server.port))),
-        *_option("--tp", literal(str(_tensor_parallel_size(spec)))),
+        *_option("--tp-size", literal(str(_tensor_parallel_size(spec)))),
         *_option(
             "--cuda-graph-max-bs",
             literal(str(engine.cuda_graph_max_bs or 2 * spec.server.target_inputs)),

@@ -48,6 +48,8 @@ ARGV_FIXES = {
     # option with the same prefix: write the full option names.
     "--mem-fraction": "--mem-fraction-static",
     "--speculative-algo": "--speculative-algorithm",
+    # `--tp` is not an option of any SGLang version: argparse expands it to `--tp-size`.
+    "--tp": "--tp-size",
     # The same integer: int("131_072") == 131072, written the way people and SGLang's docs do.
     "131_072": "131072",
 }

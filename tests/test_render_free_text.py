@@ -28,7 +28,12 @@ settings.load_profile("ci" if os.environ.get("CI") else "dev")
 BASE: dict = {
     "version": 1,
     "app": {"name": "free-text", "class_name": "Server"},
-    "image": {"registry_tag": "lmsysorg/sglang:v0.5.9-cu129-amd64-runtime", "env": {}},
+    # Random option names and parser values are not in SGLang's catalog: test rendering only.
+    "image": {
+        "registry_tag": "lmsysorg/sglang:v0.5.9-cu129-amd64-runtime",
+        "env": {},
+        "check_engine_options": False,
+    },
     "model": {"name": "Qwen/Qwen3-8B", "revision": "0" * 40},
     "volumes": [{"name": "cache", "mount_path": "/cache"}],
     "server": {"gpu": {"type": "H100", "count": 1}},
