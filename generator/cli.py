@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from generator.checks import run_warnings
-from generator.errors import Problem, SpecError
+from generator.errors import SpecError
 from generator.project import Project
 from generator.validation import LoadedSpec
 
@@ -36,7 +36,7 @@ def _warn(loaded: Iterable[LoadedSpec]) -> None:
     """Print what valid specs should still look at; warnings never fail a command."""
     for item in loaded:
         for field, message in run_warnings(item.spec):
-            problem = Problem(item.display_path, message, field, item.document.position_of(field))
+            problem = item.document.problem(message, field)
             click.echo(f"warning: {problem}", err=True)
 
 

@@ -11,6 +11,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,8 @@ class SourceDocument:
     display_path: str
     data: dict[str, Any]
     positions: Mapping[FieldPath, Position]
+    # For a spec merged from bases: the file that set each field, where it is not this one.
+    origins: Mapping[FieldPath, str] = dataclass_field(default_factory=dict)
 
     def position_of(self, field: FieldPath) -> Position | None:
         """Position of the field, or of its closest enclosing field that has one."""
@@ -37,6 +40,17 @@ class SourceDocument:
             if position is not None:
                 return position
         return None
+
+    def file_of(self, field: FieldPath) -> str:
+        """The file that set the field (or its closest enclosing field)."""
+        for end in range(len(field), -1, -1):
+            if field[:end] in self.positions:
+                return self.origins.get(field[:end], self.display_path)
+        return self.display_path
+
+    def problem(self, message: str, field: FieldPath = ()) -> Problem:
+        """A problem with `field`, located in the file and at the line that set it."""
+        return Problem(self.file_of(field), message, field, self.position_of(field))
 
 
 def load_document(path: Path, display_path: str) -> SourceDocument:

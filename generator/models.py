@@ -425,6 +425,12 @@ class ProbeSection(SpecModel):
 
 class Spec(SpecModel):
     version: Literal[1] = Field(description="Version of the spec format; only `1` exists.")
+    extends: list[str] = Field(
+        default_factory=list,
+        exclude=True,
+        description="Base specs to merge under this one, in order, as paths relative to this "
+        "file. Mappings merge key by key; lists and other values replace the base's.",
+    )
     app: AppSection = Field(description="The Modal App and the class that serves the model.")
     image: ImageSection = Field(description="The container image the server runs in.")
     model: ModelSection = Field(description="The model to serve.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import importlib.metadata
 import subprocess
 from dataclasses import dataclass
 from functools import cache
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import jinja2
 
+from generator.provenance import inputs_digest
 from generator.pycode import PyCode
 from generator.validation import LoadedSpec
 from generator.view import build_view
@@ -70,7 +72,8 @@ def output_path(spec: LoadedSpec, output_dir: Path) -> Path:
 
 def render_unformatted(spec: LoadedSpec, output_dir: Path) -> str:
     path = output_path(spec, output_dir)
-    view = build_view(spec.spec, spec.display_path, path.as_posix())
+    digest = inputs_digest(spec.spec, spec.display_path, templates_dir(), _ruff_version())
+    view = build_view(spec.spec, spec.display_path, path.as_posix(), digest)
     text = environment().get_template(TEMPLATE).render(app=view)
     try:
         ast.parse(text, filename=path.as_posix())
@@ -89,6 +92,12 @@ def render_all(specs: list[LoadedSpec], output_dir: Path) -> list[Output]:
         Output(output_path(spec, output_dir), spec, content)
         for spec, content in zip(specs, format_sources(texts), strict=True)
     ]
+
+
+@cache
+def _ruff_version() -> str:
+    """The formatter's version, one of the inputs of every file (pinned in pyproject.toml)."""
+    return f"ruff=={importlib.metadata.version('ruff')}"
 
 
 def _ruff() -> str:

@@ -11,7 +11,8 @@ from pydantic import BaseModel, ValidationError
 
 from generator.checks import run_checks
 from generator.errors import FieldPath, Problem, SpecError
-from generator.loader import SourceDocument, load_document
+from generator.inherit import load_layered
+from generator.loader import SourceDocument
 from generator.models import PATTERN_EXPECTATIONS, SPEC_VERSION, Spec
 
 
@@ -28,7 +29,7 @@ class LoadedSpec:
 
 
 def load_spec(path: Path, display_path: str | None = None) -> LoadedSpec:
-    document = load_document(path, display_path or path.as_posix())
+    document = load_layered(path, display_path or path.as_posix())
     return LoadedSpec(validate_document(document), document)
 
 
@@ -41,10 +42,7 @@ def validate_document(document: SourceDocument) -> Spec:
         raise SpecError(sorted(problems, key=_problem_order)) from None
     findings = run_checks(spec)
     if findings:
-        problems = [
-            Problem(document.display_path, message, field, document.position_of(field))
-            for field, message in findings
-        ]
+        problems = [document.problem(message, field) for field, message in findings]
         raise SpecError(sorted(problems, key=_problem_order))
     return spec
 
@@ -104,7 +102,7 @@ def _problem_from_pydantic(document: SourceDocument, item: dict[str, Any]) -> Pr
         message = f"expected {expected}; given {_show(item['input'])}"
     else:
         message = f"{item['msg'][0].lower()}{item['msg'][1:]}; given {_show(item['input'])}"
-    return Problem(document.display_path, message, field, document.position_of(field))
+    return document.problem(message, field)
 
 
 def _is_union_tag(part: str) -> bool:

@@ -62,6 +62,7 @@ class ProbeView:
 class AppView:
     spec_path: PyCode
     output_path: PyCode
+    inputs_digest: PyCode
     model_name: PyCode
     model_revision: PyCode
     registry_tag: PyCode
@@ -112,12 +113,13 @@ def _keyword(keyword: str, value: PyCode, note: str = "") -> Keyword:
     return Keyword(name(keyword), value, comment(note) if note else None)
 
 
-def build_view(spec: Spec, spec_path: str, output_path: str) -> AppView:
+def build_view(spec: Spec, spec_path: str, output_path: str, inputs_digest: str) -> AppView:
     volumes = _volume_constants(spec.volumes)
     server = spec.server
     return AppView(
         spec_path=comment(spec_path),
         output_path=comment(output_path),
+        inputs_digest=comment(inputs_digest),
         model_name=literal(spec.model.name),
         model_revision=literal(spec.model.revision),
         registry_tag=literal(spec.image.registry_tag),

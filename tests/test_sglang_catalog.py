@@ -555,7 +555,7 @@ def test_committed_specs_validate_and_render_canonical_names(name: str, version:
     assert engine_version(spec) == version
     assert run_warnings(spec) == []
     catalog = load_catalog(version)
-    view = build_view(spec, "specs/x", "generated/x.py")
+    view = build_view(spec, "specs/x", "generated/x.py", "0" * 64)
     server_flags = flags_in(view.server_command)
     checked = [flag for _, flag, _ in server_options(spec)] + list(spec.engine.extra_args)
     assert sorted(server_flags) == sorted(checked)  # the check sees what the view passes

@@ -1,0 +1,106 @@
+"""Layered specs: a spec may `extends` base specs, merged deeply in order, its own values last.
+
+Mappings merge key by key; any other value, lists included, replaces what a base set. The merged
+document remembers which file set each field, so an error still points at that file and line.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from generator.errors import FieldPath, Position, SpecError
+from generator.loader import SourceDocument, load_document
+
+EXTENDS = "extends"
+
+
+def load_layered(path: Path, display_path: str) -> SourceDocument:
+    return _load(path, display_path, ())
+
+
+def _load(path: Path, display_path: str, chain: tuple[Path, ...]) -> SourceDocument:
+    document = load_document(path, display_path)
+    if EXTENDS not in document.data:
+        return document
+    entries = document.data[EXTENDS]
+    if not isinstance(entries, list) or not all(isinstance(entry, str) for entry in entries):
+        raise SpecError(
+            [
+                document.problem(
+                    "expected a list of base spec paths, relative to this file", (EXTENDS,)
+                )
+            ]
+        )
+    resolved = path.resolve()
+    merged: SourceDocument | None = None
+    for index, entry in enumerate(entries):
+        base_path = (path.parent / entry).resolve()
+        field: FieldPath = (EXTENDS, index)
+        if base_path == resolved or base_path in chain:
+            cycle = " -> ".join(p.name for p in (*chain, resolved, base_path))
+            raise SpecError(
+                [document.problem(f"specs extend each other in a cycle: {cycle}", field)]
+            )
+        if not base_path.is_file():
+            raise SpecError([document.problem(f"base spec {entry!r} does not exist", field)])
+        base_display = os.path.normpath(os.path.join(os.path.dirname(display_path), entry))
+        base = _load(base_path, Path(base_display).as_posix(), (*chain, resolved))
+        merged = base if merged is None else merge(merged, base)
+    own = {key: value for key, value in document.data.items() if key != EXTENDS}
+    own_document = SourceDocument(
+        document.path,
+        document.display_path,
+        own,
+        {key: value for key, value in document.positions.items() if key[:1] != (EXTENDS,)},
+        document.origins,
+    )
+    return merge(merged, own_document) if merged is not None else own_document
+
+
+def merge(base: SourceDocument, top: SourceDocument) -> SourceDocument:
+    """`top` over `base`: the result carries `top`'s path and, per field, the file that set it."""
+    data = _merge_data(base.data, top.data)
+    positions: dict[FieldPath, Position] = {}
+    origins: dict[FieldPath, str] = {}
+    for field in _paths(data):
+        owner = top if _has_path(top.data, field) else base
+        position = owner.positions.get(field)
+        if position is not None:
+            positions[field] = position
+        file = owner.origins.get(field, owner.display_path)
+        if file != top.display_path:
+            origins[field] = file
+    return SourceDocument(top.path, top.display_path, data, positions, origins)
+
+
+def _merge_data(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge_data(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _paths(value: Any, prefix: FieldPath = ()) -> list[FieldPath]:
+    paths: list[FieldPath] = [prefix] if prefix else []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            paths += _paths(item, (*prefix, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            paths += _paths(item, (*prefix, index))
+    return paths
+
+
+def _has_path(data: Any, field: FieldPath) -> bool:
+    for part in field:
+        in_mapping = isinstance(data, dict) and part in data
+        in_list = isinstance(data, list) and isinstance(part, int) and part < len(data)
+        if not (in_mapping or in_list):
+            return False
+        data = data[part]
+    return True
