@@ -10,11 +10,17 @@ from pathlib import Path
 import click
 
 from generator.checks import run_warnings
+from generator.console import Console
+from generator.drift import find_drift
 from generator.errors import SpecError
-from generator.project import Project
+from generator.project import SPEC_STEM, Project
+from generator.resolved import FORMATS, dump
+from generator.schema import SCHEMA_PATH
+from generator.starter import DEFAULT_ENGINE_IMAGE, starter_spec
 from generator.validation import LoadedSpec
 
 EXIT_INVALID_SPEC = 1
+EXIT_DRIFT = 1
 EXIT_USAGE = 2
 
 
@@ -25,9 +31,15 @@ def _spec_paths(project: Project, specs: tuple[Path, ...]) -> list[Path]:
     return paths
 
 
+def _console() -> Console:
+    context = click.get_current_context(silent=True)
+    return context.find_object(Console) if context and context.find_object(Console) else Console()
+
+
 def _report(error: SpecError, consequence: str) -> None:
+    console = _console()
     for problem in error.problems:
-        click.echo(f"error: {problem}", err=True)
+        console.problem("error", str(problem))
     files = len({problem.file for problem in error.problems})
     click.echo(f"{len(error.problems)} problem(s) in {files} spec file(s); {consequence}", err=True)
 
@@ -36,8 +48,7 @@ def _warn(loaded: Iterable[LoadedSpec]) -> None:
     """Print what valid specs should still look at; warnings never fail a command."""
     for item in loaded:
         for field, message in run_warnings(item.spec):
-            problem = item.document.problem(message, field)
-            click.echo(f"warning: {problem}", err=True)
+            _console().problem("warning", str(item.document.problem(message, field)))
 
 
 spec_argument = click.argument(
@@ -55,8 +66,15 @@ project_option = click.option(
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="modalgen")
-def main() -> None:
-    """Generate deployable Modal apps that serve LLMs with SGLang, from declarative specs."""
+@click.option("-q", "--quiet", is_flag=True, help="Print only errors, warnings and diffs.")
+@click.option("-v", "--verbose", is_flag=True, help="Print more detail.")
+@click.pass_context
+def main(context: click.Context, quiet: bool, verbose: bool) -> None:
+    """Generate deployable Modal apps that serve LLMs with SGLang, from declarative specs.
+
+    Colour is used on a terminal, unless NO_COLOR is set.
+    """
+    context.obj = Console(quiet=quiet, verbose=verbose)
 
 
 @main.command()
@@ -74,10 +92,11 @@ def generate(specs: tuple[Path, ...], project_dir: Path) -> None:
         _report(error, "nothing was written.")
         sys.exit(EXIT_INVALID_SPEC)
     _warn(output.source for output in outputs)
+    console = _console()
     for output in outputs:
         changed = project.write(output)
         status = "wrote" if changed else "unchanged"
-        click.echo(f"{status} {output.path.as_posix()} (from {output.source.display_path})")
+        console.info(status, f"{output.path.as_posix()} (from {output.source.display_path})")
 
 
 @main.command()
@@ -93,7 +112,103 @@ def validate(specs: tuple[Path, ...], project_dir: Path) -> None:
         sys.exit(EXIT_INVALID_SPEC)
     _warn(loaded)
     for spec in loaded:
-        click.echo(f"ok {spec.display_path}")
+        _console().info("ok", spec.display_path)
+
+
+@main.command()
+@project_option
+def check(project_dir: Path) -> None:
+    """Fail when generated/ or the schema is not what `generate` and `schema` would write.
+
+    Names each stale, missing, hand-edited or orphaned file with its diff. Writes nothing: made
+    for pre-commit hooks and CI.
+    """
+    project = Project(project_dir)
+    console = _console()
+    try:
+        outputs = project.render(_spec_paths(project, ()))
+    except SpecError as error:
+        _report(error, "cannot check generated/.")
+        sys.exit(EXIT_INVALID_SPEC)
+    drifts = find_drift(project.root, outputs, project.generated_files())
+    schema = project.schema_drift()
+    for drift in drifts:
+        console.problem("drift", f"{drift.path.as_posix()}: {drift.kind.value}: {drift.reason}")
+        console.diff(drift.diff)
+    if schema is not None:
+        console.problem("drift", f"{SCHEMA_PATH.as_posix()}: stale: run `modalgen schema`")
+        console.diff(schema)
+    if drifts or schema is not None:
+        count = len(drifts) + (schema is not None)
+        click.echo(f"{count} file(s) out of date; run `modalgen generate` and review.", err=True)
+        sys.exit(EXIT_DRIFT)
+    console.info("ok", f"{len(outputs)} generated file(s) and the schema are up to date")
+
+
+@main.command()
+@spec_argument
+@project_option
+def diff(specs: tuple[Path, ...], project_dir: Path) -> None:
+    """Print the unified diff `generate` would apply for each SPEC; write nothing."""
+    project = Project(project_dir)
+    try:
+        outputs = project.render(_spec_paths(project, specs))
+    except SpecError as error:
+        _report(error, "nothing to diff.")
+        sys.exit(EXIT_INVALID_SPEC)
+    for drift in find_drift(project.root, outputs, None):
+        _console().diff(drift.diff)
+
+
+@main.command()
+@click.argument("spec", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "format_", type=click.Choice(FORMATS), default="toml", show_default=True)
+@project_option
+def show(spec: Path, format_: str, project_dir: Path) -> None:
+    """Print SPEC fully resolved: bases merged, every default filled in."""
+    project = Project(project_dir)
+    try:
+        (loaded,) = project.load_all([spec])
+    except SpecError as error:
+        _report(error, "nothing to show.")
+        sys.exit(EXIT_INVALID_SPEC)
+    click.echo(dump(loaded.spec, format_), nl=False)
+
+
+@main.command()
+@click.argument("name")
+@click.option("--model", required=True, help="Hugging Face repository id, ORG/NAME.")
+@click.option("--revision", required=True, help="Full 40-character commit hash to pin.")
+@click.option("--gpu", required=True, help="Modal GPU as TYPE:COUNT, such as H100:1.")
+@click.option("--engine-image", default=DEFAULT_ENGINE_IMAGE, show_default=True)
+@project_option
+def new(
+    name: str, model: str, revision: str, gpu: str, engine_image: str, project_dir: Path
+) -> None:
+    """Write a commented, valid starter spec to specs/NAME.toml."""
+    project = Project(project_dir)
+    if not SPEC_STEM.match(name):
+        raise click.BadParameter("use lower-case letters, digits and _", param_hint="NAME")
+    target = project.specs_dir / f"{name}.toml"
+    if target.exists() or any(project.specs_dir.glob(f"{name}.y*ml")):
+        raise click.UsageError(f"a spec named {name!r} already exists in {project.specs_dir}")
+    try:
+        text = starter_spec(name, model, revision, gpu, engine_image)
+    except SpecError as error:
+        _report(error, "nothing was written.")
+        sys.exit(EXIT_INVALID_SPEC)
+    project.specs_dir.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    _console().info("wrote", f"{project.display_path(target)}; next: `modalgen generate`")
+
+
+@main.command()
+@project_option
+def schema(project_dir: Path) -> None:
+    """Write schemas/spec.schema.json from the spec models, for editors and CI."""
+    project = Project(project_dir)
+    changed = project.write_schema()
+    _console().info("wrote" if changed else "unchanged", SCHEMA_PATH.as_posix())
 
 
 @main.command()

@@ -42,11 +42,11 @@ def server_options(spec: Spec) -> list[tuple[FieldPath, str, object]]:
         ),
         (("engine", "host"), "--host", engine.host),
         (("server", "port"), "--port", spec.server.port),
-        (("engine", "tensor_parallel_size"), "--tp-size", _tensor_parallel_size(spec)),
+        (("engine", "tensor_parallel_size"), "--tp-size", spec.tensor_parallel_size),
         (
             ("engine", "cuda_graph_max_bs"),
             "--cuda-graph-max-bs",
-            engine.cuda_graph_max_bs or 2 * spec.server.target_inputs,
+            spec.cuda_graph_max_bs,
         ),
         (("engine", "enable_metrics"), "--enable-metrics", engine.enable_metrics),
         (("engine", "decode_log_interval"), "--decode-log-interval", engine.decode_log_interval),
@@ -91,12 +91,8 @@ def deep_gemm_options(spec: Spec) -> list[tuple[FieldPath, str, object]]:
     return [
         (("model", "name"), "--model-path", spec.model.name),
         (("model", "revision"), "--revision", spec.model.revision),
-        (("engine", "tensor_parallel_size"), "--tp-size", _tensor_parallel_size(spec)),
+        (("engine", "tensor_parallel_size"), "--tp-size", spec.tensor_parallel_size),
     ]
-
-
-def _tensor_parallel_size(spec: Spec) -> int:
-    return spec.engine.tensor_parallel_size or spec.server.gpu.count
 
 
 def engine_version(spec: Spec) -> str | None:

@@ -76,6 +76,11 @@ def load_document(path: Path, display_path: str) -> SourceDocument:
         raise SpecError(
             [Problem(display_path, f"the file is not UTF-8 text (byte {error.start} is invalid)")]
         ) from None
+    return parse_document(text, path, display_path)
+
+
+def parse_document(text: str, path: Path, display_path: str) -> SourceDocument:
+    """Parse spec text as the file `path` would hold it (its suffix picks the format)."""
     if "\x00" in text:
         raise SpecError([Problem(display_path, "the file is not text (it contains NUL bytes)")])
     if not text.strip():

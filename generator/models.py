@@ -459,3 +459,25 @@ class Spec(SpecModel):
     probe: ProbeSection = Field(
         default_factory=ProbeSection, description="The `modal run` test client."
     )
+
+    # Defaults that depend on other fields, in one place for the view, the checks and `show`.
+
+    @property
+    def tensor_parallel_size(self) -> int:
+        return self.engine.tensor_parallel_size or self.server.gpu.count
+
+    @property
+    def cuda_graph_max_bs(self) -> int:
+        return self.engine.cuda_graph_max_bs or 2 * self.server.target_inputs
+
+    @property
+    def ready_timeout(self) -> int:
+        return self.lifecycle.ready_timeout or self.server.startup_limit
+
+    @property
+    def deep_gemm_gpu(self) -> Gpu:
+        return self.deep_gemm.gpu or self.server.gpu
+
+    @property
+    def probe_message(self) -> ChatMessage:
+        return self.probe.message or self.warmup.message

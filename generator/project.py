@@ -8,9 +8,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from generator.drift import unified_diff
 from generator.errors import Problem, SpecError
 from generator.loader import SUFFIXES
 from generator.render import Output, render_all
+from generator.schema import SCHEMA_PATH, spec_schema
 from generator.validation import LoadedSpec, load_spec
 
 SPECS_DIR = "specs"
@@ -32,6 +34,24 @@ class Project:
     @property
     def output_dir(self) -> Path:
         return self.root / GENERATED_DIR
+
+    def generated_files(self) -> list[Path]:
+        """The Python files now in `generated/`, relative to the root."""
+        if not self.output_dir.is_dir():
+            return []
+        return sorted(
+            path.relative_to(self.root) for path in self.output_dir.glob("*.py") if path.is_file()
+        )
+
+    def schema_drift(self) -> str | None:
+        """The diff that `modalgen schema` would apply, or None when the schema is current."""
+        current = self.root / SCHEMA_PATH
+        text = current.read_text(encoding="utf-8") if current.is_file() else ""
+        expected = spec_schema()
+        return None if text == expected else unified_diff(SCHEMA_PATH, text, expected)
+
+    def write_schema(self) -> bool:
+        return _write_if_changed(self.root / SCHEMA_PATH, spec_schema())
 
     def discover_specs(self) -> list[Path]:
         """Every spec under `specs/`, sorted; files starting with `_` are bases, not apps."""
@@ -94,15 +114,20 @@ class Project:
         target = self.root / output.path
         if not target.resolve().is_relative_to(self.output_dir.resolve()):
             raise ValueError(f"refusing to write outside {GENERATED_DIR}/: {output.path}")
-        if target.is_file() and target.read_text(encoding="utf-8") == output.content:
-            return False
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
-                stream.write(output.content)
-            os.replace(temporary, target)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-        return True
+        return _write_if_changed(target, output.content)
+
+
+def _write_if_changed(target: Path, content: str) -> bool:
+    """Write atomically (temporary file, then rename); False when the content is already there."""
+    if target.is_file() and target.read_text(encoding="utf-8") == content:
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
+            stream.write(content)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return True

@@ -136,7 +136,7 @@ def build_view(spec: Spec, spec_path: str, output_path: str, inputs_digest: str)
         deep_gemm=_deep_gemm_view(spec, volumes),
         server_command=_server_command(spec),
         port=literal(server.port),
-        ready_timeout=literal(spec.lifecycle.ready_timeout or spec.server.startup_limit),
+        ready_timeout=literal(spec.ready_timeout),
         stop_timeout=literal(spec.lifecycle.stop_timeout),
         memory_snapshot=spec.lifecycle.memory_snapshot,
         # With a snapshot, `startup` runs before it is taken and `wake_up` after each restore.
@@ -192,14 +192,14 @@ def _deep_gemm_view(spec: Spec, volumes: dict[str, PyCode]) -> DeepGemmView | No
     deep_gemm = spec.deep_gemm
     if not deep_gemm.enabled:
         return None
-    gpu = deep_gemm.gpu or spec.server.gpu
+    gpu = spec.deep_gemm_gpu
     command = [
         ListItem(literal("python3")),
         ListItem(literal("-m")),
         ListItem(literal("sglang.compile_deep_gemm")),
         *_option("--model-path", MODEL_NAME),
         *_option("--revision", MODEL_REVISION),
-        *_option("--tp-size", literal(str(_tensor_parallel_size(spec)))),
+        *_option("--tp-size", literal(str(spec.tensor_parallel_size))),
     ]
     return DeepGemmView(
         command=tuple(command),
@@ -211,10 +211,6 @@ def _deep_gemm_view(spec: Spec, volumes: dict[str, PyCode]) -> DeepGemmView | No
             *_secrets_keyword(spec),
         ),
     )
-
-
-def _tensor_parallel_size(spec: Spec) -> int:
-    return spec.engine.tensor_parallel_size or spec.server.gpu.count
 
 
 def _flag(flag: str) -> ListItem:
@@ -244,10 +240,10 @@ def _server_command(spec: Spec) -> tuple[ListItem, ...]:
         ),
         *_option("--host", literal(engine.host)),
         *_option("--port", literal(str(spec.server.port))),
-        *_option("--tp-size", literal(str(_tensor_parallel_size(spec)))),
+        *_option("--tp-size", literal(str(spec.tensor_parallel_size))),
         *_option(
             "--cuda-graph-max-bs",
-            literal(str(engine.cuda_graph_max_bs or 2 * spec.server.target_inputs)),
+            literal(str(spec.cuda_graph_max_bs)),
         ),
     ]
     if engine.enable_metrics:
@@ -355,7 +351,7 @@ def _content(message, text: PyCode | str | None = None) -> object:
 
 def _probe_view(spec: Spec) -> ProbeView:
     probe = spec.probe
-    message = probe.message or spec.warmup.message
+    message = spec.probe_message
     prompt = name("prompt") if probe.cli_options else None
     messages: list[dict[str, object]] = []
     if probe.system_prompt is not None:

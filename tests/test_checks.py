@@ -11,7 +11,7 @@ import pytest
 from generator.checks import GENERATED_MODULE_NAMES, run_checks
 from generator.models import Spec
 from generator.project import Project
-from tests.conftest import ROOT
+from tests.conftest import FLAT_SPECS, ROOT
 from tests.support.introspect import describe_app, import_app_file
 
 MINIMAL: dict = {
@@ -46,7 +46,7 @@ def test_secrets_are_named_not_inlined(tmp_path: Path) -> None:
 
     specs = tmp_path / "specs"
     specs.mkdir()
-    text = (ROOT / "specs" / "qwen36_vlm.toml").read_text()
+    text = (FLAT_SPECS / "qwen36_vlm.toml").read_text()
     (specs / "with_secret.toml").write_text(
         text.replace("version = 1\n", 'version = 1\nsecrets = ["huggingface"]\n', 1)
     )

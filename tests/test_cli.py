@@ -52,7 +52,9 @@ def test_one_invalid_spec_means_no_file_is_written(project: Path) -> None:
     spec = project / "specs" / "qwen36_vlm.toml"
     spec.write_text(spec.read_text().replace("count = 1 }", "count = 0 }"))
     (project / "specs" / "qwen35_low_latency.yaml").write_text(
-        (ROOT / "specs" / "qwen35_low_latency.yaml").read_text().replace("port: 8000", "port: 8001")
+        (ROOT / "specs" / "qwen35_low_latency.yaml")
+        .read_text()
+        .replace("startup_timeout: 1200", "startup_timeout: 1300")
     )
     result = run(project, "generate")
     assert result.exit_code == 1

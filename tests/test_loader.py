@@ -12,16 +12,16 @@ import yaml
 from generator.errors import Position, SpecError
 from generator.loader import load_document
 from generator.validation import load_spec
-from tests.conftest import ROOT
+from tests.conftest import FLAT_SPECS
 
 
 def test_toml_and_yaml_give_the_same_spec(tmp_path: Path) -> None:
-    toml_spec = ROOT / "specs" / "qwen36_vlm.toml"
+    toml_spec = FLAT_SPECS / "qwen36_vlm.toml"
     as_yaml = tmp_path / "qwen36_vlm.yaml"
     as_yaml.write_text(yaml.safe_dump(tomllib.loads(toml_spec.read_text()), sort_keys=False))
     assert load_spec(toml_spec).spec == load_spec(as_yaml).spec
 
-    yaml_spec = ROOT / "specs" / "qwen35_low_latency.yaml"
+    yaml_spec = FLAT_SPECS / "qwen35_low_latency.yaml"
     as_json_yaml = tmp_path / "qwen35_low_latency.yml"  # JSON is YAML too
     as_json_yaml.write_text(json.dumps(yaml.safe_load(yaml_spec.read_text())))
     assert load_spec(yaml_spec).spec == load_spec(as_json_yaml).spec

@@ -29,7 +29,7 @@ from generator.sglang_catalog import (
 from generator.sglang_catalog_extract import extract_catalog
 from generator.validation import load_spec
 from generator.view import build_view
-from tests.conftest import ROOT
+from tests.conftest import FLAT_SPECS, ROOT
 
 FIXTURES = ROOT / "tests" / "fixtures" / "sglang_catalog"
 COMMITTED = ["0.5.9", "0.5.10.post1", "0.5.23"]
@@ -343,7 +343,7 @@ def test_prefixes_resolve_like_argparse() -> None:
 
 
 def spec_data(name: str = "qwen36_vlm.toml") -> dict:
-    path = ROOT / "specs" / name
+    path = FLAT_SPECS / name
     if path.suffix == ".toml":
         return tomllib.loads(path.read_text(encoding="utf-8"))
     return yaml.safe_load(path.read_text(encoding="utf-8"))

@@ -1,0 +1,25 @@
+"""The JSON Schema of a spec, generated from the pydantic models and committed for editors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from generator.models import Spec
+
+SCHEMA_PATH = Path("schemas/spec.schema.json")
+# Where a spec in specs/ finds the schema, for the editor hints at the top of each spec.
+SCHEMA_FROM_SPECS = "../schemas/spec.schema.json"
+TOML_SCHEMA_LINE = f"#:schema {SCHEMA_FROM_SPECS}"
+YAML_SCHEMA_LINE = f"# yaml-language-server: $schema={SCHEMA_FROM_SPECS}"
+
+
+def spec_schema() -> str:
+    """The schema as committed: deterministic JSON with a trailing newline."""
+    schema = Spec.model_json_schema(mode="validation")
+    document = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://modalgen.dev/schemas/spec.schema.json",
+        **schema,
+    }
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
