@@ -1,0 +1,105 @@
+"""Layered specs: bases merge deeply, the spec wins, errors point at the file that set a value."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from generator.errors import SpecError
+from generator.project import Project
+from generator.validation import load_spec
+from tests.conftest import FLAT_SPECS, ROOT
+
+
+def test_layered_specs_generate_the_same_files_as_flat_ones(tmp_path: Path) -> None:
+    shutil.copytree(FLAT_SPECS, tmp_path / "specs")
+    flat = Project(tmp_path).render(Project(tmp_path).discover_specs())
+    layered = Project(ROOT).render(Project(ROOT).discover_specs())
+    assert [output.content for output in flat] == [output.content for output in layered]
+    for output in layered:
+        assert output.content == (ROOT / output.path).read_text()
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+BASE = """\
+version = 1
+[server]
+gpu = { type = "H100", count = 1 }
+proxy_regions = ["us-east", "us-west"]
+[image.env]
+A = "1"
+"""
+CHILD = """\
+version = 1
+extends = ["_base/base.toml"]
+[app]
+name = "child"
+class_name = "Server"
+[image]
+registry_tag = "lmsysorg/sglang:v0.5.9-cu129-amd64-runtime"
+[image.env]
+B = "2"
+[model]
+name = "Qwen/Qwen3-8B"
+revision = "0123456789abcdef0123456789abcdef01234567"
+[server]
+proxy_regions = ["eu"]
+"""
+
+
+def test_mappings_merge_and_lists_replace(tmp_path: Path) -> None:
+    write(tmp_path / "specs" / "_base" / "base.toml", BASE)
+    spec = load_spec(write(tmp_path / "specs" / "child.toml", CHILD)).spec
+    assert spec.image.env == {"A": "1", "B": "2"}
+    assert spec.server.proxy_regions == ["eu"]
+    assert spec.server.gpu.type.value == "H100"
+
+
+def test_errors_point_at_the_file_and_line_that_set_the_value(tmp_path: Path) -> None:
+    write(tmp_path / "specs" / "_base" / "base.toml", BASE.replace("count = 1", "count = 0"))
+    child = write(tmp_path / "specs" / "child.toml", CHILD.replace('B = "2"', "B = 2"))
+    with pytest.raises(SpecError) as caught:
+        Project(tmp_path).load_all([child])
+    messages = [str(problem) for problem in caught.value.problems]
+    assert any(m.startswith("specs/_base/base.toml:3:24: server.gpu.count:") for m in messages)
+    assert any(m.startswith("specs/child.toml:9:1: image.env.B:") for m in messages)
+
+
+def test_bases_may_extend_bases_and_be_yaml(tmp_path: Path) -> None:
+    write(tmp_path / "specs" / "_base" / "root.yaml", "image:\n  env:\n    ROOT: '0'\n")
+    write(
+        tmp_path / "specs" / "_base" / "base.toml",
+        'extends = ["root.yaml"]\n' + BASE,
+    )
+    spec = load_spec(write(tmp_path / "specs" / "child.toml", CHILD)).spec
+    assert spec.image.env == {"ROOT": "0", "A": "1", "B": "2"}
+
+
+def test_missing_base_is_reported_at_the_extends_entry(tmp_path: Path) -> None:
+    child = write(tmp_path / "specs" / "child.toml", CHILD.replace("base.toml", "nope.toml"))
+    with pytest.raises(SpecError) as caught:
+        Project(tmp_path).load_all([child])
+    (problem,) = caught.value.problems
+    assert str(problem) == (
+        "specs/child.toml:2:1: extends[0]: base spec '_base/nope.toml' does not exist"
+    )
+
+
+def test_cycles_are_reported(tmp_path: Path) -> None:
+    write(tmp_path / "specs" / "_base" / "base.toml", 'extends = ["../child.toml"]\n' + BASE)
+    child = write(tmp_path / "specs" / "child.toml", CHILD)
+    with pytest.raises(SpecError, match=r"extend each other in a cycle: child\.toml -> base\.toml"):
+        Project(tmp_path).load_all([child])
+
+
+def test_extends_must_be_a_list_of_paths(tmp_path: Path) -> None:
+    child = write(tmp_path / "specs" / "child.toml", CHILD.replace('["_base/base.toml"]', "3"))
+    with pytest.raises(SpecError, match="extends: expected a list of base spec paths"):
+        Project(tmp_path).load_all([child])
