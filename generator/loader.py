@@ -128,9 +128,19 @@ def _parse_toml(text: str, display_path: str) -> tuple[Any, dict[FieldPath, Posi
             raise SpecError([Problem(display_path, f"invalid TOML: {error}")]) from None
         position = Position(int(match["line"]), int(match["column"]))
         raise SpecError(
-            [Problem(display_path, f"invalid TOML: {match['message']}", position=position)]
+            [
+                Problem(
+                    display_path, f"invalid TOML: {_toml_hint(match['message'])}", position=position
+                )
+            ]
         ) from None
     return data, _toml_positions(text)
+
+
+def _toml_hint(message: str) -> str:
+    if message.startswith(("Cannot overwrite a value", "Cannot declare")):
+        return f"{message}: a key or table is set twice"
+    return message
 
 
 def _split_dotted(key: str) -> list[str]:

@@ -1,0 +1,46 @@
+"""The spec models: strict, described, and with defaults from the references."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import BaseModel, ValidationError
+
+from generator import models
+from generator.models import Spec
+
+
+def spec_models() -> list[type[BaseModel]]:
+    return [
+        value
+        for value in vars(models).values()
+        if isinstance(value, type) and issubclass(value, models.SpecModel)
+    ]
+
+
+@pytest.mark.parametrize("model", spec_models(), ids=lambda model: model.__name__)
+def test_every_field_is_described_and_unknown_keys_are_refused(model: type[BaseModel]) -> None:
+    assert model.model_config.get("extra") == "forbid"
+    assert model.model_config.get("frozen") is True
+    for name, field in model.model_fields.items():
+        assert field.description, f"{model.__name__}.{name} has no description"
+
+
+def test_validated_specs_are_immutable() -> None:
+    spec = Spec.model_validate(
+        {
+            "version": 1,
+            "app": {"name": "x", "class_name": "Server"},
+            "image": {"registry_tag": "lmsysorg/sglang:v0.5.9-cu129-amd64-runtime"},
+            "model": {"name": "Qwen/Qwen3-8B", "revision": "0" * 40},
+            "server": {"gpu": {"type": "H100"}},
+        }
+    )
+    with pytest.raises(ValidationError):
+        spec.server.port = 1  # type: ignore[misc]
+    # Defaults drawn from the reference apps.
+    assert spec.server.port == 8000
+    assert spec.server.target_inputs == 10
+    assert spec.cuda_graph_max_bs == 20
+    assert spec.engine.enable_metrics is True
+    assert spec.warmup.max_tokens == 16
+    assert spec.deep_gemm.enabled and spec.deep_gemm.fail_build_on_error
