@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import click
@@ -42,6 +43,16 @@ def _report(error: SpecError, consequence: str) -> None:
         console.problem("error", str(problem))
     files = len({problem.file for problem in error.problems})
     click.echo(f"{len(error.problems)} problem(s) in {files} spec file(s); {consequence}", err=True)
+
+
+@contextlib.contextmanager
+def _exit_on_spec_error(consequence: str) -> Iterator[None]:
+    """Report every problem of invalid specs and exit with EXIT_INVALID_SPEC."""
+    try:
+        yield
+    except SpecError as error:
+        _report(error, consequence)
+        sys.exit(EXIT_INVALID_SPEC)
 
 
 def _warn(loaded: Iterable[LoadedSpec]) -> None:
@@ -86,11 +97,8 @@ def generate(specs: tuple[Path, ...], project_dir: Path) -> None:
     Every spec is validated first; if any is invalid, no file is written.
     """
     project = Project(project_dir)
-    try:
+    with _exit_on_spec_error("nothing was written."):
         outputs = project.render(_spec_paths(project, specs))
-    except SpecError as error:
-        _report(error, "nothing was written.")
-        sys.exit(EXIT_INVALID_SPEC)
     _warn(output.source for output in outputs)
     console = _console()
     for output in outputs:
@@ -105,11 +113,8 @@ def generate(specs: tuple[Path, ...], project_dir: Path) -> None:
 def validate(specs: tuple[Path, ...], project_dir: Path) -> None:
     """Check each SPEC (default: every spec in specs/) without writing anything."""
     project = Project(project_dir)
-    try:
+    with _exit_on_spec_error("fix them and run again."):
         loaded = project.load_all(_spec_paths(project, specs))
-    except SpecError as error:
-        _report(error, "fix them and run again.")
-        sys.exit(EXIT_INVALID_SPEC)
     _warn(loaded)
     for spec in loaded:
         _console().info("ok", spec.display_path)
@@ -125,11 +130,8 @@ def check(project_dir: Path) -> None:
     """
     project = Project(project_dir)
     console = _console()
-    try:
+    with _exit_on_spec_error("cannot check generated/."):
         outputs = project.render(_spec_paths(project, ()))
-    except SpecError as error:
-        _report(error, "cannot check generated/.")
-        sys.exit(EXIT_INVALID_SPEC)
     drifts = find_drift(project.root, outputs, project.generated_files())
     schema = project.schema_drift()
     for drift in drifts:
@@ -151,11 +153,8 @@ def check(project_dir: Path) -> None:
 def diff(specs: tuple[Path, ...], project_dir: Path) -> None:
     """Print the unified diff `generate` would apply for each SPEC; write nothing."""
     project = Project(project_dir)
-    try:
+    with _exit_on_spec_error("nothing to diff."):
         outputs = project.render(_spec_paths(project, specs))
-    except SpecError as error:
-        _report(error, "nothing to diff.")
-        sys.exit(EXIT_INVALID_SPEC)
     for drift in find_drift(project.root, outputs, None):
         _console().diff(drift.diff)
 
@@ -167,11 +166,8 @@ def diff(specs: tuple[Path, ...], project_dir: Path) -> None:
 def show(spec: Path, format_: str, project_dir: Path) -> None:
     """Print SPEC fully resolved: bases merged, every default filled in."""
     project = Project(project_dir)
-    try:
+    with _exit_on_spec_error("nothing to show."):
         (loaded,) = project.load_all([spec])
-    except SpecError as error:
-        _report(error, "nothing to show.")
-        sys.exit(EXIT_INVALID_SPEC)
     click.echo(dump(loaded.spec, format_), nl=False)
 
 
@@ -192,11 +188,8 @@ def new(
     target = project.specs_dir / f"{name}.toml"
     if target.exists() or any(project.specs_dir.glob(f"{name}.y*ml")):
         raise click.UsageError(f"a spec named {name!r} already exists in {project.specs_dir}")
-    try:
+    with _exit_on_spec_error("nothing was written."):
         text = starter_spec(name, model, revision, gpu, engine_image)
-    except SpecError as error:
-        _report(error, "nothing was written.")
-        sys.exit(EXIT_INVALID_SPEC)
     project.specs_dir.mkdir(parents=True, exist_ok=True)
     target.write_text(text, encoding="utf-8")
     _console().info("wrote", f"{project.display_path(target)}; next: `modalgen generate`")
