@@ -63,6 +63,7 @@ class AppView:
     spec_path: PyCode
     output_path: PyCode
     inputs_digest: PyCode
+    model_title: PyCode
     model_name: PyCode
     model_revision: PyCode
     registry_tag: PyCode
@@ -120,6 +121,7 @@ def build_view(spec: Spec, spec_path: str, output_path: str, inputs_digest: str)
         spec_path=comment(spec_path),
         output_path=comment(output_path),
         inputs_digest=comment(inputs_digest),
+        model_title=comment(spec.model.name),
         model_name=literal(spec.model.name),
         model_revision=literal(spec.model.revision),
         registry_tag=literal(spec.image.registry_tag),
