@@ -194,16 +194,18 @@ def _toml_positions(text: str) -> dict[FieldPath, Position]:
 # --- YAML -------------------------------------------------------------------------------------
 
 
+def _yaml_problem(error: yaml.MarkedYAMLError, display_path: str) -> Problem:
+    mark = error.problem_mark or error.context_mark
+    position = Position(mark.line + 1, mark.column + 1) if mark else None
+    problem = error.problem or error.context or "syntax error"
+    return Problem(display_path, f"invalid YAML: {problem}", position=position)
+
+
 def _parse_yaml(text: str, display_path: str) -> tuple[Any, dict[FieldPath, Position]]:
     try:
         nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        position = Position(mark.line + 1, mark.column + 1) if mark else None
-        problem = error.problem or error.context or "syntax error"
-        raise SpecError(
-            [Problem(display_path, f"invalid YAML: {problem}", position=position)]
-        ) from None
+        raise SpecError([_yaml_problem(error, display_path)]) from None
     except yaml.YAMLError as error:
         raise SpecError([Problem(display_path, f"invalid YAML: {error}")]) from None
     nodes = [node for node in nodes if node is not None]
@@ -227,7 +229,11 @@ def _parse_yaml(text: str, display_path: str) -> tuple[Any, dict[FieldPath, Posi
     _index_yaml(nodes[0], (), positions, problems, display_path)
     if problems:
         raise SpecError(problems)
-    return yaml.safe_load(text), positions
+    try:
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as error:  # such as a tag the safe loader refuses
+        raise SpecError([_yaml_problem(error, display_path)]) from None
+    return data, positions
 
 
 def _index_yaml(

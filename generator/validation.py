@@ -65,7 +65,7 @@ def _check_version(document: SourceDocument) -> None:
                 )
             ]
         )
-    if version != SPEC_VERSION:
+    if type(version) is not int or version != SPEC_VERSION:  # not 1.0 or true, which equal 1
         raise SpecError(
             [
                 Problem(
