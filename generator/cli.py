@@ -14,7 +14,7 @@ from generator.checks import run_warnings
 from generator.console import Console
 from generator.drift import find_drift
 from generator.errors import SpecError
-from generator.project import SPEC_STEM, Project
+from generator.project import SPEC_STEM, Project, UnsafeOutputPath
 from generator.resolved import FORMATS, dump
 from generator.schema import SCHEMA_PATH
 from generator.starter import DEFAULT_ENGINE_IMAGE, starter_spec
@@ -101,6 +101,10 @@ def generate(specs: tuple[Path, ...], project_dir: Path) -> None:
         outputs = project.render(_spec_paths(project, specs))
     _warn(output.source for output in outputs)
     console = _console()
+    try:
+        project.check_targets(outputs)
+    except UnsafeOutputPath as error:
+        raise click.ClickException(str(error)) from None
     for output in outputs:
         changed = project.write(output)
         status = "wrote" if changed else "unchanged"

@@ -21,6 +21,10 @@ GENERATED_DIR = "generated"
 SPEC_STEM = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
+class UnsafeOutputPath(Exception):
+    """An output would be written outside generated/."""
+
+
 @dataclass(frozen=True)
 class Project:
     """A directory with `specs/` and `generated/`."""
@@ -109,12 +113,21 @@ class Project:
         """Generated files for `paths`, relative to the root. Writes nothing."""
         return render_all(self.load_all(paths), Path(GENERATED_DIR))
 
+    def check_targets(self, outputs: list[Output]) -> None:
+        """Refuse, before anything is written, any output that would land outside generated/
+        (through `..` or a symbolic link)."""
+        inside = self.output_dir.resolve()
+        for output in outputs:
+            if not (self.root / output.path).resolve().is_relative_to(inside):
+                raise UnsafeOutputPath(
+                    f"refusing to write {output.path.as_posix()}: it resolves outside "
+                    f"{GENERATED_DIR}/ (a symbolic link?); nothing was written"
+                )
+
     def write(self, output: Output) -> bool:
         """Write one output atomically; return False when the file already has that content."""
-        target = self.root / output.path
-        if not target.resolve().is_relative_to(self.output_dir.resolve()):
-            raise ValueError(f"refusing to write outside {GENERATED_DIR}/: {output.path}")
-        return _write_if_changed(target, output.content)
+        self.check_targets([output])
+        return _write_if_changed(self.root / output.path, output.content)
 
 
 def _write_if_changed(target: Path, content: str) -> bool:

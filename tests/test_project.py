@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from generator.errors import SpecError
-from generator.project import Project
+from generator.project import Project, UnsafeOutputPath
 from generator.render import Output
 from tests.conftest import ROOT
 
@@ -46,7 +46,7 @@ def test_two_specs_for_one_output_are_refused(project: Project) -> None:
 def test_writes_stay_inside_generated(project: Project) -> None:
     (output,) = project.render([project.specs_dir / "qwen36_vlm.toml"])
     for escape in ("../evil.py", "generated/../evil.py", "/tmp/evil.py"):
-        with pytest.raises(ValueError, match="refusing to write outside generated/"):
+        with pytest.raises(UnsafeOutputPath, match="resolves outside generated/"):
             project.write(Output(Path(escape), output.source, output.content))
     assert not (project.root / "evil.py").exists()
 
@@ -56,3 +56,21 @@ def test_writes_are_atomic_and_leave_no_temporary_files(project: Project) -> Non
     assert project.write(output) is True
     assert project.write(output) is False
     assert sorted(path.name for path in project.output_dir.iterdir()) == ["qwen36_vlm.py"]
+
+
+def test_a_symlink_out_of_generated_is_refused_before_anything_is_written(
+    project: Project, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from generator.cli import main
+
+    outside = tmp_path / "outside.py"
+    project.output_dir.mkdir()
+    (project.output_dir / "qwen36_vlm.py").symlink_to(outside)
+    result = CliRunner().invoke(main, ["generate", "-C", str(project.root)])
+    assert result.exit_code == 1
+    assert "resolves outside generated/" in result.output
+    assert "Traceback" not in result.output
+    assert not outside.exists()
+    assert not (project.output_dir / "qwen35_low_latency.py").exists()
