@@ -388,8 +388,8 @@ class ProbeSection(SpecModel):
     )
     cli_options: bool = Field(
         default=False,
-        description="Expose `--test-timeout`, `--prompt` (and `--twice` when "
-        "`second_system_prompt` is set) as `modal run` options.",
+        description="Expose `--test-timeout` and `--prompt` as `modal run` options. "
+        "`--twice/--no-twice` is there whenever `second_system_prompt` is set.",
     )
     timeout: Seconds = Field(
         default=600, description="Seconds to keep retrying until the server answers."

@@ -53,7 +53,6 @@ class ProbeView:
     prompt_default: PyCode | None
     messages: PyCode
     second_system_prompt: PyCode | None
-    twice_guard: PyCode | None
     session_headers: PyCode
     payload: PyCode
 
@@ -361,19 +360,18 @@ def _probe_view(spec: Spec) -> ProbeView:
     messages.append({"role": "user", "content": _content(message, prompt)})
 
     second = probe.second_system_prompt
-    parameters = ""
-    if probe.cli_options:
-        parameters = f"test_timeout={probe.timeout}, prompt=None"
-        if second is not None:
-            parameters += ", twice=True"
+    # `modal run` options: the timeout and prompt when asked for; `--twice/--no-twice` whenever
+    # there is a second run, so that it can always be skipped.
+    parameters = [f"test_timeout={probe.timeout}", "prompt=None"] if probe.cli_options else []
+    if second is not None:
+        parameters.append("twice=True")
     return ProbeView(
         entrypoint=name(probe.entrypoint),
-        parameters=PyCode(parameters),
+        parameters=PyCode(", ".join(parameters)),
         timeout=name("test_timeout") if probe.cli_options else literal(probe.timeout),
         prompt_default=literal(message.text) if probe.cli_options else None,
         messages=literal(messages),
         second_system_prompt=literal(second) if second is not None else None,
-        twice_guard=name("twice") if probe.cli_options and second is not None else None,
         session_headers=literal({probe.session_header: probe.session_id}),
         payload=literal(
             {"messages": name("messages"), "stream": True, **dict(probe.request_extras)}

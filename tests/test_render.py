@@ -14,7 +14,7 @@ import pytest
 from generator.project import Project
 from generator.pycode import PyCode
 from generator.render import RenderError, _only_code
-from tests.conftest import ROOT
+from tests.conftest import FLAT_SPECS, ROOT
 
 
 def test_generated_directory_matches_the_specs_byte_for_byte() -> None:
@@ -87,3 +87,21 @@ def test_templates_can_only_place_code_made_by_the_view() -> None:
     assert _only_code(PyCode("x")) == "x"
     with pytest.raises(RenderError, match=r"wrap values with pycode\.literal"):
         _only_code("raw spec text")
+
+
+def test_a_second_probe_run_can_always_be_skipped(tmp_path: Path) -> None:
+    text = (FLAT_SPECS / "qwen36_vlm.toml").read_text()
+    text = text.replace(
+        'entrypoint = "main"',
+        'entrypoint = "main"\nsystem_prompt = "Be brief."\nsecond_system_prompt = "Be verbose."',
+    )
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "twice.toml").write_text(text)
+    project = Project(tmp_path)
+    (output,) = project.render(project.discover_specs())
+    tree = ast.parse(output.content)
+    (main,) = [n for n in tree.body if isinstance(n, ast.AsyncFunctionDef) and n.name == "main"]
+    assert [argument.arg for argument in main.args.args] == ["twice"]  # no cli_options
+    (guard,) = [node for node in main.body if isinstance(node, ast.If)]
+    assert ast.unparse(guard.test) == "twice"
+    assert "Be verbose." in ast.unparse(guard)
