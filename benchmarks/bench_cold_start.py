@@ -60,7 +60,7 @@ def cold_start(path: Path, delay: float, workdir: Path) -> float:
     log = StandinLog(workdir / f"standin-{time.monotonic_ns()}.jsonl")
     os.environ.update(standin_environment(log.path))
     os.environ["STANDIN_READY_DELAY"] = str(delay)
-    (server,) = describe_app(import_app_file(path)).classes.values()
+    (server,) = describe_app(import_app_file(path)).services.values()
     instance = server.user_cls()
     wait_port_free(PORT)
     try:

@@ -10,7 +10,6 @@ from tests.support.engine import StandinLog, standin_environment, wait_port_free
 ROOT = Path(__file__).resolve().parent.parent
 # The committed specs with their base merged in by hand, for tests that edit a spec's text.
 FLAT_SPECS = ROOT / "tests" / "fixtures" / "flat_specs"
-REFERENCE_DIR = ROOT.parent / "shared" / "reference"
 
 
 @pytest.fixture

@@ -54,8 +54,8 @@ def test_secrets_are_named_not_inlined(tmp_path: Path) -> None:
     for output in project.render(project.discover_specs()):
         project.write(output)
     app = describe_app(import_app_file(tmp_path / "generated" / "with_secret.py"))
-    (server,) = app.classes.values()
-    assert server.secrets == ["huggingface"]
+    (server,) = app.services.values()
+    assert server.declared["secrets"] == ["huggingface"]
     source = (tmp_path / "generated" / "with_secret.py").read_text()
     assert source.count('modal.Secret.from_name("huggingface")') == 2  # server and build step
 

@@ -1,49 +1,34 @@
-"""Each committed generated app against the reference program it reproduces.
+"""Each committed generated app against the recorded facts of the program it reproduces.
 
-Both files are imported with the real `modal` package and compared by what they declare; then
-their start-up, warm-up, shut-down, DeepGEMM build step and probe run for real against the
-stand-in engine, and what the engine saw is compared. A difference fails the test unless it is
-one of the fixes listed here, each with its reason.
+The reference programs live outside this repository; what they declare and do is recorded in
+`tests/fixtures/reference_facts/` (see `scripts/record_reference_facts.py`). Each generated app
+is observed here the same way: imported with the real `modal` package and compared by what it
+declares, then its build steps, start-up, warm-up, test client and shut-down run for real against
+the stand-in engine, and what the engine saw is compared. A difference fails the test unless it
+is one of the fixes listed here, each with its reason.
 """
 
 from __future__ import annotations
 
-import asyncio
+import copy
+import json
 import subprocess
-import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
-from tests.conftest import REFERENCE_DIR, ROOT
-from tests.support.engine import StandinLog, pid_alive, wait_port_free
-from tests.support.introspect import (
-    AppDescription,
-    describe_app,
-    import_app_file,
-    lifecycle_method,
-)
+from tests.conftest import ROOT
+from tests.support.engine import StandinLog, pid_alive, standin_environment, wait_port_free
+from tests.support.facts import differences, observe_app
+from tests.support.introspect import describe_app, import_app_file, lifecycle_method
 
+FACTS_DIR = ROOT / "tests" / "fixtures" / "reference_facts"
 
-@dataclass(frozen=True)
-class Pair:
-    generated: Path
-    reference: Path
-
-    def __str__(self) -> str:
-        return self.generated.name
-
-
-PAIRS = [
-    Pair(ROOT / "generated" / "qwen36_vlm.py", REFERENCE_DIR / "sglang_vlm.py"),
-    Pair(ROOT / "generated" / "qwen35_low_latency.py", REFERENCE_DIR / "sglang_low_latency.py"),
-]
-
-# The references' server argv, corrected. Each is a fix, not a change of behaviour:
-ARGV_FIXES = {
+# The references' SGLang argv, corrected. Each is a fix, not a change of behaviour:
+SGLANG_ARGV_FIXES = {
     # argparse prefix matching accepts these today and breaks the day SGLang adds another
     # option with the same prefix: write the full option names.
     "--mem-fraction": "--mem-fraction-static",
@@ -53,82 +38,141 @@ ARGV_FIXES = {
     # The same integer: int("131_072") == 131072, written the way people and SGLang's docs do.
     "131_072": "131072",
 }
-# Not listed because the stand-in sees them the same way: the VLM reference joins its argv into a
-# shell string (shell=True); the generated apps pass the argv list and never start a shell. The
+# Not visible in the facts, and fixed on purpose: the references join their argv into a shell
+# string (shell=True); the generated apps pass the argv list and never start a shell. The
 # low-latency reference's build step does not pass check=True; the generated one fails the image
 # build when the kernel compile fails (`deep_gemm.fail_build_on_error`, default true).
 
 
-def fixed(argv: list[str]) -> list[str]:
-    return [ARGV_FIXES.get(item, item) for item in argv]
+def fix_sglang_argv(facts: dict[str, Any]) -> None:
+    for observed in facts["observed"].values():
+        for launch in observed["launches"]:
+            launch["argv"] = [SGLANG_ARGV_FIXES.get(item, item) for item in launch["argv"]]
+        for step in observed["build_steps"]:
+            for event in step["events"]:
+                if "argv" in event:
+                    event["argv"] = [SGLANG_ARGV_FIXES.get(item, item) for item in event["argv"]]
 
 
-@pytest.fixture(params=PAIRS, ids=str)
-def pair(request: pytest.FixtureRequest) -> Pair:
+def merge_env_layers(facts: dict[str, Any]) -> None:
+    """The generated apps set the image's environment in one `.env()` call where a reference
+    makes several in a row: the same environment, in one image layer instead of several."""
+    for service in facts["services"].values():
+        merged: list[dict[str, Any]] = []
+        for layer in service["image"]["layers"]:
+            commands = layer.get("dockerfile", [])
+            only_env = bool(commands) and all(c.startswith("ENV ") for c in commands)
+            previous = merged[-1].get("dockerfile", []) if merged else []
+            if only_env and previous and all(c.startswith("ENV ") for c in previous):
+                merged[-1] = {"dockerfile": previous + commands}
+            else:
+                merged.append(layer)
+        service["image"]["layers"] = merged
+
+
+@dataclass(frozen=True)
+class Reproduction:
+    """A generated app, the facts of the program it reproduces, and the fixes it makes."""
+
+    generated: Path
+    facts: str
+    fixes: tuple[Callable[[dict[str, Any]], None], ...]
+
+    def __str__(self) -> str:
+        return self.generated.relative_to(ROOT).as_posix()
+
+    def expected(self) -> dict[str, Any]:
+        facts = json.loads((FACTS_DIR / self.facts).read_text(encoding="utf-8"))
+        facts.pop("reference")
+        fixed = copy.deepcopy(facts)
+        for fix in self.fixes:
+            fix(fixed)
+        return fixed
+
+
+REPRODUCTIONS = [
+    Reproduction(ROOT / "generated" / "qwen36_vlm.py", "sglang_vlm.json", (fix_sglang_argv,)),
+    Reproduction(
+        ROOT / "generated" / "qwen35_low_latency.py",
+        "sglang_low_latency.json",
+        (fix_sglang_argv, merge_env_layers),
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def observed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    """The facts of every generated app, observed once against the stand-in engine."""
+    log = StandinLog(tmp_path_factory.mktemp("observed") / "standin.jsonl")
+    facts = {}
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        for key, value in standin_environment(log.path).items():
+            monkeypatch.setenv(key, value)
+        try:
+            for reproduction in REPRODUCTIONS:
+                wait_port_free(8000)
+                facts[str(reproduction)] = observe_app(reproduction.generated, log, monkeypatch)
+        finally:
+            log.kill_servers()
+    return facts
+
+
+@pytest.fixture(params=REPRODUCTIONS, ids=str)
+def reproduction(request: pytest.FixtureRequest) -> Reproduction:
     return request.param
 
 
-def load(path: Path) -> tuple[ModuleType, AppDescription]:
-    module = import_app_file(path)
-    return module, describe_app(module)
+def assert_same(expected: Any, actual: Any, what: str) -> None:
+    found = differences(expected, actual)
+    assert not found, f"{what} differ from the reference's facts:\n  " + "\n  ".join(found)
 
 
-def only_class(app: AppDescription):
-    assert len(app.classes) == 1, app.classes
-    return next(iter(app.classes.values()))
+def test_declarations_match(reproduction: Reproduction, observed: dict) -> None:
+    expected, actual = reproduction.expected(), observed[str(reproduction)]
+    for key in ("app_name", "entrypoints", "services"):
+        assert_same({key: expected[key]}, {key: actual[key]}, "declarations")
 
 
-def test_declarations_match(pair: Pair) -> None:
-    _, generated = load(pair.generated)
-    _, reference = load(pair.reference)
-    assert generated.name == reference.name
-    assert generated.classes.keys() == reference.classes.keys()
-    ours, theirs = only_class(generated), only_class(reference)
-    for attribute in (
-        "gpu",
-        "volumes",
-        "regions",
-        "proxy_regions",
-        "timeout",
-        "startup_timeout",
-        "min_containers",
-        "target_inputs",
-        "port",
-        "exit_grace_period",
-        "http_startup_timeout",
-        "enable_memory_snapshot",
-        "experimental_options",
-        "secrets",
-        "lifecycle",
-    ):
-        assert getattr(ours, attribute) == getattr(theirs, attribute), attribute
-
-    image, reference_image = ours.image, theirs.image
-    assert image.base_tag == reference_image.base_tag
-    assert image.entrypoint_cleared and reference_image.entrypoint_cleared
-    assert image.env == reference_image.env
-    assert image.dockerfile_commands == reference_image.dockerfile_commands
-    assert [f.name for f in image.build_functions] == ["compile_deep_gemm"]
-    assert [f.name for f in reference_image.build_functions] == ["compile_deep_gemm"]
-    build, reference_build = image.build_functions[0], reference_image.build_functions[0]
-    assert build.gpu == reference_build.gpu
-    assert build.volumes == reference_build.volumes
-
-    assert generated.entrypoints.keys() == reference.entrypoints.keys()
-    for name, entrypoint in generated.entrypoints.items():
-        assert entrypoint.parameters == reference.entrypoints[name].parameters
+def test_build_steps_run_the_same_commands(reproduction: Reproduction, observed: dict) -> None:
+    expected, actual = reproduction.expected(), observed[str(reproduction)]
+    for name, service in expected["observed"].items():
+        assert_same(
+            {name: service["build_steps"]},
+            {name: actual["observed"][name]["build_steps"]},
+            "build steps",
+        )
 
 
-def test_build_step_runs_the_same_command(pair: Pair, standin: StandinLog) -> None:
-    commands = []
-    for path in (pair.generated, pair.reference):
-        _, app = load(path)
-        standin.clear()
-        only_class(app).image.build_functions[0].function()
-        (event,) = standin.events("compile_deep_gemm")
-        commands.append(event["argv"])
-    generated, reference = commands
-    assert generated == fixed(reference)
+def test_server_starts_and_warms_up_like_the_reference(
+    reproduction: Reproduction, observed: dict
+) -> None:
+    expected, actual = reproduction.expected(), observed[str(reproduction)]
+    for name, service in expected["observed"].items():
+        ours = actual["observed"][name]
+        assert ours["launches"], "no server was started"
+        assert ours["startup_requests"], "no warm-up request was sent"
+        assert_same(
+            {name: {key: service[key] for key in ("launches", "startup_requests")}},
+            {name: {key: ours[key] for key in ("launches", "startup_requests")}},
+            "server start-ups",
+        )
+
+
+def test_client_sends_the_same_requests(reproduction: Reproduction, observed: dict) -> None:
+    expected, actual = reproduction.expected(), observed[str(reproduction)]
+    for name, service in expected["observed"].items():
+        ours = actual["observed"][name]["client_requests"]
+        assert ours, "the test client sent no request"
+        assert_same({name: service["client_requests"]}, {name: ours}, "test client requests")
+
+
+def test_a_changed_fact_is_named(observed: dict) -> None:
+    reproduction = REPRODUCTIONS[0]
+    expected = reproduction.expected()
+    (service,) = expected["observed"].values()
+    service["startup_requests"][0]["body"]["max_tokens"] += 1
+    found = differences(expected["observed"], observed[str(reproduction)]["observed"])
+    assert found == ["VlmServer.startup_requests[0].body.max_tokens: expected 17, got 16"]
 
 
 def test_build_step_fails_the_build_when_the_compile_fails(
@@ -136,106 +180,21 @@ def test_build_step_fails_the_build_when_the_compile_fails(
 ) -> None:
     # Fixed on purpose: the low-latency reference ignores a failed compile (no check=True).
     monkeypatch.setenv("STANDIN_COMPILE_EXIT", "1")
-    for pair in PAIRS:
-        _, app = load(pair.generated)
+    for reproduction in REPRODUCTIONS:
+        (service,) = describe_app(import_app_file(reproduction.generated)).services.values()
+        (step,) = service.image.build_steps
         with pytest.raises(subprocess.CalledProcessError):
-            only_class(app).image.build_functions[0].function()
+            step.function()
 
 
-def run_lifecycle(path: Path, standin: StandinLog) -> dict[str, Any]:
-    """Run the class's enter and exit methods; return what the stand-in saw and the server pid."""
-    _, app = load(path)
-    described = only_class(app)
-    instance = described.user_cls()
-    standin.clear()
-    for attribute in described.lifecycle["enter_post_snapshot"]:
-        lifecycle_method(described.user_cls, attribute)(instance)
-    (launch,) = standin.events("launch_server")
-    warmups = standin.requests("/v1/chat/completions")
-    for attribute in described.lifecycle["exit"]:
-        lifecycle_method(described.user_cls, attribute)(instance)
-    seen = {"argv": launch["argv"], "pid": launch["pid"], "warmups": warmups}
-    standin.kill_servers()
-    wait_port_free(8000)
-    return seen
-
-
-def test_server_starts_warms_up_and_stops_like_the_reference(
-    pair: Pair, standin: StandinLog
-) -> None:
-    generated = run_lifecycle(pair.generated, standin)
-    reference = run_lifecycle(pair.reference, standin)
-    assert generated["argv"] == fixed(reference["argv"])
-    assert generated["warmups"], "no warm-up request was sent"
-    assert generated["warmups"] == reference["warmups"]
-
-
-def test_exit_leaves_no_server_behind(pair: Pair, standin: StandinLog) -> None:
-    _, app = load(pair.generated)
-    described = only_class(app)
-    instance = described.user_cls()
-    for attribute in described.lifecycle["enter_post_snapshot"]:
-        lifecycle_method(described.user_cls, attribute)(instance)
+def test_exit_leaves_no_server_behind(reproduction: Reproduction, standin: StandinLog) -> None:
+    (service,) = describe_app(import_app_file(reproduction.generated)).services.values()
+    assert service.user_cls is not None
+    instance = service.user_cls()
+    for attribute in service.lifecycle["enter_post_snapshot"]:
+        lifecycle_method(service.user_cls, attribute)(instance)
     (launch,) = standin.events("launch_server")
     assert pid_alive(launch["pid"])
-    for attribute in described.lifecycle["exit"]:
-        lifecycle_method(described.user_cls, attribute)(instance)
+    for attribute in service.lifecycle["exit"]:
+        lifecycle_method(service.user_cls, attribute)(instance)
     assert not pid_alive(launch["pid"])
-
-
-class _FlashUrls:
-    def __init__(self, url: str) -> None:
-        self.url = url
-
-    async def aio(self) -> list[str]:
-        return [self.url]
-
-
-class _DeployedCls:
-    """What the entrypoint asks Modal for: the URL of the deployed server, here the stand-in."""
-
-    def __init__(self, url: str) -> None:
-        self._experimental_get_flash_urls = _FlashUrls(url)
-
-
-@pytest.fixture
-def running_standin(standin: StandinLog):
-    process = subprocess.Popen(
-        [sys.executable, "-m", "sglang.launch_server", "--port", "8000"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        import requests
-
-        for _ in range(200):
-            try:
-                if requests.get("http://127.0.0.1:8000/health", timeout=1).ok:
-                    break
-            except requests.ConnectionError:
-                pass
-            asyncio.run(asyncio.sleep(0.05))
-        yield standin
-    finally:
-        process.kill()
-        process.wait()
-
-
-def run_probe(path: Path, standin: StandinLog, monkeypatch: pytest.MonkeyPatch) -> list[dict]:
-    module, app = load(path)
-    monkeypatch.setattr(module, only_class(app).name, _DeployedCls("http://127.0.0.1:8000"))
-    (entrypoint,) = app.entrypoints.values()
-    standin.clear()
-    asyncio.run(entrypoint.function())
-    return standin.requests("/v1/chat/completions")
-
-
-def test_probe_sends_the_same_requests(
-    pair: Pair, running_standin: StandinLog, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    generated = run_probe(pair.generated, running_standin, monkeypatch)
-    reference = run_probe(pair.reference, running_standin, monkeypatch)
-    assert generated, "the probe sent no request"
-    assert [(r["headers"], r["body"]) for r in generated] == [
-        (r["headers"], r["body"]) for r in reference
-    ]

@@ -32,7 +32,7 @@ from tests.support.engine import (
     wait_port_free,
 )
 from tests.support.introspect import (
-    ClsDescription,
+    Service,
     describe_app,
     import_app_file,
     lifecycle_method,
@@ -79,7 +79,7 @@ SPECS = {
 @dataclass
 class App:
     module: ModuleType
-    server: ClsDescription
+    server: Service
 
     def enter(self) -> Any:
         """A new instance after its enter methods: those before the snapshot, then after it."""
@@ -106,7 +106,7 @@ def apps(tmp_path_factory: pytest.TempPathFactory) -> dict[str, App]:
     loaded = {}
     for name in SPECS:
         module = import_app_file(root / "generated" / f"{name}.py")
-        (server,) = describe_app(module).classes.values()
+        (server,) = describe_app(module).services.values()
         loaded[name] = App(module, server)
     return loaded
 
@@ -153,7 +153,8 @@ def test_without_the_option_no_snapshot_code_is_generated(apps: dict[str, App]) 
         for fragment in ("snap=", "memory_occupation", "enable_memory_snapshot", "wake_up"):
             assert fragment not in source, (path.name, fragment)
     plain = apps["plain"].server
-    assert not plain.enable_memory_snapshot and plain.experimental_options == {}
+    assert not plain.declared["enable_memory_snapshot"]
+    assert plain.declared["experimental_options"] == {}
     assert plain.lifecycle == {
         "enter_pre_snapshot": [],
         "enter_post_snapshot": ["startup"],
@@ -163,8 +164,8 @@ def test_without_the_option_no_snapshot_code_is_generated(apps: dict[str, App]) 
 
 def test_snapshot_declarations(apps: dict[str, App]) -> None:
     server = apps["snapshot"].server
-    assert server.enable_memory_snapshot
-    assert server.experimental_options == {"enable_gpu_snapshot": "True"}
+    assert server.declared["enable_memory_snapshot"]
+    assert server.declared["experimental_options"] == {"enable_gpu_snapshot": "True"}
     assert server.lifecycle == {
         "enter_pre_snapshot": ["startup"],
         "enter_post_snapshot": ["wake_up"],

@@ -44,14 +44,18 @@ class StandinLog:
 
     def kill_servers(self) -> None:
         """Kill every stand-in server recorded in the log, so no test leaves one behind."""
-        pids = self.server_pids()
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        deadline = time.monotonic() + 5
-        for pid in pids:
-            while pid_alive(pid) and time.monotonic() < deadline:
-                time.sleep(0.02)
+        kill_processes(self.server_pids())
+
+
+def kill_processes(pids: list[int]) -> None:
+    """SIGKILL each process and wait, up to 5 s, until none of them is alive."""
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 5
+    for pid in pids:
+        while pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.02)
 
 
 def pid_alive(pid: int) -> bool:
