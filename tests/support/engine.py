@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 STANDIN_PATH = Path(__file__).parent / "standin"
+STANDIN_BIN = STANDIN_PATH / "bin"  # the `vllm` command
 
 
 @dataclass
@@ -72,13 +73,17 @@ def pid_alive(pid: int) -> bool:
 
 
 def standin_environment(log: Path) -> dict[str, str]:
-    """Environment in which `python -m sglang.launch_server` runs the stand-in."""
+    """Environment in which `python -m sglang.launch_server` and `vllm serve` run the stand-in.
+
+    `vllm` is a script that runs STANDIN_PYTHON, this Python, whatever else is on PATH.
+    """
     bin_dir = str(Path(sys.executable).parent)
     pythonpath = os.pathsep.join(filter(None, [str(STANDIN_PATH), os.environ.get("PYTHONPATH")]))
     return {
-        "PATH": os.pathsep.join([bin_dir, os.environ.get("PATH", "")]),
+        "PATH": os.pathsep.join([str(STANDIN_BIN), bin_dir, os.environ.get("PATH", "")]),
         "PYTHONPATH": pythonpath,
         "STANDIN_LOG": str(log),
+        "STANDIN_PYTHON": sys.executable,
     }
 
 
@@ -98,3 +103,23 @@ def wait_port_free(port: int, timeout: float = 10) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"port {port} is still in use; another server is running")
         time.sleep(0.05)
+
+
+def free_port() -> int:
+    """A port nothing listens on now, for a server a test starts itself."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_listening(port: int, timeout: float = 10) -> None:
+    """Wait until something accepts connections on `port`, without sending it a request."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"nothing listens on port {port}") from None
+            time.sleep(0.02)

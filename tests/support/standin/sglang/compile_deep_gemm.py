@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from sglang._record import record
+from _standin.record import record
 
 if __name__ == "__main__":
     record("compile_deep_gemm", argv=sys.argv[1:])

@@ -1,0 +1,1 @@
+"""A stand-in for the `vllm` package, for tests: `vllm serve` runs `entrypoints.cli.main`."""
