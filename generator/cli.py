@@ -17,6 +17,7 @@ from generator.errors import SpecError
 from generator.project import SPEC_STEM, Project, UnsafeOutputPath
 from generator.resolved import FORMATS, dump
 from generator.schema import SCHEMA_PATH
+from generator.sglang_catalog import OptionTable
 from generator.starter import DEFAULT_ENGINE_IMAGE, starter_spec
 from generator.validation import LoadedSpec
 
@@ -208,29 +209,25 @@ def schema(project_dir: Path) -> None:
     _console().info("wrote" if changed else "unchanged", SCHEMA_PATH.as_posix())
 
 
+ENGINES = ("sglang", "vllm")
+
+
 @main.command()
-@click.argument("version")
-@click.argument("pattern", required=False)
-def flags(version: str, pattern: str | None) -> None:
-    """List the `sglang.launch_server` options of SGLang VERSION, as its catalog records them.
+@click.argument("words", nargs=-1, required=True, metavar="[ENGINE] VERSION [PATTERN]")
+def flags(words: tuple[str, ...]) -> None:
+    """List the server options of ENGINE (sglang or vllm; default sglang) VERSION.
 
+    As its catalog records them: `sglang.launch_server` for SGLang, `vllm serve` for vLLM.
     PATTERN keeps the options whose name or alias matches it (a regular expression, or plain
-    text), such as `speculative` or `^--mem`.
+    text), such as `speculative` or `^--mem`. Examples: `modalgen flags vllm 0.11.2 speculative`,
+    `modalgen flags sglang 0.5.10.post1 ^--mem`.
     """
-    from generator.sglang_catalog import (
-        CatalogNotFound,
-        available_versions,
-        extract_command,
-        load_catalog,
-    )
-
-    try:
-        table = load_catalog(version).launch_server
-    except CatalogNotFound as error:
-        raise click.ClickException(
-            f"{error} (catalogs: {', '.join(available_versions()) or 'none'}); create it with "
-            f"`{extract_command(version)}`"
-        ) from None
+    engine = words[0].lower() if words[0].lower() in ENGINES else "sglang"
+    rest = words[1:] if words[0].lower() in ENGINES else words
+    if not rest or len(rest) > 2:
+        raise click.UsageError("give [ENGINE] VERSION [PATTERN], such as `vllm 0.11.2 speculative`")
+    version, pattern = rest[0], (rest[1] if len(rest) > 1 else None)
+    table = _option_table(engine, version)
     try:
         matcher = re.compile(pattern or "")
     except re.error:
@@ -252,3 +249,28 @@ def flags(version: str, pattern: str | None) -> None:
         click.echo(f"{option.name}{aliases}  [{'; '.join(details)}]")
         if option.help:
             click.echo(f"    {option.help}")
+
+
+def _option_table(engine: str, version: str) -> OptionTable:
+    """The server options of one engine version, or a usage error naming the known versions."""
+    from generator.sglang_catalog import CatalogNotFound
+
+    if engine == "vllm":
+        from generator.engines.vllm import catalog as vllm_catalog
+
+        try:
+            return vllm_catalog.load_catalog(version).serve
+        except CatalogNotFound as error:
+            missing = str(error)
+            known, command = vllm_catalog.available_versions(), vllm_catalog.extract_command
+    else:
+        from generator import sglang_catalog
+
+        try:
+            return sglang_catalog.load_catalog(version).launch_server
+        except CatalogNotFound as error:
+            missing = str(error)
+            known, command = sglang_catalog.available_versions(), sglang_catalog.extract_command
+    raise click.ClickException(
+        f"{missing} (catalogs: {', '.join(known) or 'none'}); create it with `{command(version)}`"
+    )

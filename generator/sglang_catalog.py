@@ -22,12 +22,17 @@ FLAG_TYPE = "bool-flag"
 _TAG_VERSION = re.compile(r"^v?(\d+\.\d+\.\d+(?:\.post\d+|rc\d+|\.dev\d+)?)(?:-|$)")
 # sglang.srt.utils.common.human_readable_int
 _HUMAN_READABLE_INT = re.compile(r"\d+(?:\.\d+)?(?:k|M|G|T)|\d+(?:Ki|Mi|Gi|Ti)")
+# vllm.utils.argparse_utils.human_readable_int: decimal k/m/g/t, binary K/M/G/T (whole numbers)
+_VLLM_HUMAN_READABLE_INT = re.compile(r"\d+(?:\.\d+)?[kmgt]|\d+[KMGT]")
+# Types whose values are JSON text; a spec may give them as a mapping.
+JSON_TYPES = frozenset({"json", "json_or_str"})
 
 
 class CatalogNotFound(LookupError):
-    def __init__(self, version: str) -> None:
-        super().__init__(f"no option catalog for SGLang {version}")
+    def __init__(self, version: str, engine: str = "SGLang") -> None:
+        super().__init__(f"no option catalog for {engine} {version}")
         self.version = version
+        self.engine = engine
 
 
 class OptionError(ValueError):
@@ -135,11 +140,14 @@ HELP_OPTION = Option(
 
 
 class OptionTable:
-    """The options of one command of one SGLang version."""
+    """The options of one command of one engine version (SGLang unless told)."""
 
-    def __init__(self, command: str, version: str, records: list[dict[str, Any]]) -> None:
+    def __init__(
+        self, command: str, version: str, records: list[dict[str, Any]], engine: str = "SGLang"
+    ) -> None:
         self.command = command
         self.version = version
+        self.engine = engine
         self.options = [Option.from_record(record) for record in records]
         self.by_string: dict[str, Option] = {}
         for option in [*self.options, HELP_OPTION]:
@@ -151,7 +159,7 @@ class OptionTable:
         option = self.by_string.get(flag)
         if option is not None:
             return Resolution(option, flag, flag)
-        where = f"`{self.command}` of SGLang {self.version}"
+        where = f"`{self.command}` of {self.engine} {self.version}"
         candidates = sorted(
             name for name in self.by_string if name.startswith("--") and name.startswith(flag)
         )
@@ -188,6 +196,8 @@ class OptionTable:
                 f"`{option.name}` is a flag and takes no value; write `true` to pass it "
                 "(`false` leaves it out)"
             )
+        if isinstance(value, dict) and option.type in JSON_TYPES and option.nargs is None:
+            return None
         items = value if isinstance(value, list) else [value]
         if isinstance(value, list):
             count = len(value)
@@ -230,6 +240,8 @@ _TYPE_WORDS = {
     "json": "JSON",
     "json_list": "a JSON list",
     "human_readable_int": "an integer, optionally with a suffix such as 128k or 1Mi",
+    "vllm_human_readable_int": "an integer, optionally with a suffix such as 128k or 1M",
+    "vllm_human_readable_int_or_auto": "an integer (suffixes such as 128k allowed), or auto",
 }
 
 
@@ -242,6 +254,10 @@ def _convert(kind: str | None, text: str) -> object:
             return float(text)
         if kind == "human_readable_int":
             return text if _HUMAN_READABLE_INT.fullmatch(text.strip()) else int(text)
+        if kind == "vllm_human_readable_int_or_auto" and text.strip().lower() == "auto":
+            return text
+        if kind in ("vllm_human_readable_int", "vllm_human_readable_int_or_auto"):
+            return text if _VLLM_HUMAN_READABLE_INT.fullmatch(text.strip()) else int(text)
         if kind in ("json", "json_list"):
             json.loads(text)
             return text

@@ -500,7 +500,18 @@ class _Method:
         return result
 
 
-_METHODS = {"keys", "values", "items", "copy", "lower", "upper", "strip", "split", "join"}
+_METHODS = {
+    "keys",
+    "values",
+    "items",
+    "copy",
+    "lower",
+    "upper",
+    "strip",
+    "split",
+    "join",
+    "replace",
+}
 
 
 @dataclass(frozen=True)
