@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 from generator.engine_options import engine_option_findings
 from generator.errors import FieldPath
+from generator.exposure import kind_findings
 from generator.gpus import GPU_INFO
 from generator.models import (
     MEMORY_SNAPSHOT_FLAGS,
@@ -26,6 +27,7 @@ TRUTHY = {"1", "true", "yes", "on"}
 # Module-level names of a generated app, which a class or entrypoint name must not replace.
 GENERATED_MODULE_NAMES = frozenset(
     {
+        "argparse",
         "asyncio",
         "collections",
         "contextlib",
@@ -45,6 +47,11 @@ GENERATED_MODULE_NAMES = frozenset(
         "warm_up",
         "probe",
         "stream_chat",
+        "chat_messages",
+        "client_headers",
+        "test_deployed",
+        "api_key_arguments",
+        "engine_headers",
         "ServerProcess",
         "_signal_group",
         "_group_alive",
@@ -120,14 +127,38 @@ def app_names(spec: Spec) -> Iterator[Finding]:
         yield Finding(("probe", "entrypoint"), "the probe entrypoint cannot share the class's name")
 
 
-def proxy_regions(spec: Spec) -> Iterator[Finding]:
-    # modal.experimental.http_server refuses an empty list: "The `proxy_regions` argument must
-    # be non-empty" (modal._server.validate_http_server_config, modal 1.6).
-    if not spec.server.resolved_proxy_regions:
+def server_kind(spec: Spec) -> Iterator[Finding]:
+    """What the chosen server kind needs (its module says)."""
+    for field, message in kind_findings(spec.server, spec):
+        yield Finding(("server", *field), message)
+
+
+def containers(spec: Spec) -> Iterator[Finding]:
+    server = spec.server
+    low, high = server.min_containers, server.max_containers
+    if low is not None and high is not None and high < low:
         yield Finding(
-            ("server", "proxy_regions"),
-            "Modal's HTTP server needs at least one proxy region: set server.proxy_regions "
-            '(for example ["us-east"]) or server.region, which it then defaults to',
+            ("server", "max_containers"),
+            f"max_containers ({high}) is below min_containers ({low}); Modal could never start "
+            "the containers it must keep warm",
+        )
+    if server.buffer_containers is not None and high is not None and high <= (low or 0):
+        yield Finding(
+            ("server", "buffer_containers"),
+            f"buffer_containers needs room to scale, but max_containers ({high}) allows no "
+            f"container beyond min_containers ({low or 0}); raise max_containers or drop "
+            "buffer_containers",
+        )
+
+
+def unauthenticated(spec: Spec) -> Iterator[Finding]:
+    """A warning: the spec serves GPUs to anyone who finds the URL."""
+    if spec.server.unauthenticated and spec.engine.api_key_secret is None:
+        yield Finding(
+            ("server", "unauthenticated"),
+            "the endpoint is served without authentication: anyone on the internet who finds "
+            "the URL can start GPU containers at your cost. Drop `unauthenticated` (Modal's "
+            "proxy then asks for a Proxy Auth Token) or set `engine.api_key_secret`",
         )
 
 
@@ -157,11 +188,12 @@ def timeouts(spec: Spec) -> Iterator[Finding]:
     startup = server.startup_limit
     ready = spec.lifecycle.ready_timeout
     if ready is not None and startup < ready:
+        timeout = getattr(server, "timeout", None)
         source = (
             "server.startup_timeout"
             if server.startup_timeout
             else "server.timeout"
-            if server.timeout
+            if timeout
             else f"Modal's default timeout of {MODAL_DEFAULT_TIMEOUT} s"
         )
         yield Finding(
@@ -357,7 +389,8 @@ CHECKS: tuple[Check, ...] = (
     volume_references,
     deep_gemm_needs_gpu,
     app_names,
-    proxy_regions,
+    server_kind,
+    containers,
     gpu_limits,
     timeouts,
     speculative_decoding,
@@ -367,7 +400,7 @@ CHECKS: tuple[Check, ...] = (
     engine_options,
 )
 # Findings that do not stop generation, printed as `warning: ...`.
-WARNINGS: tuple[Check, ...] = (engine_option_warnings,)
+WARNINGS: tuple[Check, ...] = (unauthenticated, engine_option_warnings)
 
 
 def run_checks(spec: Spec) -> list[Finding]:

@@ -10,53 +10,35 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
-from generator.gpus import GpuType
+from generator.exposure import AnyServerSection
+from generator.fields import (
+    ABSOLUTE_PATH,
+    ENGINE_FLAG,
+    GIT_COMMIT,
+    HF_REPO_ID,
+    MODAL_DEFAULT_TIMEOUT,
+    PATTERN_EXPECTATIONS,
+    SGLANG_VERSION,
+    AbsolutePosixPath,
+    EnvVarName,
+    Gpu,
+    ModalObjectName,
+    PythonIdentifier,
+    Seconds,
+    SpecModel,
+)
+
+__all__ = [
+    "ABSOLUTE_PATH",
+    "MODAL_DEFAULT_TIMEOUT",
+    "PATTERN_EXPECTATIONS",
+    "Gpu",
+    "SpecModel",
+]
 
 SPEC_VERSION = 1
-# Modal's timeout when a function sets none (`modal.App.cls(timeout=300)`).
-MODAL_DEFAULT_TIMEOUT = 300
-
-PYTHON_IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
-ENV_VAR_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,255}$"
-# Modal's rule for App, Volume and Secret names (modal._utils.name_utils.is_valid_object_name):
-# at most 64 characters, letters, digits, dashes, underscores and periods, and not an App id.
-# The App-id rule is in `checks.app_names`.
-MODAL_OBJECT_NAME = r"^[A-Za-z0-9_.-]{1,64}$"
-HF_REPO_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$"
-GIT_COMMIT = r"^[0-9a-f]{40}$"
-ENGINE_FLAG = r"^--[a-z0-9][a-z0-9-]*$"
-ABSOLUTE_PATH = r"^/[^\x00]*$"
-SGLANG_VERSION = r"^\d+\.\d+\.\d+(?:\.post\d+|rc\d+|\.dev\d+)?$"
-
-PythonIdentifier = Annotated[str, StringConstraints(pattern=PYTHON_IDENTIFIER)]
-ModalObjectName = Annotated[str, StringConstraints(pattern=MODAL_OBJECT_NAME)]
-EnvVarName = Annotated[str, StringConstraints(pattern=ENV_VAR_NAME)]
-AbsolutePosixPath = Annotated[str, StringConstraints(pattern=ABSOLUTE_PATH)]
-Seconds = Annotated[int, Field(gt=0)]
-
-# What each pattern means, for error messages: "expected <this>".
-PATTERN_EXPECTATIONS = {
-    PYTHON_IDENTIFIER: "a Python identifier: letters, digits and underscores, not starting "
-    "with a digit",
-    MODAL_OBJECT_NAME: "a Modal object name: at most 64 letters, digits, dashes, underscores "
-    "or periods",
-    ENV_VAR_NAME: "an environment variable name: letters, digits and underscores, not "
-    "starting with a digit",
-    HF_REPO_ID: "a Hugging Face repository id, `org/name`",
-    GIT_COMMIT: "a full 40-character lower-case commit hash (pin the exact revision; a branch "
-    "or tag can move under you)",
-    ENGINE_FLAG: "a full SGLang option name such as `--enable-torch-compile`",
-    ABSOLUTE_PATH: "an absolute path starting with `/`",
-    SGLANG_VERSION: "an SGLang release such as `0.5.10.post1`",
-}
-
-
-class SpecModel(BaseModel):
-    """Base of every spec model: unknown keys are errors and validated specs are immutable."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class AppSection(SpecModel):
@@ -64,7 +46,8 @@ class AppSection(SpecModel):
         description="Name of the Modal App, as shown in the dashboard and used by `modal deploy`."
     )
     class_name: PythonIdentifier = Field(
-        description="Name of the generated `modal.Cls` that runs the SGLang server."
+        description="Name of the generated class that runs the server (for `server.kind = "
+        '"web_server"`, of the generated function).'
     )
 
 
@@ -136,19 +119,6 @@ class Volume(SpecModel):
     )
 
 
-class Gpu(SpecModel):
-    type: GpuType = Field(
-        description="GPU type as Modal names it; `H100!` never upgrades to an H200, `B200+` may "
-        "upgrade to a B300."
-    )
-    count: int = Field(default=1, ge=1, description="Number of GPUs attached to each container.")
-
-    @property
-    def modal_spec(self) -> str:
-        """The string Modal's `gpu=` argument takes."""
-        return f"{self.type.value}:{self.count}"
-
-
 class DeepGemmSection(SpecModel):
     enabled: bool = Field(
         default=True,
@@ -168,61 +138,6 @@ class DeepGemmSection(SpecModel):
         description="Fail the image build when kernel compilation fails. When false, a failed "
         "compile is ignored and kernels are JIT-compiled at first use instead.",
     )
-
-
-class ServerSection(SpecModel):
-    gpu: Gpu = Field(description="GPUs for each serving container.")
-    port: int = Field(
-        default=8000, ge=1, le=65535, description="Port the SGLang server listens on."
-    )
-    target_inputs: int = Field(
-        default=10,
-        gt=0,
-        description="Concurrent requests per container before Modal scales up "
-        "(`modal.concurrent`).",
-    )
-    region: str | None = Field(
-        default=None, description="Cloud region for the serving containers, e.g. `us-east`."
-    )
-    proxy_regions: list[Annotated[str, StringConstraints(min_length=1)]] | None = Field(
-        default=None,
-        min_length=1,
-        description="Regions of the Modal HTTP proxies in front of the server (at least one); "
-        "defaults to `[region]`. Put them next to the containers' region.",
-    )
-    min_containers: int | None = Field(
-        default=None, ge=0, description="Containers kept warm at all times (Modal's default is 0)."
-    )
-    timeout: Seconds | None = Field(
-        default=None, description="Maximum seconds for one input (Modal's default is 300)."
-    )
-    startup_timeout: Seconds | None = Field(
-        default=None,
-        description="Maximum seconds for a container to start, `modal.enter` included; Modal "
-        "defaults to `timeout`.",
-    )
-    exit_grace_period: Seconds | None = Field(
-        default=None,
-        description="Seconds the HTTP server gets to finish in-flight requests when a container "
-        "shuts down.",
-    )
-    volumes: list[ModalObjectName] | None = Field(
-        default=None,
-        description="Names of the Volumes (from `volumes`) mounted in serving containers; "
-        "defaults to all.",
-    )
-
-    @property
-    def resolved_proxy_regions(self) -> list[str]:
-        """The proxy regions to declare: as given, else the containers' region."""
-        if self.proxy_regions is not None:
-            return list(self.proxy_regions)
-        return [self.region] if self.region is not None else []
-
-    @property
-    def startup_limit(self) -> int:
-        """Seconds Modal gives a container to start, `modal.enter` included."""
-        return self.startup_timeout or self.timeout or MODAL_DEFAULT_TIMEOUT
 
 
 class SpeculativeAlgorithm(StrEnum):
@@ -311,6 +226,16 @@ class EngineSection(SpecModel):
     speculative: SpeculativeDecoding | None = Field(
         default=None, description="Speculative decoding; off when absent."
     )
+    api_key_secret: ModalObjectName | None = Field(
+        default=None,
+        description="Name of a Modal Secret holding an API key the engine then requires "
+        "(`--api-key`, read from the Secret at run time, never written into the file); the test "
+        "client sends it as `Authorization: Bearer`, from the same variable in your shell.",
+    )
+    api_key_variable: EnvVarName = Field(
+        default="API_KEY",
+        description="The variable of `api_key_secret` that holds the key.",
+    )
     extra_args: dict[Annotated[str, StringConstraints(pattern=ENGINE_FLAG)], EngineArgValue] = (
         Field(
             default_factory=dict,
@@ -372,7 +297,9 @@ class ChatMessage(SpecModel):
 
 class WarmupSection(SpecModel):
     requests: int = Field(
-        default=2, gt=0, description="Chat requests sent before the replica takes traffic."
+        default=2,
+        ge=0,
+        description="Chat requests sent before the replica takes traffic; 0 sends none.",
     )
     timeout: Seconds = Field(default=120, description="Seconds allowed for each warm-up request.")
     max_tokens: int = Field(default=16, ge=1, description="`max_tokens` of each warm-up request.")
@@ -446,7 +373,9 @@ class Spec(SpecModel):
     deep_gemm: DeepGemmSection = Field(
         default_factory=DeepGemmSection, description="DeepGEMM kernel pre-compilation."
     )
-    server: ServerSection = Field(description="Containers, scaling and routing.")
+    server: AnyServerSection = Field(
+        description="How the app is exposed (`kind`), its containers, scaling and routing."
+    )
     engine: EngineSection = Field(
         default_factory=EngineSection, description="SGLang server options."
     )
@@ -467,8 +396,15 @@ class Spec(SpecModel):
         return self.engine.tensor_parallel_size or self.server.gpu.count
 
     @property
-    def cuda_graph_max_bs(self) -> int:
-        return self.engine.cuda_graph_max_bs or 2 * self.server.target_inputs
+    def cuda_graph_max_bs(self) -> int | None:
+        target = self.server.concurrency_target
+        return self.engine.cuda_graph_max_bs or (2 * target if target else None)
+
+    @property
+    def secrets_for_server(self) -> list[str]:
+        """The Secrets of the serving containers: the spec's, and the engine's API key."""
+        extra = [self.engine.api_key_secret] if self.engine.api_key_secret else []
+        return [*self.secrets, *(name for name in extra if name not in self.secrets)]
 
     @property
     def ready_timeout(self) -> int:

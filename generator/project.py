@@ -48,9 +48,15 @@ class Project:
         )
 
     def schema_drift(self) -> str | None:
-        """The diff that `modalgen schema` would apply, or None when the schema is current."""
+        """The diff that `modalgen schema` would apply, or None when the schema is current.
+
+        Only a project that keeps a schema (`modalgen schema` wrote one) is checked for it; a
+        project such as `examples/modal-examples/` uses the repository's.
+        """
         current = self.root / SCHEMA_PATH
-        text = current.read_text(encoding="utf-8") if current.is_file() else ""
+        if not current.is_file():
+            return None
+        text = current.read_text(encoding="utf-8")
         expected = spec_schema()
         return None if text == expected else unified_diff(SCHEMA_PATH, text, expected)
 

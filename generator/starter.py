@@ -43,9 +43,11 @@ name = "deepgemm-cache"
 mount_path = "/root/.cache/deep_gemm"
 
 [server]
+kind = "server"           # @app.server: Modal's proxy asks every caller for a Proxy Auth Token
 gpu = {{ type = {gpu_type}, count = {gpu_count} }}
-region = "us-east"        # containers and proxies in one region keep latency low
-target_inputs = 10        # concurrent requests per replica before Modal scales up
+routing_region = "us-east"   # the proxy that routes requests; keep it next to the containers
+compute_region = "us-east"   # where containers run
+target_concurrency = 10   # concurrent requests per replica the autoscaler aims for
 startup_timeout = 1200    # seconds for a cold start, weights and warm-up included
 
 [engine]
@@ -56,7 +58,8 @@ startup_timeout = 1200    # seconds for a cold start, weights and warm-up includ
 requests = 2
 
 [probe]
-cli_options = true        # `modal run ... --prompt "..."`
+cli_options = true        # `modal run ... --prompt "..."`; the client sends the Proxy Auth Token
+                          # from MODAL_PROXY_TOKEN_ID and MODAL_PROXY_TOKEN_SECRET
 """
 
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from generator.checks import run_checks
 from generator.errors import FieldPath, Problem, SpecError
+from generator.exposure import DEFAULT_KIND, KINDS, hint_for
 from generator.inherit import load_layered
 from generator.loader import SourceDocument
 from generator.models import PATTERN_EXPECTATIONS, SPEC_VERSION, Spec
@@ -78,22 +79,40 @@ def _check_version(document: SourceDocument) -> None:
         )
 
 
+def _without_tags(loc: tuple[Any, ...]) -> FieldPath:
+    """The field path of a pydantic error location, without the union members it names."""
+    field: list[Any] = []
+    for part in loc:
+        if isinstance(part, str) and _is_union_tag(part):
+            continue
+        if field == ["server"] and part in KINDS:  # the server kind that was validated
+            continue
+        field.append(part)
+    return tuple(field)
+
+
 def _problem_from_pydantic(document: SourceDocument, item: dict[str, Any]) -> Problem:
-    field: FieldPath = tuple(
-        part for part in item["loc"] if not (isinstance(part, str) and _is_union_tag(part))
-    )
+    field = _without_tags(item["loc"])
     kind = item["type"]
     if kind == "extra_forbidden":
         message = f"unknown key {field[-1]!r}"
-        known = _known_keys(field[:-1])
+        server_kind = _server_kind(document) if field[:-1] == ("server",) else None
+        hint = hint_for(server_kind, str(field[-1])) if server_kind else None
+        known = _known_keys(field[:-1], document)
         close = difflib.get_close_matches(str(field[-1]), known, n=1, cutoff=0.6)
-        if close:
+        if hint:
+            message = f"`{field[-1]}` is not a setting of server kind {server_kind!r}: {hint}"
+        elif close:
             message += f"; did you mean `{close[0]}`?"
         elif known:
             message += f"; expected one of: {', '.join(known)}"
+    elif kind == "union_tag_invalid":
+        field = (*field, "kind")
+        expected = ", ".join(f"`{tag}`" for tag in KINDS)
+        message = f"unknown server kind {item['ctx']['tag']!r}; expected one of: {expected}"
     elif kind == "missing":
         message = "required key is missing"
-        description = _description(field)
+        description = _description(field, document)
         if description:
             message += f": {description}"
     elif kind == "string_pattern_mismatch":
@@ -115,24 +134,34 @@ def _show(value: object) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _description(field: FieldPath) -> str | None:
-    model = _model_at(field[:-1])
+def _server_kind(document: SourceDocument) -> str | None:
+    server = document.data.get("server")
+    kind = server.get("kind", DEFAULT_KIND) if isinstance(server, dict) else None
+    return kind if isinstance(kind, str) else None
+
+
+def _description(field: FieldPath, document: SourceDocument) -> str | None:
+    model = _model_at(field[:-1], document)
     info = model.model_fields.get(str(field[-1])) if model is not None else None
     return info.description if info is not None else None
 
 
-def _known_keys(parent: FieldPath) -> list[str]:
-    model = _model_at(parent)
+def _known_keys(parent: FieldPath, document: SourceDocument) -> list[str]:
+    model = _model_at(parent, document)
     return sorted(model.model_fields) if model is not None else []
 
 
-def _model_at(parent: FieldPath) -> type[BaseModel] | None:
-    """The spec model found at `parent`, if any."""
+def _model_at(parent: FieldPath, document: SourceDocument) -> type[BaseModel] | None:
+    """The spec model found at `parent`, if any; the server section of the spec's kind."""
     model: type[BaseModel] | None = Spec
     for part in parent:
         if model is None:
             return None
         if isinstance(part, int):
+            continue
+        if model is Spec and part == "server":
+            kind = _server_kind(document)
+            model = KINDS[kind].SECTION if kind in KINDS else None
             continue
         info = model.model_fields.get(part)
         if info is None:

@@ -9,25 +9,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from generator.exposure import ExposureView, ServiceParts, exposure_of
 from generator.models import MEMORY_SNAPSHOT_FLAGS, ContentFormat, Spec, Volume
 from generator.pycode import PyCode, call, comment, literal, name
-
-
-@dataclass(frozen=True)
-class Keyword:
-    """A keyword argument of a call, with an optional trailing comment of our own."""
-
-    name: PyCode
-    value: PyCode
-    comment: PyCode | None = None
-
-
-@dataclass(frozen=True)
-class ListItem:
-    """One element of a rendered list, with an optional trailing comment of our own."""
-
-    value: PyCode
-    comment: PyCode | None = None
+from generator.view_parts import Keyword, ListItem, keyword
 
 
 @dataclass(frozen=True)
@@ -50,10 +35,22 @@ class ProbeView:
     entrypoint: PyCode
     parameters: PyCode
     timeout: PyCode
-    prompt_default: PyCode | None
-    messages: PyCode
+    prompt: PyCode  # the prompt the entrypoint sends: a parameter, or the default
+    default_prompt: PyCode
+    messages: PyCode  # built from `prompt`
     second_system_prompt: PyCode | None
     session_headers: PyCode
+    payload: PyCode
+    proxy_auth: bool
+    api_key_variable: PyCode | None
+    credentials: bool  # the client sends credentials it reads from the environment
+    deployed_timeout: PyCode
+
+
+@dataclass(frozen=True)
+class WarmupView:
+    requests: PyCode
+    timeout: PyCode
     payload: PyCode
 
 
@@ -71,19 +68,17 @@ class AppView:
     gpu: PyCode
     deep_gemm: DeepGemmView | None
     server_command: tuple[ListItem, ...]
+    api_key_variable: PyCode | None  # the engine requires the key in this variable
     port: PyCode
     ready_timeout: PyCode
     stop_timeout: PyCode
     memory_snapshot: bool
     startup_enter_arguments: PyCode
-    warmup_requests: PyCode
-    warmup_timeout: PyCode
-    warmup_payload: PyCode
+    warmup: WarmupView | None
     app_name: PyCode
-    class_name: PyCode
-    cls_keywords: tuple[Keyword, ...]
-    http_server_keywords: tuple[Keyword, ...]
-    target_inputs: PyCode
+    service_name: PyCode
+    start_server: PyCode  # the expression that starts the engine
+    exposure: ExposureView
     probe: ProbeView
 
 
@@ -109,13 +104,22 @@ OPTION_COMMENTS: dict[str, str] = {
 MEMORY_SNAPSHOT_ENV = {"TORCHINDUCTOR_COMPILE_THREADS": "1"}
 
 
-def _keyword(keyword: str, value: PyCode, note: str = "") -> Keyword:
-    return Keyword(name(keyword), value, comment(note) if note else None)
-
-
 def build_view(spec: Spec, spec_path: str, output_path: str, inputs_digest: str) -> AppView:
     volumes = _volume_constants(spec.volumes)
     server = spec.server
+    service_name = name(spec.app.class_name)
+    engine = spec.engine
+    parts = ServiceParts(
+        name=service_name,
+        image=name("sglang_image"),
+        gpu=GPU,
+        volumes=_volume_mapping(spec, server.volumes, volumes),
+        secrets=_secrets(spec.secrets_for_server),
+        port=PORT,
+        snapshot=_snapshot_keywords(spec),
+        ready_timeout=name("READY_TIMEOUT"),
+    )
+    exposure = exposure_of(server, parts)
     return AppView(
         spec_path=comment(spec_path),
         output_path=comment(output_path),
@@ -136,26 +140,52 @@ def build_view(spec: Spec, spec_path: str, output_path: str, inputs_digest: str)
         gpu=literal(server.gpu.modal_spec),
         deep_gemm=_deep_gemm_view(spec, volumes),
         server_command=_server_command(spec),
+        api_key_variable=literal(engine.api_key_variable) if engine.api_key_secret else None,
         port=literal(server.port),
         ready_timeout=literal(spec.ready_timeout),
         stop_timeout=literal(spec.lifecycle.stop_timeout),
         memory_snapshot=spec.lifecycle.memory_snapshot,
         # With a snapshot, `startup` runs before it is taken and `wake_up` after each restore.
         startup_enter_arguments=PyCode("snap=True" if spec.lifecycle.memory_snapshot else ""),
-        warmup_requests=literal(spec.warmup.requests),
-        warmup_timeout=literal(spec.warmup.timeout),
-        warmup_payload=literal(
+        warmup=_warmup_view(spec),
+        app_name=literal(spec.app.name),
+        service_name=service_name,
+        start_server=PyCode(
+            "ServerProcess(SERVER_COMMAND, api_key_arguments())"
+            if engine.api_key_secret
+            else "ServerProcess(SERVER_COMMAND)"
+        ),
+        exposure=exposure,
+        probe=_probe_view(spec, exposure.proxy_auth),
+    )
+
+
+def _warmup_view(spec: Spec) -> WarmupView | None:
+    warmup = spec.warmup
+    if warmup.requests == 0:
+        return None
+    return WarmupView(
+        requests=literal(warmup.requests),
+        timeout=literal(warmup.timeout),
+        payload=literal(
             {
-                "messages": [{"role": "user", "content": _content(spec.warmup.message)}],
-                "max_tokens": spec.warmup.max_tokens,
+                "messages": [{"role": "user", "content": _content(warmup.message)}],
+                "max_tokens": warmup.max_tokens,
             }
         ),
-        app_name=literal(spec.app.name),
-        class_name=name(spec.app.class_name),
-        cls_keywords=_cls_keywords(spec, volumes),
-        http_server_keywords=_http_server_keywords(spec),
-        target_inputs=literal(server.target_inputs),
-        probe=_probe_view(spec),
+    )
+
+
+def _snapshot_keywords(spec: Spec) -> tuple[Keyword, ...]:
+    if not spec.lifecycle.memory_snapshot:
+        return ()
+    return (
+        keyword("enable_memory_snapshot", literal(True), "start replicas from a snapshot"),
+        keyword(
+            "experimental_options",
+            literal({"enable_gpu_snapshot": True}),
+            "the snapshot includes GPU memory",
+        ),
     )
 
 
@@ -207,9 +237,13 @@ def _deep_gemm_view(spec: Spec, volumes: dict[str, PyCode]) -> DeepGemmView | No
         check=literal(deep_gemm.fail_build_on_error),
         fail_build_on_error=deep_gemm.fail_build_on_error,
         run_function_keywords=(
-            _keyword("volumes", _volume_mapping(spec, deep_gemm.volumes, volumes)),
-            _keyword("gpu", GPU if gpu == spec.server.gpu else literal(gpu.modal_spec)),
-            *_secrets_keyword(spec),
+            keyword("volumes", _volume_mapping(spec, deep_gemm.volumes, volumes)),
+            keyword("gpu", GPU if gpu == spec.server.gpu else literal(gpu.modal_spec)),
+            *(
+                [keyword("secrets", secrets)]
+                if (secrets := _secrets(spec.secrets)) is not None
+                else []
+            ),
         ),
     )
 
@@ -242,11 +276,9 @@ def _server_command(spec: Spec) -> tuple[ListItem, ...]:
         *_option("--host", literal(engine.host)),
         *_option("--port", literal(str(spec.server.port))),
         *_option("--tp-size", literal(str(spec.tensor_parallel_size))),
-        *_option(
-            "--cuda-graph-max-bs",
-            literal(str(spec.cuda_graph_max_bs)),
-        ),
     ]
+    if spec.cuda_graph_max_bs is not None:
+        items += _option("--cuda-graph-max-bs", literal(str(spec.cuda_graph_max_bs)))
     if engine.enable_metrics:
         items += _option("--enable-metrics")
     optional: list[tuple[str, object]] = [
@@ -284,58 +316,10 @@ def _argument(flag: str, value: object) -> list[ListItem]:
     return _option(flag, literal(str(value)))
 
 
-def _cls_keywords(spec: Spec, volumes: dict[str, PyCode]) -> tuple[Keyword, ...]:
-    server = spec.server
-    keywords = [
-        _keyword("image", name("sglang_image")),
-        _keyword("gpu", GPU),
-        _keyword("volumes", _volume_mapping(spec, server.volumes, volumes)),
-    ]
-    keywords += _secrets_keyword(spec)
-    if server.region is not None:
-        keywords.append(_keyword("region", literal(server.region)))
-    if server.min_containers is not None:
-        keywords.append(
-            _keyword("min_containers", literal(server.min_containers), "replicas kept warm")
-        )
-    if server.timeout is not None:
-        keywords.append(_keyword("timeout", literal(server.timeout), "seconds"))
-    if server.startup_timeout is not None:
-        keywords.append(_keyword("startup_timeout", literal(server.startup_timeout), "seconds"))
-    if spec.lifecycle.memory_snapshot:
-        keywords += [
-            _keyword("enable_memory_snapshot", literal(True), "start replicas from a snapshot"),
-            _keyword(
-                "experimental_options",
-                literal({"enable_gpu_snapshot": True}),
-                "the snapshot includes GPU memory",
-            ),
-        ]
-    return tuple(keywords)
-
-
-def _secrets_keyword(spec: Spec) -> list[Keyword]:
-    if not spec.secrets:
-        return []
-    secrets = [call("modal.Secret.from_name", secret) for secret in spec.secrets]
-    return [_keyword("secrets", literal(secrets))]
-
-
-def _http_server_keywords(spec: Spec) -> tuple[Keyword, ...]:
-    server = spec.server
-    keywords = [_keyword("port", PORT, "the SGLang server listens here")]
-    keywords.append(
-        _keyword("proxy_regions", literal(server.resolved_proxy_regions), "next to the replicas")
-    )
-    if server.exit_grace_period is not None:
-        keywords.append(
-            _keyword(
-                "exit_grace_period",
-                literal(server.exit_grace_period),
-                "seconds to finish in-flight requests on shutdown",
-            )
-        )
-    return tuple(keywords)
+def _secrets(names: list[str]) -> PyCode | None:
+    if not names:
+        return None
+    return literal([call("modal.Secret.from_name", secret) for secret in names])
 
 
 def _content(message, text: PyCode | str | None = None) -> object:
@@ -350,14 +334,13 @@ def _content(message, text: PyCode | str | None = None) -> object:
     return parts
 
 
-def _probe_view(spec: Spec) -> ProbeView:
+def _probe_view(spec: Spec, proxy_auth: bool) -> ProbeView:
     probe = spec.probe
     message = spec.probe_message
-    prompt = name("prompt") if probe.cli_options else None
     messages: list[dict[str, object]] = []
     if probe.system_prompt is not None:
         messages.append({"role": "system", "content": probe.system_prompt})
-    messages.append({"role": "user", "content": _content(message, prompt)})
+    messages.append({"role": "user", "content": _content(message, name("prompt"))})
 
     second = probe.second_system_prompt
     # `modal run` options: the timeout and prompt when asked for; `--twice/--no-twice` whenever
@@ -365,15 +348,23 @@ def _probe_view(spec: Spec) -> ProbeView:
     parameters = [f"test_timeout={probe.timeout}", "prompt=None"] if probe.cli_options else []
     if second is not None:
         parameters.append("twice=True")
+    engine = spec.engine
     return ProbeView(
         entrypoint=name(probe.entrypoint),
         parameters=PyCode(", ".join(parameters)),
         timeout=name("test_timeout") if probe.cli_options else literal(probe.timeout),
-        prompt_default=literal(message.text) if probe.cli_options else None,
+        prompt=PyCode("PROMPT if prompt is None else prompt")
+        if probe.cli_options
+        else name("PROMPT"),
+        default_prompt=literal(message.text),
         messages=literal(messages),
         second_system_prompt=literal(second) if second is not None else None,
         session_headers=literal({probe.session_header: probe.session_id}),
         payload=literal(
             {"messages": name("messages"), "stream": True, **dict(probe.request_extras)}
         ),
+        proxy_auth=proxy_auth,
+        api_key_variable=literal(engine.api_key_variable) if engine.api_key_secret else None,
+        credentials=proxy_auth or engine.api_key_secret is not None,
+        deployed_timeout=literal(probe.timeout),
     )

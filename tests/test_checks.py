@@ -19,7 +19,11 @@ MINIMAL: dict = {
     "app": {"name": "checks", "class_name": "Server"},
     "image": {"registry_tag": "lmsysorg/sglang:v0.5.9-cu129-amd64-runtime"},
     "model": {"name": "Qwen/Qwen3-8B", "revision": "0" * 40},
-    "server": {"gpu": {"type": "H100", "count": 1}, "proxy_regions": ["us-east"]},
+    "server": {
+        "gpu": {"type": "H100", "count": 1},
+        "proxy_regions": ["us-east"],
+        "unauthenticated": True,
+    },
 }
 
 

@@ -70,6 +70,20 @@ def merge_env_layers(facts: dict[str, Any]) -> None:
         service["image"]["layers"] = merged
 
 
+# The test client's Proxy Auth Token, as a user exports it; the stand-in accepts any.
+PROXY_TOKEN = {"MODAL_PROXY_TOKEN_ID": "wk-standin", "MODAL_PROXY_TOKEN_SECRET": "ws-standin"}
+
+
+def send_proxy_token(facts: dict[str, Any]) -> None:
+    """`@app.server` asks callers for a Proxy Auth Token unless the app is declared
+    `unauthenticated`, and the upstream client sends none, so it cannot reach the app it tests.
+    The generated client sends the token from the environment (and fails at once without it)."""
+    for observed in facts["observed"].values():
+        for request in observed["client_requests"]:
+            request["headers"]["Modal-Key"] = PROXY_TOKEN["MODAL_PROXY_TOKEN_ID"]
+            request["headers"]["Modal-Secret"] = PROXY_TOKEN["MODAL_PROXY_TOKEN_SECRET"]
+
+
 @dataclass(frozen=True)
 class Reproduction:
     """A generated app, the facts of the program it reproduces, and the fixes it makes."""
@@ -97,6 +111,11 @@ REPRODUCTIONS = [
         "sglang_low_latency.json",
         (fix_sglang_argv, merge_env_layers),
     ),
+    Reproduction(
+        ROOT / "examples" / "modal-examples" / "generated" / "sglang_vlm.py",
+        "upstream__sglang_vlm.json",
+        (fix_sglang_argv, send_proxy_token),
+    ),
 ]
 
 
@@ -106,7 +125,7 @@ def observed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, An
     log = StandinLog(tmp_path_factory.mktemp("observed") / "standin.jsonl")
     facts = {}
     with pytest.MonkeyPatch.context() as monkeypatch:
-        for key, value in standin_environment(log.path).items():
+        for key, value in {**standin_environment(log.path), **PROXY_TOKEN}.items():
             monkeypatch.setenv(key, value)
         try:
             for reproduction in REPRODUCTIONS:

@@ -31,6 +31,7 @@ def write(path: Path, text: str) -> Path:
 BASE = """\
 version = 1
 [server]
+unauthenticated = true
 gpu = { type = "H100", count = 1 }
 proxy_regions = ["us-east", "us-west"]
 [image.env]
@@ -68,7 +69,7 @@ def test_errors_point_at_the_file_and_line_that_set_the_value(tmp_path: Path) ->
     with pytest.raises(SpecError) as caught:
         Project(tmp_path).load_all([child])
     messages = [str(problem) for problem in caught.value.problems]
-    assert any(m.startswith("specs/_base/base.toml:3:24: server.gpu.count:") for m in messages)
+    assert any(m.startswith("specs/_base/base.toml:4:24: server.gpu.count:") for m in messages)
     assert any(m.startswith("specs/child.toml:9:1: image.env.B:") for m in messages)
 
 

@@ -56,6 +56,7 @@ name = "Qwen/Qwen3-8B"
 revision = "0123456789abcdef0123456789abcdef01234567"
 
 [server]
+unauthenticated = true
 gpu = {{ type = "H100", count = 1 }}
 port = {port}
 proxy_regions = ["us-east"]
@@ -395,7 +396,7 @@ def probe(apps: dict[str, App], monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(module, "PROBE_RETRY_INTERVAL", 0.05)
 
     def run(timeout: float) -> None:
-        asyncio.run(module.probe(URL, MESSAGES, timeout=timeout))
+        asyncio.run(module.probe(URL, MESSAGES, module.client_headers(), timeout=timeout))
 
     return run
 

@@ -36,7 +36,7 @@ BASE: dict = {
     },
     "model": {"name": "Qwen/Qwen3-8B", "revision": "0" * 40},
     "volumes": [{"name": "cache", "mount_path": "/cache"}],
-    "server": {"gpu": {"type": "H100", "count": 1}},
+    "server": {"gpu": {"type": "H100", "count": 1}, "unauthenticated": True},
     "engine": {},
     "warmup": {"message": {"text": "", "format": "parts"}},
     "probe": {"cli_options": True, "message": {"text": "", "format": "parts"}},

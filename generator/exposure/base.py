@@ -1,0 +1,140 @@
+"""What every Modal server kind shares: the section fields, and the view each kind returns.
+
+A server kind decides how the app is exposed: which decorators declare the service, whether it
+is a class (started in `@modal.enter`) or a function, how the test client finds its URL, and
+whether Modal's proxy asks for credentials. Each kind is one module beside this one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from generator.fields import (
+    MODAL_DEFAULT_TIMEOUT,
+    Gpu,
+    ModalObjectName,
+    Seconds,
+    SpecModel,
+)
+from generator.pycode import PyCode
+from generator.view_parts import Decorator, Keyword
+
+Cloud = Literal["aws", "gcp", "oci", "auto"]
+CpuCores = Annotated[float, Field(gt=0)]
+MiB = Annotated[int, Field(gt=0)]
+
+
+class ServingSection(SpecModel):
+    """Fields every server kind takes, under the names Modal's decorators give them."""
+
+    gpu: Gpu = Field(description="GPUs for each serving container.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port the engine listens on.")
+    volumes: list[ModalObjectName] | None = Field(
+        default=None,
+        description="Names of the Volumes (from `volumes`) mounted in serving containers; "
+        "defaults to all.",
+    )
+    min_containers: int | None = Field(
+        default=None, ge=0, description="Containers kept warm at all times (Modal's default is 0)."
+    )
+    max_containers: int | None = Field(
+        default=None, ge=1, description="Most containers running at once (no limit by default)."
+    )
+    buffer_containers: int | None = Field(
+        default=None,
+        ge=1,
+        description="Idle containers kept beyond current demand while the app is busy.",
+    )
+    scaledown_window: Seconds | None = Field(
+        default=None,
+        description="Seconds an idle container waits for work before it is shut down.",
+    )
+    cpu: CpuCores | tuple[CpuCores, CpuCores] | None = Field(
+        default=None,
+        description="CPU cores to request, or `[request, limit]` to also cap them.",
+    )
+    memory: MiB | tuple[MiB, MiB] | None = Field(
+        default=None,
+        description="Memory in MiB to request, or `[request, limit]` to also cap it.",
+    )
+    ephemeral_disk: MiB | None = Field(
+        default=None, description="Ephemeral disk of each container, in MiB."
+    )
+    cloud: Cloud | None = Field(
+        default=None, description="Cloud provider, Modal's choice if unset."
+    )
+    nonpreemptible: bool = Field(
+        default=False, description="Run on instances that are never preempted (costs more)."
+    )
+    startup_timeout: Seconds | None = Field(
+        default=None,
+        description="Maximum seconds for a container to start, `modal.enter` included.",
+    )
+    unauthenticated: bool = Field(
+        default=False,
+        description="Serve without authentication: anyone on the internet who finds the URL can "
+        "then start GPU containers. Off by default; must be written out to take effect.",
+    )
+
+    @property
+    def startup_limit(self) -> int:
+        """Seconds Modal gives a container to start, `modal.enter` included."""
+        return self.startup_timeout or MODAL_DEFAULT_TIMEOUT
+
+    @property
+    def concurrency_target(self) -> int | None:
+        """Concurrent requests per replica the app is sized for, if the spec says."""
+        raise NotImplementedError
+
+    @property
+    def compute_regions(self) -> list[str]:
+        """Where containers run, if the spec says."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class ServiceParts:
+    """What the view has already made for the service's declaration, for a kind to place."""
+
+    name: PyCode  # the class or function name
+    image: PyCode
+    gpu: PyCode
+    volumes: PyCode
+    secrets: PyCode | None
+    port: PyCode
+    snapshot: tuple[Keyword, ...]  # memory-snapshot keywords, when snapshots are on
+    ready_timeout: PyCode
+
+
+@dataclass(frozen=True)
+class ExposureView:
+    """How the app is exposed, as the templates place it."""
+
+    description: PyCode  # for the header: "Modal Server (`@app.server`)"
+    from_class: bool  # a class with enter/exit methods, else a function that starts the server
+    decorators: tuple[Decorator, ...]
+    needs_experimental_import: bool
+    url_lookup: PyCode  # awaitable expression for the URL inside `modal run`
+    deployed_lookup: PyCode  # expression for the deployed object, by app and object name
+    deployed_url: PyCode  # awaitable expression for the URL of `deployed`
+    proxy_auth: bool  # Modal's proxy asks for a Proxy Auth Token
+
+
+def common_keywords(section: ServingSection) -> list[tuple[str, object, str]]:
+    """(keyword, value, comment) of the settings every kind passes under the same name."""
+    settings: list[tuple[str, object, str]] = [
+        ("min_containers", section.min_containers, "replicas kept warm"),
+        ("max_containers", section.max_containers, "most replicas at once"),
+        ("buffer_containers", section.buffer_containers, "idle replicas kept while busy"),
+        ("scaledown_window", section.scaledown_window, "seconds idle before scaling down"),
+        ("cpu", section.cpu, "cores"),
+        ("memory", section.memory, "MiB"),
+        ("ephemeral_disk", section.ephemeral_disk, "MiB"),
+        ("cloud", section.cloud, ""),
+        ("nonpreemptible", section.nonpreemptible or None, "never preempted"),
+        ("startup_timeout", section.startup_timeout, "seconds"),
+    ]
+    return [(key, value, note) for key, value, note in settings if value is not None]

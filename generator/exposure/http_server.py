@@ -1,0 +1,151 @@
+"""`http_server`: `@app.cls` with `modal.experimental.http_server`, as the seed examples use."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, StringConstraints
+
+from generator.exposure.base import ExposureView, ServiceParts, ServingSection, common_keywords
+from generator.fields import MODAL_DEFAULT_TIMEOUT, Seconds
+from generator.pycode import PyCode, comment, literal
+from generator.view_parts import Decorator, keyword
+
+KIND = "http_server"
+HINTS = {
+    "routing_region": "use `proxy_regions` (a list)",
+    "compute_region": "use `region`",
+    "target_concurrency": "use `target_inputs`",
+    "max_concurrency": "use `max_inputs`",
+    "scaleup_window": 'only Modal Servers take it: use kind = "server"',
+}
+
+
+class HttpServerSection(ServingSection):
+    kind: Literal["http_server"] = Field(
+        default="http_server",
+        description="How the app is exposed: `http_server` is `@app.cls` with "
+        "`modal.experimental.http_server` and `modal.concurrent`.",
+    )
+    target_inputs: int = Field(
+        default=10,
+        gt=0,
+        description="Concurrent requests per container before Modal scales up "
+        "(`modal.concurrent`).",
+    )
+    max_inputs: int | None = Field(
+        default=None, ge=1, description="Most concurrent requests per container."
+    )
+    timeout: Seconds | None = Field(
+        default=None, description="Maximum seconds for one input (Modal's default is 300)."
+    )
+    region: str | None = Field(
+        default=None, description="Cloud region for the serving containers, e.g. `us-east`."
+    )
+    proxy_regions: list[Annotated[str, StringConstraints(min_length=1)]] | None = Field(
+        default=None,
+        min_length=1,
+        description="Regions of the Modal HTTP proxies in front of the server (at least one); "
+        "defaults to `[region]`. Put them next to the containers' region.",
+    )
+    exit_grace_period: Seconds | None = Field(
+        default=None,
+        description="Seconds the HTTP server gets to finish in-flight requests when a container "
+        "shuts down.",
+    )
+    h2_enabled: bool = Field(default=False, description="Serve HTTP/2.")
+
+    @property
+    def resolved_proxy_regions(self) -> list[str]:
+        """The proxy regions to declare: as given, else the containers' region."""
+        if self.proxy_regions is not None:
+            return list(self.proxy_regions)
+        return [self.region] if self.region is not None else []
+
+    @property
+    def startup_limit(self) -> int:
+        return self.startup_timeout or self.timeout or MODAL_DEFAULT_TIMEOUT
+
+    @property
+    def concurrency_target(self) -> int | None:
+        return self.target_inputs
+
+    @property
+    def compute_regions(self) -> list[str]:
+        return [self.region] if self.region is not None else []
+
+
+SECTION = HttpServerSection
+
+
+def findings(section: HttpServerSection, spec: Any) -> Iterator[tuple[tuple[str, ...], str]]:
+    # modal.experimental.http_server refuses an empty list: "The `proxy_regions` argument must
+    # be non-empty" (modal._server.validate_http_server_config, modal 1.6).
+    if not section.resolved_proxy_regions:
+        yield (
+            ("proxy_regions",),
+            "Modal's HTTP server needs at least one proxy region: set server.proxy_regions "
+            '(for example ["us-east"]) or server.region, which it then defaults to',
+        )
+    # The experimental HTTP server has no proxy authentication: the engine's API key is the
+    # only lock, and serving without one must be asked for in so many words.
+    if not section.unauthenticated and spec.engine.api_key_secret is None:
+        yield (
+            ("kind",),
+            "Modal's experimental HTTP server has no proxy authentication, so this endpoint "
+            "would be open to anyone: set `engine.api_key_secret` so that the engine requires "
+            'an API key, write `unauthenticated = true` to serve it open, or use kind = "server"',
+        )
+
+
+def exposure(section: HttpServerSection, parts: ServiceParts) -> ExposureView:
+    cls = [
+        keyword("image", parts.image),
+        keyword("gpu", parts.gpu),
+        keyword("volumes", parts.volumes),
+    ]
+    if parts.secrets is not None:
+        cls.append(keyword("secrets", parts.secrets))
+    if section.region is not None:
+        cls.append(keyword("region", literal(section.region)))
+    if section.timeout is not None:
+        cls.append(keyword("timeout", literal(section.timeout), "seconds"))
+    cls += [keyword(k, literal(v), note) for k, v, note in common_keywords(section)]
+    cls += parts.snapshot
+    http = [
+        keyword("port", parts.port, "the engine listens here"),
+        keyword("proxy_regions", literal(section.resolved_proxy_regions), "next to the replicas"),
+    ]
+    if section.exit_grace_period is not None:
+        http.append(
+            keyword(
+                "exit_grace_period",
+                literal(section.exit_grace_period),
+                "seconds to finish in-flight requests on shutdown",
+            )
+        )
+    if section.h2_enabled:
+        http.append(keyword("h2_enabled", literal(True)))
+    concurrent = [keyword("target_inputs", literal(section.target_inputs))]
+    if section.max_inputs is not None:
+        concurrent.append(keyword("max_inputs", literal(section.max_inputs)))
+    name = literal(str(parts.name))
+    return ExposureView(
+        description=comment("Modal's low-latency HTTP server"),
+        from_class=True,
+        decorators=(
+            Decorator(PyCode("app.cls"), tuple(cls)),
+            Decorator(PyCode("modal.experimental.http_server"), tuple(http)),
+            Decorator(
+                PyCode("modal.concurrent"),
+                tuple(concurrent),
+                comment("requests per replica before scaling up"),
+            ),
+        ),
+        needs_experimental_import=True,
+        url_lookup=PyCode(f"(await {parts.name}._experimental_get_flash_urls.aio())[0]"),
+        deployed_lookup=PyCode(f"modal.Cls.from_name(APP_NAME, {name})"),
+        deployed_url=PyCode("(await deployed._experimental_get_flash_urls.aio())[0]"),
+        proxy_auth=False,
+    )

@@ -1,0 +1,126 @@
+"""`web_server`: `@app.function` with `@modal.web_server`, Modal's web endpoint for a process."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Literal
+
+from pydantic import Field
+
+from generator.exposure.base import ExposureView, ServiceParts, ServingSection, common_keywords
+from generator.fields import MODAL_DEFAULT_TIMEOUT, Seconds
+from generator.pycode import PyCode, comment, literal
+from generator.view_parts import Decorator, keyword
+
+KIND = "web_server"
+HINTS = {
+    "routing_region": 'only Modal Servers take it: use kind = "server"',
+    "compute_region": "use `region`",
+    "proxy_regions": 'only the experimental HTTP server takes it: use kind = "http_server"',
+    "target_concurrency": "use `target_inputs`",
+    "max_concurrency": "use `max_inputs`",
+    "exit_grace_period": 'not an argument of `modal.web_server`: use kind = "server"',
+    "h2_enabled": 'not an argument of `modal.web_server`: use kind = "server"',
+    "scaleup_window": 'only Modal Servers take it: use kind = "server"',
+}
+
+
+class WebServerSection(ServingSection):
+    kind: Literal["web_server"] = Field(
+        description="How the app is exposed: `web_server` is `@app.function` with "
+        "`@modal.web_server` and `@modal.concurrent`."
+    )
+    target_inputs: int | None = Field(
+        default=None,
+        gt=0,
+        description="Concurrent requests per container before Modal scales up.",
+    )
+    max_inputs: int | None = Field(
+        default=None, ge=1, description="Most concurrent requests per container."
+    )
+    timeout: Seconds | None = Field(
+        default=None, description="Maximum seconds for one input (Modal's default is 300)."
+    )
+    region: str | None = Field(
+        default=None, description="Cloud region for the serving containers, e.g. `us-east`."
+    )
+
+    @property
+    def startup_limit(self) -> int:
+        return self.startup_timeout or self.timeout or MODAL_DEFAULT_TIMEOUT
+
+    @property
+    def concurrency_target(self) -> int | None:
+        return self.target_inputs or self.max_inputs
+
+    @property
+    def compute_regions(self) -> list[str]:
+        return [self.region] if self.region is not None else []
+
+
+SECTION = WebServerSection
+
+
+def findings(section: WebServerSection, spec: Any) -> Iterator[tuple[tuple[str, ...], str]]:
+    if section.target_inputs is None and section.max_inputs is None:
+        yield (
+            ("target_inputs",),
+            "set target_inputs or max_inputs: without them Modal sends each replica one request "
+            "at a time, and an LLM engine serves many at once",
+        )
+    if spec.lifecycle.memory_snapshot:
+        yield (
+            ("kind",),
+            "lifecycle.memory_snapshot needs a class that starts the engine before the snapshot "
+            'and wakes it after: use kind = "server" or "http_server"',
+        )
+
+
+def exposure(section: WebServerSection, parts: ServiceParts) -> ExposureView:
+    function = [
+        keyword("image", parts.image),
+        keyword("gpu", parts.gpu),
+        keyword("volumes", parts.volumes),
+    ]
+    if parts.secrets is not None:
+        function.append(keyword("secrets", parts.secrets))
+    if section.region is not None:
+        function.append(keyword("region", literal(section.region)))
+    if section.timeout is not None:
+        function.append(keyword("timeout", literal(section.timeout), "seconds"))
+    function += [keyword(k, literal(v), note) for k, v, note in common_keywords(section)]
+    concurrent = [
+        keyword(key, literal(value))
+        for key, value in (
+            ("max_inputs", section.max_inputs),
+            ("target_inputs", section.target_inputs),
+        )
+        if value is not None
+    ]
+    web = [
+        keyword("port", parts.port, "the engine listens here"),
+        keyword("startup_timeout", literal(section.startup_limit), "seconds"),
+    ]
+    if not section.unauthenticated:
+        web.append(keyword("requires_proxy_auth", literal(True), "callers need a proxy token"))
+    decorators = [Decorator(PyCode("app.function"), tuple(function))]
+    if concurrent:
+        decorators.append(
+            Decorator(
+                PyCode("modal.concurrent"),
+                tuple(concurrent),
+                comment("requests per replica"),
+            )
+        )
+    decorators.append(Decorator(PyCode("modal.web_server"), tuple(web)))
+    name = literal(str(parts.name))
+    return ExposureView(
+        description=comment("a Modal web endpoint (`@modal.web_server`)"),
+        from_class=False,
+        decorators=tuple(decorators),
+        needs_experimental_import=False,
+        url_lookup=PyCode(f"await {parts.name}.get_web_url.aio()"),
+        deployed_lookup=PyCode(f"modal.Function.from_name(APP_NAME, {name})"),
+        deployed_url=PyCode("await deployed.get_web_url.aio()"),
+        proxy_auth=not section.unauthenticated,
+    )
