@@ -79,9 +79,7 @@ def _check_version(document: SourceDocument) -> None:
 
 
 def _problem_from_pydantic(document: SourceDocument, item: dict[str, Any]) -> Problem:
-    field: FieldPath = tuple(
-        part for part in item["loc"] if not (isinstance(part, str) and _is_union_tag(part))
-    )
+    field = _field_of(document.data, item["loc"])
     kind = item["type"]
     if kind == "extra_forbidden":
         message = f"unknown key {field[-1]!r}"
@@ -103,6 +101,23 @@ def _problem_from_pydantic(document: SourceDocument, item: dict[str, Any]) -> Pr
     else:
         message = f"{item['msg'][0].lower()}{item['msg'][1:]}; given {_show(item['input'])}"
     return document.problem(message, field)
+
+
+def _field_of(data: Any, location: tuple[str | int, ...]) -> FieldPath:
+    """The spec field of a pydantic error location, without the union members pydantic names
+    along the way; a part that is a key or index of the data is always a field."""
+    field: list[str | int] = []
+    for part in location:
+        in_mapping = isinstance(data, dict) and part in data
+        in_list = isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data)
+        if in_mapping or in_list:
+            data = data[part]
+        elif isinstance(part, str) and _is_union_tag(part):
+            continue
+        else:
+            data = None
+        field.append(part)
+    return tuple(field)
 
 
 def _is_union_tag(part: str) -> bool:
