@@ -14,8 +14,15 @@ def format_field_path(path: FieldPath) -> str:
         if isinstance(part, int):
             text += f"[{part}]"
         else:
-            text += f".{part}" if text else part
+            name = part if _plain(part) else repr(part)
+            text += f".{name}" if text else name
     return text
+
+
+def _plain(key: object) -> bool:
+    """A key that reads unambiguously unquoted: text, neither empty nor padded nor with line
+    breaks or other control characters."""
+    return isinstance(key, str) and key != "" and key == key.strip() and key.isprintable()
 
 
 @dataclass(frozen=True, order=True)

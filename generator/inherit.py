@@ -7,20 +7,32 @@ document remembers which file set each field, so an error still points at that f
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from generator import limits
 from generator.errors import FieldPath, Position, SpecError
 from generator.loader import SourceDocument, load_document
 
 EXTENDS = "extends"
 
 
+@dataclass
+class _FilesRead:
+    """How many files have been read for one top-level spec, bases included."""
+
+    count: int = 0
+
+
 def load_layered(path: Path, display_path: str) -> SourceDocument:
-    return _load(path, display_path, ())
+    return _load(path, display_path, (), _FilesRead())
 
 
-def _load(path: Path, display_path: str, chain: tuple[Path, ...]) -> SourceDocument:
+def _load(
+    path: Path, display_path: str, chain: tuple[Path, ...], files_read: _FilesRead
+) -> SourceDocument:
+    files_read.count += 1
     document = load_document(path, display_path)
     if EXTENDS not in document.data:
         return document
@@ -36,17 +48,26 @@ def _load(path: Path, display_path: str, chain: tuple[Path, ...]) -> SourceDocum
     resolved = path.resolve()
     merged: SourceDocument | None = None
     for index, entry in enumerate(entries):
-        base_path = (path.parent / entry).resolve()
         field: FieldPath = (EXTENDS, index)
+        try:
+            base_path = (path.parent / entry).resolve()
+            is_file = base_path.is_file()
+        except (OSError, ValueError) as error:  # a name too long, a NUL byte, ...
+            reason = error.strerror if isinstance(error, OSError) else str(error)
+            raise SpecError(
+                [document.problem(f"base spec {entry!r} cannot be read: {reason}", field)]
+            ) from None
         if base_path == resolved or base_path in chain:
             cycle = " -> ".join(p.name for p in (*chain, resolved, base_path))
             raise SpecError(
                 [document.problem(f"specs extend each other in a cycle: {cycle}", field)]
             )
-        if not base_path.is_file():
+        if not is_file:
             raise SpecError([document.problem(f"base spec {entry!r} does not exist", field)])
+        if files_read.count >= limits.MAX_SPEC_FILES:
+            raise SpecError([document.problem(limits.TOO_MANY_FILES, field)])
         base_display = os.path.normpath(os.path.join(os.path.dirname(display_path), entry))
-        base = _load(base_path, Path(base_display).as_posix(), (*chain, resolved))
+        base = _load(base_path, Path(base_display).as_posix(), (*chain, resolved), files_read)
         merged = base if merged is None else merge(merged, base)
     own = {key: value for key, value in document.data.items() if key != EXTENDS}
     own_document = SourceDocument(

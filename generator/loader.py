@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from generator import limits
 from generator.errors import FieldPath, Position, Problem, SpecError
 
 SUFFIXES = (".toml", ".yaml", ".yml")
@@ -65,11 +66,14 @@ def load_document(path: Path, display_path: str) -> SourceDocument:
             ]
         )
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as stream:
+            raw = stream.read(limits.MAX_FILE_BYTES + 1)  # no further: it may never end
     except OSError as error:
         raise SpecError(
             [Problem(display_path, f"cannot read the file: {error.strerror}")]
         ) from None
+    if len(raw) > limits.MAX_FILE_BYTES:
+        raise SpecError([Problem(display_path, limits.TOO_LARGE)])
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -81,6 +85,8 @@ def load_document(path: Path, display_path: str) -> SourceDocument:
 
 def parse_document(text: str, path: Path, display_path: str) -> SourceDocument:
     """Parse spec text as the file `path` would hold it (its suffix picks the format)."""
+    if len(text) > limits.MAX_FILE_BYTES:
+        raise SpecError([Problem(display_path, limits.TOO_LARGE)])
     if "\x00" in text:
         raise SpecError([Problem(display_path, "the file is not text (it contains NUL bytes)")])
     if not text.strip():
@@ -92,6 +98,14 @@ def parse_document(text: str, path: Path, display_path: str) -> SourceDocument:
         data, positions = _parse_toml(text, display_path)
     else:
         data, positions = _parse_yaml(text, display_path)
+    excess = limits.find_excess(data)
+    if excess is not None:
+        field, message = excess
+        raise SpecError([Problem(display_path, message, position=_near(positions, field))])
+    unusable = limits.unusable_number(data)
+    if unusable is not None:
+        field, message = unusable
+        raise SpecError([Problem(display_path, message, field, _near(positions, field))])
     if not isinstance(data, dict):
         raise SpecError(
             [
@@ -111,12 +125,27 @@ def _kind(value: object) -> str:
     )
 
 
+def _near(positions: Mapping[FieldPath, Position], field: FieldPath) -> Position | None:
+    """The position of `field`, else of its closest enclosing field, else of the first field
+    inside it (a header such as `[a.b.c]` gives no position to `a` or `a.b`)."""
+    position = SourceDocument(Path(), "", {}, positions).position_of(field)
+    if position is not None:
+        return position
+    inside = [value for key, value in positions.items() if key[: len(field)] == field]
+    return min(inside, default=None)
+
+
 # --- TOML -------------------------------------------------------------------------------------
 
 _TOML_ERROR = re.compile(r"^(?P<message>.*?) \(at line (?P<line>\d+), column (?P<column>\d+)\)$")
-_TOML_HEADER = re.compile(r"^\s*(?P<open>\[\[?)\s*(?P<path>[^\]]+?)\s*\]\]?")
-_TOML_KEY = re.compile(r"^\s*(?P<key>[A-Za-z0-9_\-\"'. ]+?)\s*=")
-_TOML_INLINE_KEY = re.compile(r"(?:^|[{,])\s*(?P<key>[A-Za-z0-9_\-\"']+)\s*=")
+# A key as written: bare, "basic" or 'literal' parts joined by dots. Possessive quantifiers
+# (`*+`, `++`) and alternatives that start differently: a long line never makes it backtrack.
+_KEY = r"""(?:[A-Za-z0-9_\-]++|"(?:[^"\\\n]|\\.)*+"|'[^'\n]*+'|[ \t]*+\.[ \t]*+)++"""
+_TOML_HEADER = re.compile(
+    rf"^\s*+(?P<open>\[\[?+)[ \t]*+(?P<path>{_KEY})[ \t]*+\]\]?+[ \t]*+(?:#.*)?$"
+)
+_TOML_KEY = re.compile(rf"^\s*+(?P<key>{_KEY})[ \t]*+=")
+_TOML_INLINE_KEY = re.compile(rf"(?:^|[{{,])\s*+(?P<key>{_KEY})[ \t]*+=")
 
 
 def _parse_toml(text: str, display_path: str) -> tuple[Any, dict[FieldPath, Position]]:
@@ -134,6 +163,14 @@ def _parse_toml(text: str, display_path: str) -> tuple[Any, dict[FieldPath, Posi
                 )
             ]
         ) from None
+    except RecursionError:  # arrays or inline tables nested hundreds deep
+        position = limits.bracket_depth_position(text)
+        raise SpecError([Problem(display_path, limits.TOO_DEEP, position=position)]) from None
+    except ValueError:  # an integer too long to convert
+        position = limits.long_number_position(text)
+        raise SpecError(
+            [Problem(display_path, limits.TOO_LONG_NUMBER, position=position)]
+        ) from None
     return data, _toml_positions(text)
 
 
@@ -144,7 +181,18 @@ def _toml_hint(message: str) -> str:
 
 
 def _split_dotted(key: str) -> list[str]:
-    return [part.strip().strip("\"'") for part in key.split(".")]
+    """The parts of a dotted key as written, quoted parts unquoted and unescaped."""
+    if '"' not in key and "'" not in key:
+        return [part.strip() for part in key.split(".")]
+    try:
+        table = tomllib.loads(f"{key} = 0")
+    except tomllib.TOMLDecodeError:
+        return [key]
+    parts: list[str] = []
+    while isinstance(table, dict) and len(table) == 1:
+        ((part, table),) = table.items()
+        parts.append(part)
+    return parts
 
 
 def _toml_positions(text: str) -> dict[FieldPath, Position]:
@@ -154,7 +202,7 @@ def _toml_positions(text: str) -> dict[FieldPath, Position]:
     table: FieldPath = ()
     array_counts: dict[FieldPath, int] = {}
     in_multiline = False
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(text.split("\n"), start=1):  # TOML's lines, not Unicode's
         if in_multiline:
             if line.count('"""') % 2 == 1 or line.count("'''") % 2 == 1:
                 in_multiline = False
@@ -165,7 +213,7 @@ def _toml_positions(text: str) -> dict[FieldPath, Position]:
         header = _TOML_HEADER.match(line)
         if header and not _TOML_KEY.match(line):
             path: FieldPath = tuple(_split_dotted(header["path"]))
-            column = line.index(header["open"]) + 1
+            column = header.start("open") + 1
             if header["open"] == "[[":
                 index = array_counts.get(path, 0)
                 array_counts[path] = index + 1
@@ -178,7 +226,7 @@ def _toml_positions(text: str) -> dict[FieldPath, Position]:
         if key is None:
             continue
         key_path = (*table, *_split_dotted(key["key"]))
-        positions.setdefault(key_path, Position(number, line.index(key["key"][0]) + 1))
+        positions.setdefault(key_path, Position(number, key.start("key") + 1))
         value = line[key.end() :]
         if value.count('"""') % 2 == 1 or value.count("'''") % 2 == 1:
             in_multiline = True
@@ -194,20 +242,60 @@ def _toml_positions(text: str) -> dict[FieldPath, Position]:
 # --- YAML -------------------------------------------------------------------------------------
 
 
+class _Refused(yaml.MarkedYAMLError):
+    """Something a spec may not hold, found while composing, before anything is constructed."""
+
+    def __init__(self, message: str, mark: yaml.Mark) -> None:
+        super().__init__(problem=message, problem_mark=mark)
+
+
+class _SpecLoader(yaml.SafeLoader):
+    """The safe loader, refusing anchors and aliases (an alias-bomb file, whose aliases nest
+    aliases, would expand to billions of values) and holding a document to the spec limits."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self._nodes = 0
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node:
+        event = self.peek_event()
+        if event.anchor is not None:  # an anchor, `&name`, or an alias, `*name`
+            raise _Refused(limits.ANCHORS, event.start_mark)
+        self._nodes += 1
+        if self._nodes > limits.MAX_NODES:
+            raise _Refused(limits.TOO_MANY_NODES, event.start_mark)
+        nests = isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent)
+        self._depth += nests
+        try:
+            if self._depth > limits.MAX_DEPTH:
+                raise _Refused(limits.TOO_DEEP, event.start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= nests
+
+
 def _yaml_problem(error: yaml.MarkedYAMLError, display_path: str) -> Problem:
     mark = error.problem_mark or error.context_mark
     position = Position(mark.line + 1, mark.column + 1) if mark else None
+    if isinstance(error, _Refused):
+        return Problem(display_path, str(error.problem), position=position)
     problem = error.problem or error.context or "syntax error"
     return Problem(display_path, f"invalid YAML: {problem}", position=position)
 
 
 def _parse_yaml(text: str, display_path: str) -> tuple[Any, dict[FieldPath, Position]]:
+    loader = _SpecLoader(text)
     try:
-        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+        nodes = []
+        while loader.check_node():
+            nodes.append(loader.get_node())
     except yaml.MarkedYAMLError as error:
         raise SpecError([_yaml_problem(error, display_path)]) from None
     except yaml.YAMLError as error:
         raise SpecError([Problem(display_path, f"invalid YAML: {error}")]) from None
+    finally:
+        loader.dispose()
     nodes = [node for node in nodes if node is not None]
     if not nodes:
         raise SpecError(
@@ -230,9 +318,14 @@ def _parse_yaml(text: str, display_path: str) -> tuple[Any, dict[FieldPath, Posi
     if problems:
         raise SpecError(problems)
     try:
-        data = yaml.safe_load(text)
+        data = loader.construct_document(nodes[0])
     except yaml.MarkedYAMLError as error:  # such as a tag the safe loader refuses
         raise SpecError([_yaml_problem(error, display_path)]) from None
+    except ValueError:  # an integer too long to convert
+        position = limits.long_number_position(text)
+        raise SpecError(
+            [Problem(display_path, limits.TOO_LONG_NUMBER, position=position)]
+        ) from None
     return data, positions
 
 
@@ -248,6 +341,13 @@ def _index_yaml(
         for key_node, value_node in node.value:
             key = key_node.value
             position = Position(key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            if not isinstance(key_node, yaml.ScalarNode):
+                problems.append(
+                    Problem(
+                        display_path, "a key must be a name, not a list or mapping", path, position
+                    )
+                )
+                continue
             if key in seen:
                 first = seen[key]
                 problems.append(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -137,16 +138,28 @@ class Project:
 
 
 def _write_if_changed(target: Path, content: str) -> bool:
-    """Write atomically (temporary file, then rename); False when the content is already there."""
+    """Write atomically (temporary file, then rename); False when the content is already there.
+
+    The file gets the mode it had, or, when new, the mode any new file gets under the umask
+    (the temporary file is created 0600, which would otherwise stay)."""
     if target.is_file() and target.read_text(encoding="utf-8") == content:
         return False
     target.parent.mkdir(parents=True, exist_ok=True)
+    mode = stat.S_IMODE(target.stat().st_mode) if target.is_file() else _new_file_mode()
     handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
+            os.fchmod(stream.fileno(), mode)
             stream.write(content)
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
     return True
+
+
+def _new_file_mode() -> int:
+    """0o666 without the umask's bits. Reading the umask means setting it: set it straight back."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask

@@ -79,20 +79,8 @@ def _check_version(document: SourceDocument) -> None:
         )
 
 
-def _without_tags(loc: tuple[Any, ...]) -> FieldPath:
-    """The field path of a pydantic error location, without the union members it names."""
-    field: list[Any] = []
-    for part in loc:
-        if isinstance(part, str) and _is_union_tag(part):
-            continue
-        if field == ["server"] and part in KINDS:  # the server kind that was validated
-            continue
-        field.append(part)
-    return tuple(field)
-
-
 def _problem_from_pydantic(document: SourceDocument, item: dict[str, Any]) -> Problem:
-    field = _without_tags(item["loc"])
+    field = _field_of(document.data, item["loc"])
     kind = item["type"]
     if kind == "extra_forbidden":
         message = f"unknown key {field[-1]!r}"
@@ -124,9 +112,26 @@ def _problem_from_pydantic(document: SourceDocument, item: dict[str, Any]) -> Pr
     return document.problem(message, field)
 
 
-def _is_union_tag(part: str) -> bool:
+def _field_of(data: Any, location: tuple[str | int, ...]) -> FieldPath:
+    """The spec field of a pydantic error location, without the union members pydantic names
+    along the way; a part that is a key or index of the data is always a field."""
+    field: list[str | int] = []
+    for part in location:
+        in_mapping = isinstance(data, dict) and part in data
+        in_list = isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data)
+        if in_mapping or in_list:
+            data = data[part]
+        elif _is_union_tag(part) or (field == ["server"] and part in KINDS):
+            continue  # pydantic names the union member, or the server kind, it validated
+        else:
+            data = None
+        field.append(part)
+    return tuple(field)
+
+
+def _is_union_tag(part: str | int) -> bool:
     # pydantic names the union member that failed, e.g. `list[str]` or `function-after[...]`
-    return "[" in part or part in {"str", "int", "float", "bool"}
+    return isinstance(part, str) and ("[" in part or part in {"str", "int", "float", "bool"})
 
 
 def _show(value: object) -> str:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import stat
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -74,3 +77,63 @@ def test_a_symlink_out_of_generated_is_refused_before_anything_is_written(
     assert "Traceback" not in result.output
     assert not outside.exists()
     assert not (project.output_dir / "qwen35_low_latency.py").exists()
+
+
+@pytest.fixture
+def umask() -> Iterator[Callable[[int], None]]:
+    """Set the process umask for one test; the old one is restored after."""
+    old = os.umask(0o022)
+    yield os.umask
+    os.umask(old)
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.mark.parametrize(
+    ("mask", "expected"),
+    [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)],
+    ids=["umask-022", "umask-077", "umask-002"],
+)
+def test_written_files_get_the_mode_the_umask_gives_new_files(
+    project: Project, umask: Callable[[int], None], mask: int, expected: int
+) -> None:
+    from click.testing import CliRunner
+
+    from generator.cli import main
+
+    umask(mask)
+    runner = CliRunner()
+    for command in (
+        ["generate"],
+        ["schema"],
+        ["new", "starter", "--model", "org/name", "--revision", "a" * 40, "--gpu", "H100:1"],
+    ):
+        result = runner.invoke(main, [*command, "-C", str(project.root)])
+        assert result.exit_code == 0, result.output
+    written = [
+        *project.output_dir.iterdir(),
+        project.root / "schemas" / "spec.schema.json",
+        project.specs_dir / "starter.toml",
+    ]
+    assert len(written) == 4
+    assert {path.name: _mode(path) for path in written} == {path.name: expected for path in written}
+
+
+def test_a_replaced_file_keeps_its_mode(project: Project, umask: Callable[[int], None]) -> None:
+    umask(0o022)
+    (output,) = project.render([project.specs_dir / "qwen36_vlm.toml"])
+    target = project.root / output.path
+    target.parent.mkdir()
+    target.write_text("# an older version\n")
+    target.chmod(0o640)
+    assert project.write(output) is True
+    assert target.read_text() == output.content
+    assert _mode(target) == 0o640
+    schema = project.root / "schemas" / "spec.schema.json"
+    schema.parent.mkdir()
+    schema.write_text("{}\n")
+    schema.chmod(0o600)
+    assert project.write_schema() is True
+    assert _mode(schema) == 0o600
