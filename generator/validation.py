@@ -131,7 +131,9 @@ def _field_of(data: Any, location: tuple[str | int, ...]) -> FieldPath:
 
 def _is_union_tag(part: str | int) -> bool:
     # pydantic names the union member that failed, e.g. `list[str]` or `function-after[...]`
-    return isinstance(part, str) and ("[" in part or part in {"str", "int", "float", "bool"})
+    return isinstance(part, str) and (
+        "[" in part or part.startswith("constrained-") or part in {"str", "int", "float", "bool"}
+    )
 
 
 def _show(value: object) -> str:

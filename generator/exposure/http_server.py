@@ -19,6 +19,10 @@ HINTS = {
     "target_concurrency": "use `target_inputs`",
     "max_concurrency": "use `max_inputs`",
     "scaleup_window": 'only Modal Servers take it: use kind = "server"',
+    # modal._partial_function.verify_concurrent_params (modal 1.6):
+    # "@modal.concurrent(max_inputs=...) is not yet supported for Flash functions".
+    "max_inputs": "Modal refuses `modal.concurrent(max_inputs=...)` with its experimental HTTP "
+    'server; use `target_inputs`, or kind = "server" with `max_concurrency`',
 }
 
 
@@ -33,9 +37,6 @@ class HttpServerSection(ServingSection):
         gt=0,
         description="Concurrent requests per container before Modal scales up "
         "(`modal.concurrent`).",
-    )
-    max_inputs: int | None = Field(
-        default=None, ge=1, description="Most concurrent requests per container."
     )
     timeout: Seconds | None = Field(
         default=None, description="Maximum seconds for one input (Modal's default is 300)."
@@ -128,8 +129,6 @@ def exposure(section: HttpServerSection, parts: ServiceParts) -> ExposureView:
     if section.h2_enabled:
         http.append(keyword("h2_enabled", literal(True)))
     concurrent = [keyword("target_inputs", literal(section.target_inputs))]
-    if section.max_inputs is not None:
-        concurrent.append(keyword("max_inputs", literal(section.max_inputs)))
     name = literal(str(parts.name))
     return ExposureView(
         description=comment("Modal's low-latency HTTP server"),
