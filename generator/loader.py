@@ -13,13 +13,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from generator.errors import FieldPath, Position, Problem, SpecError
+from generator.locations import SUFFIXES
 
-SUFFIXES = (".toml", ".yaml", ".yml")
+if TYPE_CHECKING:
+    import yaml
 
 
 @dataclass(frozen=True)
@@ -202,6 +202,8 @@ def _yaml_problem(error: yaml.MarkedYAMLError, display_path: str) -> Problem:
 
 
 def _parse_yaml(text: str, display_path: str) -> tuple[Any, dict[FieldPath, Position]]:
+    import yaml  # imported by the first YAML spec: TOML-only projects never pay for it
+
     try:
         nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
     except yaml.MarkedYAMLError as error:
@@ -243,6 +245,8 @@ def _index_yaml(
     problems: list[Problem],
     display_path: str,
 ) -> None:
+    import yaml
+
     if isinstance(node, yaml.MappingNode):
         seen: dict[object, Position] = {}
         for key_node, value_node in node.value:
