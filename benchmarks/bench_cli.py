@@ -128,7 +128,11 @@ def main() -> None:
     width = max(len(label) for label, _ in rows)
     for label, seconds in rows:
         print(f"  {label:<{width}}  {seconds:6.3f} s")
-    targets = {"check, this repository": 0.5, f"check, {arguments.specs} specs": 3.0}
+    targets = {
+        "check, this repository": 0.15,
+        f"check, {arguments.specs} specs": 1.0,
+        f"generate, {arguments.specs} specs, unchanged": 1.0,
+    }
     for label, limit in targets.items():
         seconds = dict(rows)[label]
         verdict = "met" if seconds <= limit else "MISSED"

@@ -1,4 +1,9 @@
-"""The `modalgen` command line."""
+"""The `modalgen` command line.
+
+Validation and rendering (pydantic, Jinja, ruff) are imported only by the commands that need
+them, and `check` and `generate` need them only for specs whose generated file is not known to be
+up to date from its raw inputs (see `raw_inputs.py` and `provenance.py`).
+"""
 
 from __future__ import annotations
 
@@ -7,19 +12,21 @@ import re
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from generator.checks import run_warnings
 from generator.console import Console
 from generator.drift import find_drift
 from generator.errors import SpecError
 from generator.project import SPEC_STEM, Project, UnsafeOutputPath
-from generator.resolved import FORMATS, dump
+from generator.resolved import FORMATS
 from generator.schema import SCHEMA_PATH
-from generator.sglang_catalog import OptionTable
-from generator.starter import DEFAULT_ENGINE_IMAGE, starter_spec
-from generator.validation import LoadedSpec
+from generator.starter import DEFAULT_ENGINE_IMAGE
+
+if TYPE_CHECKING:
+    from generator.sglang_catalog import OptionTable
+    from generator.validation import LoadedSpec
 
 EXIT_INVALID_SPEC = 1
 EXIT_DRIFT = 1
@@ -59,6 +66,8 @@ def _exit_on_spec_error(consequence: str) -> Iterator[None]:
 def _warn(loaded: Iterable[LoadedSpec]) -> None:
     """Print what valid specs should still look at; warnings never fail a command."""
     for item in loaded:
+        from generator.checks import run_warnings  # loaded specs have imported the models
+
         for field, message in run_warnings(item.spec):
             _console().problem("warning", str(item.document.problem(message, field)))
 
@@ -95,21 +104,27 @@ def main(context: click.Context, quiet: bool, verbose: bool) -> None:
 def generate(specs: tuple[Path, ...], project_dir: Path) -> None:
     """Write generated/<name>.py for each SPEC (default: every spec in specs/).
 
-    Every spec is validated first; if any is invalid, no file is written.
+    Every spec is validated first; if any is invalid, no file is written. A file that is known
+    to be up to date from its raw inputs is left alone without validating its spec again, so
+    its warnings show when it is next rewritten, or with `modalgen validate`.
     """
     project = Project(project_dir)
+    paths = _spec_paths(project, specs)
+    _, rest = project.split_current(paths)
     with _exit_on_spec_error("nothing was written."):
-        outputs = project.render(_spec_paths(project, specs))
-    _warn(output.source for output in outputs)
+        outputs = {output.source.document.path: output for output in project.render(rest)}
+    _warn(output.source for output in outputs.values())
     console = _console()
     try:
-        project.check_targets(outputs)
+        project.check_targets(project.output_path(path) for path in paths)
     except UnsafeOutputPath as error:
         raise click.ClickException(str(error)) from None
-    for output in outputs:
-        changed = project.write(output)
+    for path in paths:
+        output = outputs.get(path)
+        changed = output is not None and project.write(output)
         status = "wrote" if changed else "unchanged"
-        console.info(status, f"{output.path.as_posix()} (from {output.source.display_path})")
+        target = project.output_path(path).as_posix()
+        console.info(status, f"{target} (from {project.display_path(path)})")
 
 
 @main.command()
@@ -135,9 +150,15 @@ def check(project_dir: Path) -> None:
     """
     project = Project(project_dir)
     console = _console()
+    current, rest = project.split_current(_spec_paths(project, ()))
     with _exit_on_spec_error("cannot check generated/."):
-        outputs = project.render(_spec_paths(project, ()))
-    drifts = find_drift(project.root, outputs, project.generated_files())
+        outputs = project.render(rest)
+    drifts = find_drift(
+        project.root,
+        outputs,
+        project.generated_files(),
+        [project.output_path(path) for path in current],
+    )
     schema = project.schema_drift()
     for drift in drifts:
         console.problem("drift", f"{drift.path.as_posix()}: {drift.kind.value}: {drift.reason}")
@@ -149,17 +170,20 @@ def check(project_dir: Path) -> None:
         count = len(drifts) + (schema is not None)
         click.echo(f"{count} file(s) out of date; run `modalgen generate` and review.", err=True)
         sys.exit(EXIT_DRIFT)
-    console.info("ok", f"{len(outputs)} generated file(s) and the schema are up to date")
+    count = len(outputs) + len(current)
+    console.info("ok", f"{count} generated file(s) and the schema are up to date")
 
 
 @main.command()
 @spec_argument
 @project_option
 def diff(specs: tuple[Path, ...], project_dir: Path) -> None:
-    """Print the unified diff `generate` would apply for each SPEC; write nothing."""
+    """Print the unified diff `generate` would apply to the code of each SPEC's file (leaving out
+    the digests in its header that only speed up `check`); write nothing."""
     project = Project(project_dir)
+    _, rest = project.split_current(_spec_paths(project, specs))
     with _exit_on_spec_error("nothing to diff."):
-        outputs = project.render(_spec_paths(project, specs))
+        outputs = project.render(rest)
     for drift in find_drift(project.root, outputs, None):
         _console().diff(drift.diff)
 
@@ -170,6 +194,8 @@ def diff(specs: tuple[Path, ...], project_dir: Path) -> None:
 @project_option
 def show(spec: Path, format_: str, project_dir: Path) -> None:
     """Print SPEC fully resolved: bases merged, every default filled in."""
+    from generator.resolved import dump
+
     project = Project(project_dir)
     with _exit_on_spec_error("nothing to show."):
         (loaded,) = project.load_all([spec])
@@ -193,6 +219,8 @@ def new(
     target = project.specs_dir / f"{name}.toml"
     if target.exists() or any(project.specs_dir.glob(f"{name}.y*ml")):
         raise click.UsageError(f"a spec named {name!r} already exists in {project.specs_dir}")
+    from generator.starter import starter_spec
+
     with _exit_on_spec_error("nothing was written."):
         text = starter_spec(name, model, revision, gpu, engine_image)
     project.specs_dir.mkdir(parents=True, exist_ok=True)

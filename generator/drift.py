@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from generator.provenance import recorded_digest
-from generator.render import Output
+from generator.provenance import recorded_digest, without_fast_path_lines
+
+if TYPE_CHECKING:
+    from generator.render import Output
 
 
 class DriftKind(StrEnum):
@@ -38,6 +41,8 @@ class Drift:
 
 
 def unified_diff(path: Path, old: str, new: str) -> str:
+    import difflib  # only drift pays for it
+
     name = path.as_posix()
     lines = difflib.unified_diff(
         old.splitlines(keepends=True),
@@ -57,25 +62,39 @@ def _read(path: Path) -> str | None:
         return ""
 
 
-def find_drift(root: Path, outputs: list[Output], expected_files: list[Path] | None) -> list[Drift]:
+def _same_code(on_disk: str, expected: str) -> bool:
+    return without_fast_path_lines(on_disk) == without_fast_path_lines(expected)
+
+
+def find_drift(
+    root: Path,
+    outputs: list[Output],
+    expected_files: list[Path] | None,
+    up_to_date: Iterable[Path] = (),
+) -> list[Drift]:
     """Each output that differs from its file under `root`, and, when `expected_files` lists what
-    belongs in the output directory, each file there that no output accounts for."""
+    belongs in the output directory, each file there that neither an output nor `up_to_date`
+    (files known to be current without rendering) accounts for.
+
+    The fast path's header lines are left out of the comparison: they change with raw inputs
+    that do not change the code (a comment in a spec, modalgen's own code), and `generate`
+    rewrites them."""
     drift = []
     for output in outputs:
-        current = _read(root / output.path)
-        if current == output.content:
+        on_disk = _read(root / output.path)
+        if on_disk is not None and _same_code(on_disk, output.content):
             continue
-        if current is None:
+        if on_disk is None:
             kind = DriftKind.MISSING
-        elif recorded_digest(current) == recorded_digest(output.content):
+        elif recorded_digest(on_disk) == recorded_digest(output.content):
             kind = DriftKind.HAND_EDITED
         else:
             kind = DriftKind.STALE
         drift.append(
-            Drift(output.path, kind, unified_diff(output.path, current or "", output.content))
+            Drift(output.path, kind, unified_diff(output.path, on_disk or "", output.content))
         )
     if expected_files is not None:
-        produced = {output.path for output in outputs}
+        produced = {output.path for output in outputs} | set(up_to_date)
         for path in expected_files:
             if path not in produced:
                 current = _read(root / path) or ""

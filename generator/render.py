@@ -5,18 +5,22 @@ from __future__ import annotations
 import ast
 import importlib.metadata
 import subprocess
+import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 import jinja2
 
-from generator.provenance import inputs_digest
-from generator.pycode import PyCode
+from generator import locations
+from generator.locations import TEMPLATE
+from generator.provenance import PENDING_DIGEST, inputs_digest, seal
+from generator.pycode import PyCode, comment
+from generator.raw_inputs import RawInputs
 from generator.validation import LoadedSpec
 from generator.view import build_view
 
-TEMPLATE = "app.py.jinja"
 # ruff's formatter with fixed settings, whatever configuration surrounds the output directory.
 RUFF_FORMAT_ARGS = ("format", "--isolated", "--line-length", "100", "--target-version", "py311")
 
@@ -36,11 +40,10 @@ class Output:
 
 def templates_dir() -> Path:
     """`templates/` of the checkout, or the copy packaged into an installed wheel."""
-    package = Path(__file__).resolve().parent
-    for candidate in (package.parent / "templates", package / "templates"):
-        if (candidate / TEMPLATE).is_file():
-            return candidate
-    raise RenderError(f"cannot find {TEMPLATE} next to the generator package")
+    found = locations.find_templates_dir()
+    if found is None:
+        raise RenderError(f"cannot find {TEMPLATE} next to the generator package")
+    return found
 
 
 def _only_code(value: object) -> object:
@@ -70,11 +73,22 @@ def output_path(spec: LoadedSpec, output_dir: Path) -> Path:
     return output_dir / f"{spec.document.path.stem}.py"
 
 
-def render_unformatted(spec: LoadedSpec, output_dir: Path) -> str:
+def render_unformatted(
+    spec: LoadedSpec, output_dir: Path, raw_inputs: RawInputs | None = None
+) -> str:
+    """The file for `spec`, before formatting. `raw_inputs` were taken before the spec was read
+    (see `raw_inputs.py`); without them, the file records a digest that no raw inputs have, and
+    its fast path never applies."""
     path = output_path(spec, output_dir)
     digest = inputs_digest(spec.spec, spec.display_path, templates_dir(), _ruff_version())
     view = build_view(spec.spec, spec.display_path, path.as_posix(), digest)
-    text = environment().get_template(TEMPLATE).render(app=view)
+    template = environment().get_template(TEMPLATE)
+    text = template.render(
+        app=view,
+        raw_inputs_digest=comment(raw_inputs.digest if raw_inputs else PENDING_DIGEST),
+        raw_inputs_bases=comment(raw_inputs.bases_text if raw_inputs else "[]"),
+        content_digest=comment(PENDING_DIGEST),
+    )
     try:
         ast.parse(text, filename=path.as_posix())
     except SyntaxError as error:
@@ -85,11 +99,20 @@ def render_unformatted(spec: LoadedSpec, output_dir: Path) -> str:
     return text
 
 
-def render_all(specs: list[LoadedSpec], output_dir: Path) -> list[Output]:
-    """The generated files for `specs`, formatted. Writes nothing."""
-    texts = [render_unformatted(spec, output_dir) for spec in specs]
+def render_all(
+    specs: list[LoadedSpec],
+    output_dir: Path,
+    raw_inputs: Sequence[RawInputs | None] | None = None,
+) -> list[Output]:
+    """The generated files for `specs`, formatted and sealed with their content digest, given
+    each one's raw inputs. Writes nothing."""
+    raw = raw_inputs if raw_inputs is not None else [None] * len(specs)
+    texts = [
+        render_unformatted(spec, output_dir, inputs)
+        for spec, inputs in zip(specs, raw, strict=True)
+    ]
     return [
-        Output(output_path(spec, output_dir), spec, content)
+        Output(output_path(spec, output_dir), spec, seal(content))
         for spec, content in zip(specs, format_sources(texts), strict=True)
     ]
 
@@ -107,16 +130,19 @@ def _ruff() -> str:
 
 
 def format_sources(texts: list[str]) -> list[str]:
-    """Format Python sources with ruff, one process per source."""
-    formatted = []
-    for text in texts:
+    """Format Python sources with ruff: one process for all of them, on copies in a temporary
+    directory (a process per source costs more than formatting does)."""
+    if not texts:
+        return []
+    with tempfile.TemporaryDirectory(prefix="modalgen-format-") as directory:
+        files = [Path(directory) / f"source_{index:05d}.py" for index in range(len(texts))]
+        for file, text in zip(files, texts, strict=True):
+            file.write_bytes(text.encode())
         result = subprocess.run(
-            [_ruff(), *RUFF_FORMAT_ARGS, "--stdin-filename", "generated.py", "-"],
-            input=text.encode(),
+            [_ruff(), *RUFF_FORMAT_ARGS, "--no-cache", "--", *map(str, files)],
             capture_output=True,
             check=False,
         )
         if result.returncode != 0:
             raise RenderError(f"ruff format failed: {result.stderr.decode(errors='replace')}")
-        formatted.append(result.stdout.decode())
-    return formatted
+        return [file.read_bytes().decode() for file in files]

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
-
-from generator.models import MODAL_DEFAULT_TIMEOUT, Spec
+if TYPE_CHECKING:
+    from generator.models import Spec
 
 FORMATS = ("toml", "yaml", "json")
 
@@ -22,6 +21,8 @@ def dump(spec: Spec, format: str) -> str:
     if format == "json":
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     if format == "yaml":
+        import yaml
+
         return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
     if format == "toml":
         return to_toml(data)
@@ -83,6 +84,8 @@ def _table(data: dict[str, Any], path: tuple[str, ...], lines: list[str]) -> Non
 
 def resolve(spec: Spec) -> Spec:
     """The spec with every default that depends on other fields written out."""
+    from generator.models import MODAL_DEFAULT_TIMEOUT
+
     names = [volume.name for volume in spec.volumes]
     return spec.model_copy(
         update={

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-
-from generator.models import Spec
 
 SCHEMA_PATH = Path("schemas/spec.schema.json")
 # Where a spec in specs/ finds the schema, for the editor hints at the top of each spec.
@@ -16,6 +13,10 @@ YAML_SCHEMA_LINE = f"# yaml-language-server: $schema={SCHEMA_FROM_SPECS}"
 
 def spec_schema() -> str:
     """The schema as committed: deterministic JSON with a trailing newline."""
+    import json
+
+    from generator.models import Spec  # building the models is most of modalgen's start-up
+
     schema = Spec.model_json_schema(mode="validation")
     document = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",

@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from generator.loader import parse_document
 from generator.schema import TOML_SCHEMA_LINE
-from generator.validation import validate_document
 
 DEFAULT_ENGINE_IMAGE = "lmsysorg/sglang:v0.5.10.post1-cu130-runtime"
 
@@ -65,6 +63,9 @@ cli_options = true        # `modal run ... --prompt "..."`; the client sends the
 
 def starter_spec(name: str, model: str, revision: str, gpu: str, engine_image: str) -> str:
     """The text of a starter spec; raises SpecError when the values do not make a valid spec."""
+    from generator.loader import parse_document
+    from generator.validation import validate_document
+
     gpu_type, _, count = gpu.partition(":")
     text = STARTER.format(
         schema_line=TOML_SCHEMA_LINE,

@@ -12,6 +12,16 @@ ROOT = Path(__file__).resolve().parent.parent
 FLAT_SPECS = ROOT / "tests" / "fixtures" / "flat_specs"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def modalgen_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """modalgen's cache (the schema's digest) in a temporary directory, not the user's home;
+    commands run in subprocesses inherit it."""
+    directory = tmp_path_factory.mktemp("modalgen-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MODALGEN_CACHE_DIR", str(directory))
+        yield directory
+
+
 @pytest.fixture
 def standin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[StandinLog]:
     """The stand-in engine on PATH/PYTHONPATH, recording into a fresh log; cleaned up after."""
