@@ -53,6 +53,7 @@ def synthetic_spec(index: int) -> str:
         "[deep_gemm]",
         f"enabled = {'true' if index % 3 else 'false'}",
         "[server]",
+        "unauthenticated = true",
         f'gpu = {{ type = "{gpu}", count = {count} }}',
         f"target_inputs = {4 + index % 12}",
         'region = "us-east"',
