@@ -14,7 +14,8 @@ from generator.checks import run_warnings
 from generator.console import Console
 from generator.drift import find_drift
 from generator.errors import SpecError
-from generator.project import SPEC_STEM, Project, UnsafeOutputPath
+from generator.project import SPEC_STEM, CredentialInOutput, Project, UnsafeOutputPath
+from generator.render import Output
 from generator.resolved import FORMATS, dump
 from generator.schema import SCHEMA_PATH
 from generator.starter import DEFAULT_ENGINE_IMAGE, starter_spec
@@ -53,6 +54,14 @@ def _exit_on_spec_error(consequence: str) -> Iterator[None]:
     except SpecError as error:
         _report(error, consequence)
         sys.exit(EXIT_INVALID_SPEC)
+
+
+def _refuse_credentials(project: Project, outputs: list[Output]) -> None:
+    """Stop, printing no file content, when an output would hold a credential."""
+    try:
+        project.check_contents(outputs)
+    except CredentialInOutput as error:
+        raise click.ClickException(str(error)) from None
 
 
 def _warn(loaded: Iterable[LoadedSpec]) -> None:
@@ -105,6 +114,7 @@ def generate(specs: tuple[Path, ...], project_dir: Path) -> None:
         project.check_targets(outputs)
     except UnsafeOutputPath as error:
         raise click.ClickException(str(error)) from None
+    _refuse_credentials(project, outputs)
     for output in outputs:
         changed = project.write(output)
         status = "wrote" if changed else "unchanged"
@@ -136,6 +146,7 @@ def check(project_dir: Path) -> None:
     console = _console()
     with _exit_on_spec_error("cannot check generated/."):
         outputs = project.render(_spec_paths(project, ()))
+    _refuse_credentials(project, outputs)
     drifts = find_drift(project.root, outputs, project.generated_files())
     schema = project.schema_drift()
     for drift in drifts:
@@ -159,6 +170,7 @@ def diff(specs: tuple[Path, ...], project_dir: Path) -> None:
     project = Project(project_dir)
     with _exit_on_spec_error("nothing to diff."):
         outputs = project.render(_spec_paths(project, specs))
+    _refuse_credentials(project, outputs)
     for drift in find_drift(project.root, outputs, None):
         _console().diff(drift.diff)
 

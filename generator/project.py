@@ -8,9 +8,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from generator.credentials import find_credentials
 from generator.drift import unified_diff
 from generator.errors import Problem, SpecError
 from generator.loader import SUFFIXES
+from generator.provenance import HEADER_LINE
 from generator.render import Output, render_all
 from generator.schema import SCHEMA_PATH, spec_schema
 from generator.validation import LoadedSpec, load_spec
@@ -23,6 +25,26 @@ SPEC_STEM = re.compile(r"^[a-z][a-z0-9_]*$")
 
 class UnsafeOutputPath(Exception):
     """An output would be written outside generated/."""
+
+
+class CredentialInOutput(Exception):
+    """A generated file would contain a credential: validation let one through, a bug."""
+
+
+def credential_in(output: Output) -> CredentialInOutput | None:
+    """The error to raise when `output` holds something credential-shaped, else None. The
+    header's inputs digest is a hash, not a credential, and is not looked at."""
+    for number, line in enumerate(output.content.splitlines(), start=1):
+        if HEADER_LINE.fullmatch(line):
+            continue
+        found = find_credentials(line)
+        if found:
+            return CredentialInOutput(
+                f"internal error: {output.path.as_posix()}:{number} would contain "
+                f"{found[0].described}; nothing was written. This is a bug in modalgen; "
+                "please report it."
+            )
+    return None
 
 
 @dataclass(frozen=True)
@@ -124,9 +146,18 @@ class Project:
                     f"{GENERATED_DIR}/ (a symbolic link?); nothing was written"
                 )
 
+    def check_contents(self, outputs: list[Output]) -> None:
+        """Refuse, before anything is written, any output that holds a credential: the last
+        guard behind the spec checks."""
+        for output in outputs:
+            error = credential_in(output)
+            if error is not None:
+                raise error
+
     def write(self, output: Output) -> bool:
         """Write one output atomically; return False when the file already has that content."""
         self.check_targets([output])
+        self.check_contents([output])
         return _write_if_changed(self.root / output.path, output.content)
 
 
