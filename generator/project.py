@@ -34,17 +34,15 @@ class CredentialInOutput(Exception):
 def credential_in(output: Output) -> CredentialInOutput | None:
     """The error to raise when `output` holds something credential-shaped, else None. The
     header's inputs digest is a hash, not a credential, and is not looked at."""
-    for number, line in enumerate(output.content.splitlines(), start=1):
-        if HEADER_LINE.fullmatch(line):
-            continue
-        found = find_credentials(line)
-        if found:
-            return CredentialInOutput(
-                f"internal error: {output.path.as_posix()}:{number} would contain "
-                f"{found[0].described}; nothing was written. This is a bug in modalgen; "
-                "please report it."
-            )
-    return None
+    text = HEADER_LINE.sub(lambda header: " " * len(header.group()), output.content)
+    found = find_credentials(text)
+    if not found:
+        return None
+    line = text.count("\n", 0, found[0].start) + 1
+    return CredentialInOutput(
+        f"internal error: {output.path.as_posix()}:{line} would contain {found[0].described}; "
+        "nothing was written. This is a bug in modalgen; please report it."
+    )
 
 
 @dataclass(frozen=True)

@@ -316,9 +316,14 @@ def test_the_write_guard_refuses_a_credential_that_got_past_validation(
     assert secret not in result.output
     assert not project.output_dir.exists()  # not even the other, clean spec's file
 
-    outputs = project.render(project.discover_specs())
+    # The line named is the line that holds it.
+    (leaky,) = [
+        o for o in project.render(project.discover_specs()) if o.path.name == "qwen36_vlm.py"
+    ]
+    line = int(result.output.split("generated/qwen36_vlm.py:")[1].split()[0])
+    assert secret in leaky.content.splitlines()[line - 1]
     with pytest.raises(CredentialInOutput):
-        project.write(next(o for o in outputs if o.path.name == "qwen36_vlm.py"))
+        project.write(leaky)
     assert not project.output_dir.exists()
 
 
