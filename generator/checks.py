@@ -306,29 +306,6 @@ def weights_fit(spec: Spec) -> Iterator[Finding]:
         )
 
 
-_SECRET_NAME_PARTS = {"TOKEN", "SECRET", "PASSWORD", "PASSWD", "APIKEY", "CREDENTIALS"}
-_SECRET_NAME_PHRASES = ("API_KEY", "ACCESS_KEY", "PRIVATE_KEY", "SECRET_KEY", "AUTH_KEY")
-_SECRET_VALUE = re.compile(
-    r"hf_[A-Za-z0-9]{20,}|sk-[A-Za-z0-9_-]{20,}|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_\w{20,}"
-    r"|AKIA[0-9A-Z]{16}|xox[abprs]-[A-Za-z0-9-]{10,}|eyJ[A-Za-z0-9_-]{10,}\.eyJ"
-)
-
-
-def no_inline_secrets(spec: Spec) -> Iterator[Finding]:
-    for key, value in spec.image.env.items():
-        upper = key.upper()
-        by_name = bool(_SECRET_NAME_PARTS & set(upper.split("_"))) or any(
-            phrase in upper for phrase in _SECRET_NAME_PHRASES
-        )
-        if (by_name and value) or _SECRET_VALUE.search(value):
-            yield Finding(
-                ("image", "env", key),
-                f"{key} looks like a secret: image env is baked into the image and written into "
-                "the generated file. Store it in a Modal Secret (`modal secret create "
-                f"<name> {key}=...`) and list <name> under `secrets`",
-            )
-
-
 # First SGLang release with `--enable-weights-cpu-backup` (added by sgl-project/sglang#10873;
 # verl tests for `sglang>=0.5.3` before passing it).
 WEIGHTS_CPU_BACKUP_SINCE = (0, 5, 3)
@@ -395,7 +372,6 @@ CHECKS: tuple[Check, ...] = (
     timeouts,
     speculative_decoding,
     weights_fit,
-    no_inline_secrets,
     memory_snapshot,
     engine_options,
 )

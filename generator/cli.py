@@ -19,12 +19,13 @@ import click
 from generator.console import Console
 from generator.drift import find_drift
 from generator.errors import SpecError
-from generator.project import SPEC_STEM, Project, UnsafeOutputPath
+from generator.project import SPEC_STEM, CredentialInOutput, Project, UnsafeOutputPath
 from generator.resolved import FORMATS
 from generator.schema import SCHEMA_PATH
 from generator.starter import DEFAULT_ENGINE_IMAGE
 
 if TYPE_CHECKING:
+    from generator.render import Output
     from generator.sglang_catalog import OptionTable
     from generator.validation import LoadedSpec
 
@@ -61,6 +62,14 @@ def _exit_on_spec_error(consequence: str) -> Iterator[None]:
     except SpecError as error:
         _report(error, consequence)
         sys.exit(EXIT_INVALID_SPEC)
+
+
+def _refuse_credentials(project: Project, outputs: list[Output]) -> None:
+    """Stop, printing no file content, when an output would hold a credential."""
+    try:
+        project.check_contents(outputs)
+    except CredentialInOutput as error:
+        raise click.ClickException(str(error)) from None
 
 
 def _warn(loaded: Iterable[LoadedSpec]) -> None:
@@ -119,6 +128,7 @@ def generate(specs: tuple[Path, ...], project_dir: Path) -> None:
         project.check_targets(project.output_path(path) for path in paths)
     except UnsafeOutputPath as error:
         raise click.ClickException(str(error)) from None
+    _refuse_credentials(project, list(outputs.values()))
     for path in paths:
         output = outputs.get(path)
         changed = output is not None and project.write(output)
@@ -153,6 +163,7 @@ def check(project_dir: Path) -> None:
     current, rest = project.split_current(_spec_paths(project, ()))
     with _exit_on_spec_error("cannot check generated/."):
         outputs = project.render(rest)
+    _refuse_credentials(project, outputs)
     drifts = find_drift(
         project.root,
         outputs,
@@ -184,6 +195,7 @@ def diff(specs: tuple[Path, ...], project_dir: Path) -> None:
     _, rest = project.split_current(_spec_paths(project, specs))
     with _exit_on_spec_error("nothing to diff."):
         outputs = project.render(rest)
+    _refuse_credentials(project, outputs)
     for drift in find_drift(project.root, outputs, None):
         _console().diff(drift.diff)
 

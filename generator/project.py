@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from generator import schema_cache
+from generator.credentials import find_credentials
 from generator.drift import unified_diff
 from generator.errors import Problem, SpecError
 from generator.locations import SUFFIXES
-from generator.provenance import fast_path_record
+from generator.provenance import HEADER_LINE, fast_path_record
 from generator.raw_inputs import (
     RawInputs,
     bases_from_text,
@@ -41,6 +42,24 @@ SPEC_STEM = re.compile(r"^[a-z][a-z0-9_]*$")
 
 class UnsafeOutputPath(Exception):
     """An output would be written outside generated/."""
+
+
+class CredentialInOutput(Exception):
+    """A generated file would contain a credential: validation let one through, a bug."""
+
+
+def credential_in(output: Output) -> CredentialInOutput | None:
+    """The error to raise when `output` holds something credential-shaped, else None. The
+    header's inputs digest is a hash, not a credential, and is not looked at."""
+    text = HEADER_LINE.sub(lambda header: " " * len(header.group()), output.content)
+    found = find_credentials(text)
+    if not found:
+        return None
+    line = text.count("\n", 0, found[0].start) + 1
+    return CredentialInOutput(
+        f"internal error: {output.path.as_posix()}:{line} would contain {found[0].described}; "
+        "nothing was written. This is a bug in modalgen; please report it."
+    )
 
 
 @dataclass(frozen=True)
@@ -217,9 +236,18 @@ class Project:
                     f"{GENERATED_DIR}/ (a symbolic link?); nothing was written"
                 )
 
+    def check_contents(self, outputs: list[Output]) -> None:
+        """Refuse, before anything is written, any output that holds a credential: the last
+        guard behind the spec checks."""
+        for output in outputs:
+            error = credential_in(output)
+            if error is not None:
+                raise error
+
     def write(self, output: Output) -> bool:
         """Write one output atomically; return False when the file already has that content."""
         self.check_targets([output.path])
+        self.check_contents([output])
         return _write_if_changed(self.root / output.path, output.content)
 
 

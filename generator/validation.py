@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from generator.checks import run_checks
+from generator.credentials import redact, spec_findings
 from generator.errors import FieldPath, Problem, SpecError
 from generator.exposure import DEFAULT_KIND, KINDS, hint_for
 from generator.inherit import load_layered
@@ -30,22 +32,51 @@ class LoadedSpec:
 
 
 def load_spec(path: Path, display_path: str | None = None) -> LoadedSpec:
-    document = load_layered(path, display_path or path.as_posix())
+    try:
+        document = load_layered(path, display_path or path.as_posix())
+    except SpecError as error:
+        raise _redacted(error) from None
     return LoadedSpec(validate_document(document), document)
 
 
 def validate_document(document: SourceDocument) -> Spec:
+    """The validated spec; else every problem, with any credential in them redacted."""
+    try:
+        return _validate(document)
+    except SpecError as error:
+        raise _redacted(error) from None
+
+
+def _validate(document: SourceDocument) -> Spec:
     _check_version(document)
+    # Credentials are looked for in the data itself, so they are reported even in a spec that
+    # is invalid otherwise.
+    problems = [document.problem(message, field) for field, message in spec_findings(document.data)]
     try:
         spec = Spec.model_validate(document.data)
     except ValidationError as error:
-        problems = [_problem_from_pydantic(document, item) for item in error.errors()]
+        problems += [_problem_from_pydantic(document, item) for item in error.errors()]
         raise SpecError(sorted(problems, key=_problem_order)) from None
-    findings = run_checks(spec)
-    if findings:
-        problems = [document.problem(message, field) for field, message in findings]
+    problems += [document.problem(message, field) for field, message in run_checks(spec)]
+    if problems:
         raise SpecError(sorted(problems, key=_problem_order))
     return spec
+
+
+def _redacted(error: SpecError) -> SpecError:
+    """The same problems, with credentials in messages and keys replaced by their previews."""
+    return SpecError(
+        [
+            dataclasses.replace(
+                problem,
+                message=redact(problem.message),
+                field=tuple(
+                    redact(part) if isinstance(part, str) else part for part in problem.field
+                ),
+            )
+            for problem in error.problems
+        ]
+    )
 
 
 def _problem_order(problem: Problem) -> tuple[int, int]:
@@ -137,7 +168,8 @@ def _is_union_tag(part: str | int) -> bool:
 
 
 def _show(value: object) -> str:
-    text = repr(value)
+    # Redacted before it is shortened, so that no part of a credential is shown.
+    text = redact(repr(value))
     return text if len(text) <= 80 else text[:77] + "..."
 
 
