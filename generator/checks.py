@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
-from generator.engine_options import engine_option_findings
+from generator.engines.sglang.options import engine_option_findings
 from generator.errors import FieldPath
 from generator.exposure import kind_findings
 from generator.gpus import GPU_INFO

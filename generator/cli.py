@@ -25,8 +25,8 @@ from generator.schema import SCHEMA_PATH
 from generator.starter import DEFAULT_ENGINE_IMAGE
 
 if TYPE_CHECKING:
+    from generator.engines.sglang.catalog import OptionTable
     from generator.render import Output
-    from generator.sglang_catalog import OptionTable
     from generator.validation import LoadedSpec
 
 EXIT_INVALID_SPEC = 1
@@ -293,7 +293,7 @@ def flags(words: tuple[str, ...]) -> None:
 
 def _option_table(engine: str, version: str) -> OptionTable:
     """The server options of one engine version, or a usage error naming the known versions."""
-    from generator.sglang_catalog import CatalogNotFound
+    from generator.engines.sglang.catalog import CatalogNotFound
 
     if engine == "vllm":
         from generator.engines.vllm import catalog as vllm_catalog
@@ -304,7 +304,7 @@ def _option_table(engine: str, version: str) -> OptionTable:
             missing = str(error)
             known, command = vllm_catalog.available_versions(), vllm_catalog.extract_command
     else:
-        from generator import sglang_catalog
+        from generator.engines.sglang import catalog as sglang_catalog
 
         try:
             return sglang_catalog.load_catalog(version).launch_server

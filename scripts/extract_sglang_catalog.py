@@ -4,7 +4,7 @@
     python scripts/extract_sglang_catalog.py 0.5.10.post1 --wheel path/to/sglang-...whl
 
 Downloads the wheel from PyPI (`pip download --no-deps`) unless `--wheel` is given, and reads
-its source without importing SGLang (see `generator.sglang_catalog_extract`).
+its source without importing SGLang (see `generator.engines.sglang.catalog_extract`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from generator.sglang_catalog_extract import SERVER_ARGS_MODULE, extract_catalog  # noqa: E402
+from generator.engines.sglang.catalog_extract import SERVER_ARGS_MODULE, extract_catalog  # noqa: E402
 
 CATALOG_DIR = ROOT / "generator" / "catalogs"
 

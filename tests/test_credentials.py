@@ -28,11 +28,11 @@ from generator.credentials import (
     redact,
     spec_findings,
 )
+from generator.engines.sglang.catalog import available_versions, load_catalog
 from generator.errors import FieldPath, SpecError
 from generator.inherit import load_layered
 from generator.loader import SourceDocument
 from generator.project import CredentialInOutput, Project
-from generator.sglang_catalog import available_versions, load_catalog
 from generator.validation import validate_document
 from tests.conftest import ROOT
 
@@ -183,7 +183,7 @@ def _plant(data: dict, field: FieldPath, value: str) -> dict:
     planted = copy.deepcopy(data)
     target = planted
     for part in field[:-1]:
-        target = target[part]
+        target = target.setdefault(part, {}) if isinstance(target, dict) else target[part]
     target[field[-1]] = value
     return planted
 

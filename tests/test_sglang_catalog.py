@@ -17,16 +17,16 @@ from click.testing import CliRunner
 
 from generator.checks import run_warnings
 from generator.cli import main
-from generator.engine_options import deep_gemm_options, engine_version, server_options
-from generator.errors import SpecError
-from generator.sglang_catalog import (
+from generator.engines.sglang.catalog import (
     CATALOG_DIR,
     OptionError,
     available_versions,
     engine_version_from_tag,
     load_catalog,
 )
-from generator.sglang_catalog_extract import extract_catalog
+from generator.engines.sglang.catalog_extract import extract_catalog
+from generator.engines.sglang.options import deep_gemm_options, engine_version, server_options
+from generator.errors import SpecError
 from generator.validation import load_spec
 from generator.view import build_view
 from tests.conftest import FLAT_SPECS, ROOT

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from generator.cli import main
+from generator.engines.sglang.catalog import CATALOG_DIR, CatalogNotFound, OptionError
 from generator.engines.vllm.catalog import (
     available_versions,
     engine_version_from_tag,
@@ -19,7 +20,6 @@ from generator.engines.vllm.catalog import (
     version_from_requirement,
 )
 from generator.engines.vllm.catalog_extract import extract_catalog
-from generator.sglang_catalog import CATALOG_DIR, CatalogNotFound, OptionError
 from tests.conftest import ROOT
 
 FIXTURES = ROOT / "tests" / "fixtures" / "vllm_catalog"

@@ -17,15 +17,15 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from generator.engines.vllm.parser_walk import Frame, Option, Parser, ParserWalk
-from generator.engines.vllm.type_hints import TypeReader, detect_rules
-from generator.sglang_catalog_extract import (
+from generator.engines.sglang.catalog_extract import (
     ClassRef,
     Evaluator,
     FunctionRef,
     SourceTree,
     Unresolved,
 )
+from generator.engines.vllm.parser_walk import Frame, Option, Parser, ParserWalk
+from generator.engines.vllm.type_hints import TypeReader, detect_rules
 
 ENV_VAR = re.compile(r"VLLM_[A-Z0-9_]+")
 ARG_UTILS_MODULE = "vllm.engine.arg_utils"

@@ -18,8 +18,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
-from generator.engines.vllm.type_hints import Action, TypeReader, TypeTag
-from generator.sglang_catalog_extract import (
+from generator.engines.sglang.catalog_extract import (
     ARGPARSE_SUPPRESS,
     FLAG_TYPE,
     ClassRef,
@@ -31,7 +30,8 @@ from generator.sglang_catalog_extract import (
     Unresolved,
     json_value,
 )
-from generator.sglang_catalog_extract import Option as BaseOption
+from generator.engines.sglang.catalog_extract import Option as BaseOption
+from generator.engines.vllm.type_hints import Action, TypeReader, TypeTag
 
 FLAG_ACTIONS = {"store_true", "store_false", "store_const", "count", "BooleanOptionalAction"}
 # argparse `type=` callables, by the name the catalog records.

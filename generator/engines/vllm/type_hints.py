@@ -16,7 +16,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
-from generator.sglang_catalog_extract import (
+from generator.engines.sglang.catalog_extract import (
     ClassRef,
     Evaluator,
     ModuleRef,

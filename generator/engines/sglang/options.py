@@ -9,9 +9,7 @@ import difflib
 from collections.abc import Iterator
 from typing import Literal
 
-from generator.errors import FieldPath
-from generator.models import MEMORY_SNAPSHOT_FLAGS, Spec
-from generator.sglang_catalog import (
+from generator.engines.sglang.catalog import (
     CatalogNotFound,
     OptionError,
     OptionTable,
@@ -20,6 +18,8 @@ from generator.sglang_catalog import (
     extract_command,
     load_catalog,
 )
+from generator.errors import FieldPath
+from generator.models import MEMORY_SNAPSHOT_FLAGS, Spec
 
 Severity = Literal["error", "warning"]
 EngineFinding = tuple[Severity, FieldPath, str]

@@ -14,7 +14,7 @@ from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
-CATALOG_DIR = Path(__file__).resolve().parent / "catalogs"
+CATALOG_DIR = Path(__file__).resolve().parents[2] / "catalogs"
 EXTRACT_COMMAND = "python scripts/extract_sglang_catalog.py {version}"
 FLAG_TYPE = "bool-flag"
 
