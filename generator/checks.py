@@ -10,16 +10,13 @@ import re
 from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
-from generator.engines.sglang.options import engine_option_findings
+from generator.engines.registry import engine_for
 from generator.errors import FieldPath
 from generator.exposure import kind_findings
 from generator.gpus import GPU_INFO
 from generator.models import (
-    MEMORY_SNAPSHOT_FLAGS,
     MODAL_DEFAULT_TIMEOUT,
-    MambaSchedulerStrategy,
     Spec,
-    SpeculativeAlgorithm,
     WeightDtype,
 )
 
@@ -92,15 +89,6 @@ def volume_references(spec: Spec) -> Iterator[Finding]:
                     (section, "volumes", index),
                     f"no volume named {name!r}; declared volumes: {', '.join(names) or 'none'}",
                 )
-
-
-def deep_gemm_needs_gpu(spec: Spec) -> Iterator[Finding]:
-    if spec.deep_gemm.enabled and spec.image.env.get("SGLANG_ENABLE_JIT_DEEPGEMM") == "0":
-        yield Finding(
-            ("deep_gemm", "enabled"),
-            "DeepGEMM pre-compilation is on but image.env sets SGLANG_ENABLE_JIT_DEEPGEMM=0, "
-            "which turns the kernels off; set `deep_gemm.enabled = false` or drop the variable",
-        )
 
 
 def app_names(spec: Spec) -> Iterator[Finding]:
@@ -204,63 +192,6 @@ def timeouts(spec: Spec) -> Iterator[Finding]:
         )
 
 
-def speculative_decoding(spec: Spec) -> Iterator[Finding]:
-    """Settings SGLang refuses or silently rewrites at start-up.
-
-    Rules from sglang/srt/server_args.py (v0.5.9 and v0.5.10): in
-    `ServerArgs._handle_speculative_decoding`, an assert that topk and draft tokens are unset
-    when num_steps is unset (they are compared as numbers otherwise), "Spec v2 currently only
-    supports topk = 1" when SGLANG_ENABLE_SPEC_V2 is on, and num_draft_tokens replaced by
-    num_steps + 1 when topk is 1; in `_handle_mamba_radix_cache`, an assert that
-    mamba_track_interval (default 256) >= num_draft_tokens with the `extra_buffer` strategy.
-    """
-    speculative = spec.engine.speculative
-    if speculative is None or speculative.algorithm is SpeculativeAlgorithm.NGRAM:
-        return
-    field = ("engine", "speculative")
-    tuning = {
-        "num_steps": speculative.num_steps,
-        "eagle_topk": speculative.eagle_topk,
-        "num_draft_tokens": speculative.num_draft_tokens,
-    }
-    given = [key for key, value in tuning.items() if value is not None]
-    if given and len(given) != len(tuning):
-        missing = [key for key in tuning if key not in given]
-        yield Finding(
-            field,
-            f"set num_steps, eagle_topk and num_draft_tokens together or not at all (SGLang "
-            f"then chooses them); missing: {', '.join(missing)}",
-        )
-        return
-    if not given:
-        return
-    steps, topk, drafts = (
-        speculative.num_steps,
-        speculative.eagle_topk,
-        speculative.num_draft_tokens,
-    )
-    if topk == 1 and drafts != steps + 1:
-        yield Finding(
-            (*field, "num_draft_tokens"),
-            f"with eagle_topk = 1 SGLang replaces num_draft_tokens by num_steps + 1 = "
-            f"{steps + 1}; given {drafts}",
-        )
-    if topk > 1 and spec.image.env.get("SGLANG_ENABLE_SPEC_V2", "").lower() in TRUTHY:
-        yield Finding(
-            (*field, "eagle_topk"),
-            "SGLANG_ENABLE_SPEC_V2 is on in image.env and SGLang's spec v2 only supports "
-            f"eagle_topk = 1; given {topk}",
-        )
-    if spec.engine.mamba_scheduler_strategy is MambaSchedulerStrategy.EXTRA_BUFFER:
-        interval = spec.engine.extra_args.get("--mamba-track-interval", 256)
-        if isinstance(interval, int) and drafts > interval:
-            yield Finding(
-                (*field, "num_draft_tokens"),
-                f"with mamba_scheduler_strategy = extra_buffer SGLang requires "
-                f"mamba_track_interval ({interval}) >= num_draft_tokens; given {drafts}",
-            )
-
-
 _SIZE_IN_NAME = re.compile(r"(?<![A-Za-z0-9])(\d+(?:\.\d+)?)B(?![A-Za-z0-9])", re.IGNORECASE)
 _DTYPE_IN_NAME = [
     (re.compile(r"NVFP4|MXFP4|FP4", re.IGNORECASE), WeightDtype.FP4),
@@ -292,7 +223,7 @@ def weights_fit(spec: Spec) -> Iterator[Finding]:
             (found[0], "the model name") if found else (WeightDtype.BF16, "assumed")
         )
     gpu = spec.server.gpu
-    fraction = spec.engine.mem_fraction_static or DEFAULT_MEMORY_FRACTION
+    fraction = engine_for(spec).memory_fraction(spec) or DEFAULT_MEMORY_FRACTION
     weights_gb = parameters * dtype.bytes_per_parameter
     memory_gb = GPU_INFO[gpu.type].memory_gb
     usable_gb = memory_gb * gpu.count * fraction
@@ -306,73 +237,35 @@ def weights_fit(spec: Spec) -> Iterator[Finding]:
         )
 
 
-# First SGLang release with `--enable-weights-cpu-backup` (added by sgl-project/sglang#10873;
-# verl tests for `sglang>=0.5.3` before passing it).
-WEIGHTS_CPU_BACKUP_SINCE = (0, 5, 3)
-_SGLANG_IMAGE_VERSION = re.compile(r"^lmsysorg/sglang:v(\d+)\.(\d+)\.(\d+)")
-
-
-def memory_snapshot(spec: Spec) -> Iterator[Finding]:
-    """What `lifecycle.memory_snapshot` needs from SGLang and its image.
-
-    torch_memory_saver, behind `--enable-memory-saver`, refuses to start when PyTorch's CUDA
-    allocator uses expandable segments (fzyzcjy/torch_memory_saver#24, #25).
-    `--enable-weights-cpu-backup`, without which released weights come back as garbage after a
-    resume, exists since SGLang 0.5.3. The option adds both flags itself: one spelling only.
-    """
-    if not spec.lifecycle.memory_snapshot:
-        return
-    for key in ("PYTORCH_CUDA_ALLOC_CONF", "PYTORCH_ALLOC_CONF"):
-        setting = spec.image.env.get(key, "").replace(" ", "").lower()
-        if "expandable_segments:true" in setting:
-            yield Finding(
-                ("image", "env", key),
-                f"{key} turns on expandable_segments, which SGLang's memory saver "
-                "(torch_memory_saver) refuses, and lifecycle.memory_snapshot needs the memory "
-                "saver to release GPU memory before the snapshot: drop one or the other",
-            )
-    for flag in MEMORY_SNAPSHOT_FLAGS:
-        if flag in spec.engine.extra_args:
-            yield Finding(
-                ("engine", "extra_args", flag),
-                f"{flag} is added by lifecycle.memory_snapshot, which needs it: remove it from "
-                "engine.extra_args",
-            )
-    match = _SGLANG_IMAGE_VERSION.match(spec.image.registry_tag)
-    if match and tuple(int(part) for part in match.groups()) < WEIGHTS_CPU_BACKUP_SINCE:
-        yield Finding(
-            ("image", "registry_tag"),
-            "lifecycle.memory_snapshot needs SGLang 0.5.3 or later, for "
-            "--enable-weights-cpu-backup (without it, released weights come back as garbage); "
-            f"the image has {'.'.join(match.groups())}",
-        )
+def engine_rules(spec: Spec) -> Iterator[Finding]:
+    """What the spec's engine refuses (its module says)."""
+    for field, message in engine_for(spec).findings(spec):
+        yield Finding(field, message)
 
 
 def engine_options(spec: Spec) -> Iterator[Finding]:
-    """SGLang options and their values against the catalog of the image's SGLang version."""
-    for severity, field, message in engine_option_findings(spec):
+    """Engine options and their values against the catalog of the image's engine version."""
+    for severity, field, message in engine_for(spec).option_findings(spec):
         if severity == "error":
             yield Finding(field, message)
 
 
 def engine_option_warnings(spec: Spec) -> Iterator[Finding]:
-    """Deprecated SGLang options, and `SGLANG_*` variables the image's SGLang does not read."""
-    for severity, field, message in engine_option_findings(spec):
+    """Deprecated engine options, and engine variables the image's version does not read."""
+    for severity, field, message in engine_for(spec).option_findings(spec):
         if severity == "warning":
             yield Finding(field, message)
 
 
 CHECKS: tuple[Check, ...] = (
     volume_references,
-    deep_gemm_needs_gpu,
     app_names,
     server_kind,
     containers,
     gpu_limits,
     timeouts,
-    speculative_decoding,
+    engine_rules,
     weights_fit,
-    memory_snapshot,
     engine_options,
 )
 # Findings that do not stop generation, printed as `warning: ...`.

@@ -12,23 +12,23 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
+from generator.engines.sections import AnyEngineSection
+from generator.engines.sglang.section import SglangEngineSection
 from generator.exposure import AnyServerSection
 from generator.fields import (
     ABSOLUTE_PATH,
-    ENGINE_FLAG,
     GIT_COMMIT,
     HF_REPO_ID,
     MODAL_DEFAULT_TIMEOUT,
     PATTERN_EXPECTATIONS,
-    SGLANG_VERSION,
     AbsolutePosixPath,
-    EnvVarName,
     Gpu,
     ModalObjectName,
     PythonIdentifier,
     Seconds,
     SpecModel,
 )
+from generator.image import ImageSection
 
 __all__ = [
     "ABSOLUTE_PATH",
@@ -48,29 +48,6 @@ class AppSection(SpecModel):
     class_name: PythonIdentifier = Field(
         description="Name of the generated class that runs the server (for `server.kind = "
         '"web_server"`, of the generated function).'
-    )
-
-
-class ImageSection(SpecModel):
-    registry_tag: str = Field(
-        min_length=1,
-        description="Container image to build from, such as "
-        "`lmsysorg/sglang:v0.5.9-cu129-amd64-runtime`.",
-    )
-    env: dict[EnvVarName, str] = Field(
-        default_factory=dict,
-        description="Environment variables baked into the image, in the order given.",
-    )
-    sglang_version: Annotated[str, StringConstraints(pattern=SGLANG_VERSION)] | None = Field(
-        default=None,
-        description="SGLang version in the image, such as `0.5.10.post1`, when the tag does not "
-        "say it; engine options are checked against that version's option catalog.",
-    )
-    check_engine_options: bool = Field(
-        default=True,
-        description="Check every SGLang option and `SGLANG_*` variable against the option "
-        "catalog of the image's SGLang version. Set false for private builds that have no "
-        "catalog.",
     )
 
 
@@ -120,10 +97,11 @@ class Volume(SpecModel):
 
 
 class DeepGemmSection(SpecModel):
-    enabled: bool = Field(
-        default=True,
+    enabled: bool | None = Field(
+        default=None,
         description="Pre-compile DeepGEMM kernels into a cache Volume while the image builds, so "
-        "containers do not JIT-compile them on first request.",
+        "containers do not JIT-compile them on first request. SGLang only, where it is on by "
+        "default.",
     )
     gpu: Gpu | None = Field(
         default=None, description="GPU for the build step; defaults to the server's GPU."
@@ -138,117 +116,6 @@ class DeepGemmSection(SpecModel):
         description="Fail the image build when kernel compilation fails. When false, a failed "
         "compile is ignored and kernels are JIT-compiled at first use instead.",
     )
-
-
-class SpeculativeAlgorithm(StrEnum):
-    EAGLE = "EAGLE"
-    EAGLE3 = "EAGLE3"
-    NEXTN = "NEXTN"
-    STANDALONE = "STANDALONE"
-    NGRAM = "NGRAM"
-
-
-class MambaSchedulerStrategy(StrEnum):
-    AUTO = "auto"
-    NO_BUFFER = "no_buffer"
-    EXTRA_BUFFER = "extra_buffer"
-
-
-class SpeculativeDecoding(SpecModel):
-    algorithm: SpeculativeAlgorithm = Field(
-        description="Speculative decoding algorithm (`--speculative-algorithm`); EAGLE uses the "
-        "model's multi-token-prediction head."
-    )
-    num_steps: int | None = Field(
-        default=None, ge=1, description="Draft steps per verification (`--speculative-num-steps`)."
-    )
-    eagle_topk: int | None = Field(
-        default=None,
-        ge=1,
-        description="Branching factor of the draft tree (`--speculative-eagle-topk`).",
-    )
-    num_draft_tokens: int | None = Field(
-        default=None,
-        ge=1,
-        description="Draft tokens verified per step (`--speculative-num-draft-tokens`).",
-    )
-
-
-EngineArgValue = str | int | float | bool | list[str]
-
-
-class EngineSection(SpecModel):
-    served_model_name: str | None = Field(
-        default=None,
-        min_length=1,
-        description="Model name clients put in requests (`--served-model-name`); defaults to the "
-        "model's repository id.",
-    )
-    host: str = Field(default="0.0.0.0", description="Address the server binds to (`--host`).")
-    tensor_parallel_size: int | None = Field(
-        default=None,
-        ge=1,
-        description="Tensor parallelism (`--tp`); defaults to the GPU count.",
-    )
-    cuda_graph_max_bs: int | None = Field(
-        default=None,
-        ge=1,
-        description="Largest batch size captured in CUDA graphs (`--cuda-graph-max-bs`); defaults "
-        "to twice `server.target_inputs`.",
-    )
-    enable_metrics: bool = Field(
-        default=True, description="Expose Prometheus metrics (`--enable-metrics`)."
-    )
-    decode_log_interval: int | None = Field(
-        default=None, ge=1, description="Log every N decoded tokens (`--decode-log-interval`)."
-    )
-    mem_fraction_static: float | None = Field(
-        default=None,
-        gt=0,
-        lt=1,
-        description="Fraction of GPU memory for weights and KV cache (`--mem-fraction-static`).",
-    )
-    context_length: int | None = Field(
-        default=None, ge=1, description="Maximum context length in tokens (`--context-length`)."
-    )
-    mamba_scheduler_strategy: MambaSchedulerStrategy | None = Field(
-        default=None,
-        description="Scheduling of Mamba state for hybrid models (`--mamba-scheduler-strategy`).",
-    )
-    reasoning_parser: str | None = Field(
-        default=None,
-        min_length=1,
-        description="Parser that splits reasoning from content (`--reasoning-parser`).",
-    )
-    tool_call_parser: str | None = Field(
-        default=None, min_length=1, description="Parser for tool calls (`--tool-call-parser`)."
-    )
-    speculative: SpeculativeDecoding | None = Field(
-        default=None, description="Speculative decoding; off when absent."
-    )
-    api_key_secret: ModalObjectName | None = Field(
-        default=None,
-        description="Name of a Modal Secret holding an API key the engine then requires "
-        "(`--api-key`, read from the Secret at run time, never written into the file); the test "
-        "client sends it as `Authorization: Bearer`, from the same variable in your shell.",
-    )
-    api_key_variable: EnvVarName = Field(
-        default="API_KEY",
-        description="The variable of `api_key_secret` that holds the key.",
-    )
-    extra_args: dict[Annotated[str, StringConstraints(pattern=ENGINE_FLAG)], EngineArgValue] = (
-        Field(
-            default_factory=dict,
-            description="Further `sglang.launch_server` options, by full flag name. `true` passes "
-            "a bare flag, `false` omits it, a list passes several values.",
-        )
-    )
-
-
-# The SGLang options `lifecycle.memory_snapshot` adds. The memory saver (torch_memory_saver) lets
-# SGLang release and resume its GPU memory and keeps the virtual addresses, so CUDA graphs stay
-# valid; without the CPU backup, released weights (target and draft) come back uninitialised.
-MEMORY_SNAPSHOT_FLAGS = ("--enable-memory-saver", "--enable-weights-cpu-backup")
 
 
 class LifecycleSection(SpecModel):
@@ -376,8 +243,9 @@ class Spec(SpecModel):
     server: AnyServerSection = Field(
         description="How the app is exposed (`kind`), its containers, scaling and routing."
     )
-    engine: EngineSection = Field(
-        default_factory=EngineSection, description="SGLang server options."
+    engine: AnyEngineSection = Field(
+        default_factory=lambda: SglangEngineSection(),
+        description="The inference engine (`kind`, SGLang by default) and its server options.",
     )
     lifecycle: LifecycleSection = Field(
         default_factory=LifecycleSection, description="Start-up and shut-down of the server."
@@ -396,9 +264,9 @@ class Spec(SpecModel):
         return self.engine.tensor_parallel_size or self.server.gpu.count
 
     @property
-    def cuda_graph_max_bs(self) -> int | None:
-        target = self.server.concurrency_target
-        return self.engine.cuda_graph_max_bs or (2 * target if target else None)
+    def image_env(self) -> dict[str, str]:
+        """Every variable the image sets, as the spec writes them."""
+        return self.image.all_env
 
     @property
     def secrets_for_server(self) -> list[str]:
@@ -409,6 +277,14 @@ class Spec(SpecModel):
     @property
     def ready_timeout(self) -> int:
         return self.lifecycle.ready_timeout or self.server.startup_limit
+
+    @property
+    def deep_gemm_enabled(self) -> bool:
+        """Whether the image build pre-compiles DeepGEMM kernels: as set, else the engine's
+        default (SGLang compiles them, vLLM has no such step)."""
+        if self.deep_gemm.enabled is not None:
+            return self.deep_gemm.enabled
+        return self.engine.builds_deep_gemm
 
     @property
     def deep_gemm_gpu(self) -> Gpu:

@@ -84,13 +84,14 @@ def _table(data: dict[str, Any], path: tuple[str, ...], lines: list[str]) -> Non
 
 def resolve(spec: Spec) -> Spec:
     """The spec with every default that depends on other fields written out."""
-    from generator.models import MODAL_DEFAULT_TIMEOUT
+    from generator.engines.registry import engine_for
 
     names = [volume.name for volume in spec.volumes]
     return spec.model_copy(
         update={
             "deep_gemm": spec.deep_gemm.model_copy(
                 update={
+                    "enabled": spec.deep_gemm_enabled,
                     "gpu": spec.deep_gemm_gpu,
                     "volumes": spec.deep_gemm.volumes
                     if spec.deep_gemm.volumes is not None
@@ -99,19 +100,12 @@ def resolve(spec: Spec) -> Spec:
             ),
             "server": spec.server.model_copy(
                 update={
-                    "proxy_regions": spec.server.resolved_proxy_regions,
-                    "timeout": spec.server.timeout or MODAL_DEFAULT_TIMEOUT,
+                    **spec.server.resolved_defaults(),
                     "startup_timeout": spec.server.startup_limit,
                     "volumes": spec.server.volumes if spec.server.volumes is not None else names,
                 }
             ),
-            "engine": spec.engine.model_copy(
-                update={
-                    "served_model_name": spec.engine.served_model_name or spec.model.name,
-                    "tensor_parallel_size": spec.tensor_parallel_size,
-                    "cuda_graph_max_bs": spec.cuda_graph_max_bs,
-                }
-            ),
+            "engine": engine_for(spec).resolved_section(spec),
             "lifecycle": spec.lifecycle.model_copy(update={"ready_timeout": spec.ready_timeout}),
             "probe": spec.probe.model_copy(update={"message": spec.probe_message}),
         }

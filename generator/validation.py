@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,8 +13,10 @@ from pydantic import BaseModel, ValidationError
 
 from generator.checks import run_checks
 from generator.credentials import redact, spec_findings
+from generator.engines.sections import DEFAULT_ENGINE, ENGINE_SECTIONS
 from generator.errors import FieldPath, Problem, SpecError
 from generator.exposure import DEFAULT_KIND, KINDS, hint_for
+from generator.image import LAYERS
 from generator.inherit import load_layered
 from generator.loader import SourceDocument
 from generator.models import PATTERN_EXPECTATIONS, SPEC_VERSION, Spec
@@ -57,7 +60,10 @@ def _validate(document: SourceDocument) -> Spec:
     except ValidationError as error:
         problems += [_problem_from_pydantic(document, item) for item in error.errors()]
         raise SpecError(sorted(problems, key=_problem_order)) from None
-    problems += [document.problem(message, field) for field, message in run_checks(spec)]
+    problems += [
+        document.problem(message, _as_written(document, field))
+        for field, message in run_checks(spec)
+    ]
     if problems:
         raise SpecError(sorted(problems, key=_problem_order))
     return spec
@@ -77,6 +83,15 @@ def _redacted(error: SpecError) -> SpecError:
             for problem in error.problems
         ]
     )
+
+
+# Fields the spec may write under an older name: a problem names the key as written.
+OLD_NAMES = {("image", "engine_version"): ("image", "sglang_version")}
+
+
+def _as_written(document: SourceDocument, field: FieldPath) -> FieldPath:
+    old = OLD_NAMES.get(field)
+    return old if old is not None and old in document.positions else field
 
 
 def _problem_order(problem: Problem) -> tuple[int, int]:
@@ -110,25 +125,63 @@ def _check_version(document: SourceDocument) -> None:
         )
 
 
+@dataclass(frozen=True)
+class KindedSection:
+    """A spec section whose `kind` chooses its model: the server kinds, the engines."""
+
+    label: str  # "server kind"
+    models: dict[str, type[BaseModel]]
+    default: str
+    hint: Callable[[str, str], str | None]  # (kind, key) -> what to write instead, if known
+
+    def kind_in(self, document: SourceDocument, section: str) -> str | None:
+        value = document.data.get(section)
+        kind = value.get("kind", self.default) if isinstance(value, dict) else None
+        return kind if isinstance(kind, str) else None
+
+    def misplaced(self, kind: str, key: str) -> str | None:
+        """What to say of `key`, which the section's model for `kind` does not have."""
+        hint = self.hint(kind, key)
+        if hint:
+            return f"`{key}` is not a setting of {self.label} {kind!r}: {hint}"
+        others = [other for other, model in self.models.items() if key in model.model_fields]
+        if others and kind not in others:
+            takes = " and ".join(repr(other) for other in others)
+            return f"`{key}` is a setting of {self.label} {takes}, not of {kind!r}"
+        return None
+
+
+KINDED_SECTIONS = {
+    "server": KindedSection(
+        "server kind", {kind: KINDS[kind].SECTION for kind in KINDS}, DEFAULT_KIND, hint_for
+    ),
+    "engine": KindedSection(
+        "engine", dict(ENGINE_SECTIONS), DEFAULT_ENGINE, lambda kind, key: None
+    ),
+}
+
+
 def _problem_from_pydantic(document: SourceDocument, item: dict[str, Any]) -> Problem:
     field = _field_of(document.data, item["loc"])
     kind = item["type"]
+    section = KINDED_SECTIONS.get(str(field[0])) if len(field) == 2 else None
     if kind == "extra_forbidden":
         message = f"unknown key {field[-1]!r}"
-        server_kind = _server_kind(document) if field[:-1] == ("server",) else None
-        hint = hint_for(server_kind, str(field[-1])) if server_kind else None
+        chosen = section.kind_in(document, str(field[0])) if section else None
+        misplaced = section.misplaced(chosen, str(field[-1])) if section and chosen else None
         known = _known_keys(field[:-1], document)
         close = difflib.get_close_matches(str(field[-1]), known, n=1, cutoff=0.6)
-        if hint:
-            message = f"`{field[-1]}` is not a setting of server kind {server_kind!r}: {hint}"
+        if misplaced:
+            message = misplaced
         elif close:
             message += f"; did you mean `{close[0]}`?"
         elif known:
             message += f"; expected one of: {', '.join(known)}"
-    elif kind == "union_tag_invalid":
+    elif kind == "union_tag_invalid" and str(field[0]) in KINDED_SECTIONS:
+        section = KINDED_SECTIONS[str(field[0])]
         field = (*field, "kind")
-        expected = ", ".join(f"`{tag}`" for tag in KINDS)
-        message = f"unknown server kind {item['ctx']['tag']!r}; expected one of: {expected}"
+        expected = ", ".join(f"`{tag}`" for tag in section.models)
+        message = f"unknown {section.label} {item['ctx']['tag']!r}; expected one of: {expected}"
     elif kind == "missing":
         message = "required key is missing"
         description = _description(field, document)
@@ -152,7 +205,7 @@ def _field_of(data: Any, location: tuple[str | int, ...]) -> FieldPath:
         in_list = isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data)
         if in_mapping or in_list:
             data = data[part]
-        elif _is_union_tag(part) or (field == ["server"] and part in KINDS):
+        elif _is_union_tag(part) or _is_kind_tag(field, part):
             continue  # pydantic names the union member, or the server kind, it validated
         else:
             data = None
@@ -173,10 +226,13 @@ def _show(value: object) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _server_kind(document: SourceDocument) -> str | None:
-    server = document.data.get("server")
-    kind = server.get("kind", DEFAULT_KIND) if isinstance(server, dict) else None
-    return kind if isinstance(kind, str) else None
+def _is_kind_tag(field: list[str | int], part: str | int) -> bool:
+    """Whether `part`, right after a kinded section's name, is the kind pydantic validated."""
+    if len(field) == 1 and str(field[0]) in KINDED_SECTIONS:
+        return part in KINDED_SECTIONS[str(field[0])].models
+    if len(field) == 3 and field[:2] == ["image", "layers"]:  # an image layer's key
+        return part in LAYERS
+    return False
 
 
 def _description(field: FieldPath, document: SourceDocument) -> str | None:
@@ -198,9 +254,10 @@ def _model_at(parent: FieldPath, document: SourceDocument) -> type[BaseModel] | 
             return None
         if isinstance(part, int):
             continue
-        if model is Spec and part == "server":
-            kind = _server_kind(document)
-            model = KINDS[kind].SECTION if kind in KINDS else None
+        if model is Spec and part in KINDED_SECTIONS:
+            section = KINDED_SECTIONS[part]
+            kind = section.kind_in(document, part)
+            model = section.models.get(kind) if kind else None
             continue
         info = model.model_fields.get(part)
         if info is None:

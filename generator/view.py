@@ -9,8 +9,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from generator.engines.base import Argument, Engine
+from generator.engines.registry import engine_for
 from generator.exposure import ExposureView, ServiceParts, exposure_of
-from generator.models import MEMORY_SNAPSHOT_FLAGS, ContentFormat, Spec, Volume
+from generator.image_view import ImageView, image_view
+from generator.models import ContentFormat, Spec, Volume
 from generator.pycode import PyCode, call, comment, literal, name
 from generator.view_parts import Keyword, ListItem, keyword
 
@@ -48,6 +51,16 @@ class ProbeView:
 
 
 @dataclass(frozen=True)
+class SnapshotView:
+    """The requests that release the engine's GPU memory before a snapshot and resume it after."""
+
+    release_path: PyCode
+    release_body: PyCode
+    resume_path: PyCode
+    resume_body: PyCode
+
+
+@dataclass(frozen=True)
 class WarmupView:
     requests: PyCode
     timeout: PyCode
@@ -62,8 +75,8 @@ class AppView:
     model_title: PyCode
     model_name: PyCode
     model_revision: PyCode
-    registry_tag: PyCode
-    image_env: PyCode | None
+    engine_title: PyCode  # "SGLang", for comments and messages
+    image: ImageView
     volumes: tuple[VolumeView, ...]
     gpu: PyCode
     deep_gemm: DeepGemmView | None
@@ -72,7 +85,7 @@ class AppView:
     port: PyCode
     ready_timeout: PyCode
     stop_timeout: PyCode
-    memory_snapshot: bool
+    memory_snapshot: SnapshotView | None
     startup_enter_arguments: PyCode
     warmup: WarmupView | None
     app_name: PyCode
@@ -82,36 +95,20 @@ class AppView:
     probe: ProbeView
 
 
-MODEL_NAME = name("MODEL_NAME")
-MODEL_REVISION = name("MODEL_REVISION")
 GPU = name("GPU")
 PORT = name("PORT")
-
-# Why each SGLang option is set, for the comment next to it in the generated command.
-OPTION_COMMENTS: dict[str, str] = {
-    "--tp-size": "tensor parallelism: split each layer across the GPUs",
-    "--cuda-graph-max-bs": "only capture CUDA graphs for batch sizes we expect to see",
-    "--enable-metrics": "expose Prometheus metrics",
-    "--decode-log-interval": "how often to log while decoding, in tokens",
-    "--mem-fraction-static": "GPU memory for weights and KV cache; the rest is headroom",
-    "--speculative-algorithm": "speculative decoding: draft tokens, then verify them in one pass",
-    "--enable-memory-saver": "lets SGLang release and resume its GPU memory, for the snapshot",
-    "--enable-weights-cpu-backup": "keep the weights in CPU memory while released, not zeros",
-}
-# Modal's SGLang snapshot example sets this "to improve the compatibility of the Torch Inductor
-# compiler with GPU snapshotting": Inductor then compiles in the server's own process rather than
-# in a pool of worker processes. Added unless `image.env` sets it.
-MEMORY_SNAPSHOT_ENV = {"TORCHINDUCTOR_COMPILE_THREADS": "1"}
 
 
 def build_view(spec: Spec, spec_path: str, output_path: str, inputs_digest: str) -> AppView:
     volumes = _volume_constants(spec.volumes)
     server = spec.server
+    engine_impl = engine_for(spec)
+    image_variable = f"{engine_impl.kind}_image"
     service_name = name(spec.app.class_name)
     engine = spec.engine
     parts = ServiceParts(
         name=service_name,
-        image=name("sglang_image"),
+        image=name(image_variable),
         gpu=GPU,
         volumes=_volume_mapping(spec, server.volumes, volumes),
         secrets=_secrets(spec.secrets_for_server),
@@ -127,8 +124,8 @@ def build_view(spec: Spec, spec_path: str, output_path: str, inputs_digest: str)
         model_title=comment(spec.model.name),
         model_name=literal(spec.model.name),
         model_revision=literal(spec.model.revision),
-        registry_tag=literal(spec.image.registry_tag),
-        image_env=_image_env(spec),
+        engine_title=comment(engine_impl.title),
+        image=image_view(spec.image, image_variable, _image_env(spec, engine_impl)),
         volumes=tuple(
             VolumeView(
                 constant=volumes[volume.name],
@@ -138,13 +135,13 @@ def build_view(spec: Spec, spec_path: str, output_path: str, inputs_digest: str)
             for volume in spec.volumes
         ),
         gpu=literal(server.gpu.modal_spec),
-        deep_gemm=_deep_gemm_view(spec, volumes),
-        server_command=_server_command(spec),
+        deep_gemm=_deep_gemm_view(spec, engine_impl, volumes),
+        server_command=_server_command(spec, engine_impl),
         api_key_variable=literal(engine.api_key_variable) if engine.api_key_secret else None,
         port=literal(server.port),
         ready_timeout=literal(spec.ready_timeout),
         stop_timeout=literal(spec.lifecycle.stop_timeout),
-        memory_snapshot=spec.lifecycle.memory_snapshot,
+        memory_snapshot=_snapshot_view(spec, engine_impl),
         # With a snapshot, `startup` runs before it is taken and `wake_up` after each restore.
         startup_enter_arguments=PyCode("snap=True" if spec.lifecycle.memory_snapshot else ""),
         warmup=_warmup_view(spec),
@@ -157,6 +154,18 @@ def build_view(spec: Spec, spec_path: str, output_path: str, inputs_digest: str)
         ),
         exposure=exposure,
         probe=_probe_view(spec, exposure.proxy_auth),
+    )
+
+
+def _snapshot_view(spec: Spec, engine: Engine) -> SnapshotView | None:
+    if not spec.lifecycle.memory_snapshot:
+        return None
+    release, resume = engine.snapshot.release, engine.snapshot.resume
+    return SnapshotView(
+        release_path=literal(release.path),
+        release_body=literal(release.body),
+        resume_path=literal(resume.path),
+        resume_body=literal(resume.body),
     )
 
 
@@ -189,12 +198,14 @@ def _snapshot_keywords(spec: Spec) -> tuple[Keyword, ...]:
     )
 
 
-def _image_env(spec: Spec) -> PyCode | None:
+def _image_env(spec: Spec, engine: Engine) -> dict[str, str]:
+    """`image.env`, and what the engine needs for snapshots unless the image sets it already."""
     env = dict(spec.image.env)
     if spec.lifecycle.memory_snapshot:
-        for key, value in MEMORY_SNAPSHOT_ENV.items():
-            env.setdefault(key, value)
-    return literal(env) if env else None
+        for key, value in engine.snapshot.env.items():
+            if key not in spec.image_env:
+                env[key] = value
+    return env
 
 
 def _volume_constants(volumes: list[Volume]) -> dict[str, PyCode]:
@@ -219,19 +230,13 @@ def _volume_mapping(spec: Spec, chosen: list[str] | None, constants: dict[str, P
     return literal({mount_paths[volume]: constants[volume] for volume in names})
 
 
-def _deep_gemm_view(spec: Spec, volumes: dict[str, PyCode]) -> DeepGemmView | None:
-    deep_gemm = spec.deep_gemm
-    if not deep_gemm.enabled:
+def _deep_gemm_view(spec: Spec, engine: Engine, volumes: dict[str, PyCode]) -> DeepGemmView | None:
+    if not spec.deep_gemm_enabled or engine.deep_gemm_prefix is None:
         return None
+    deep_gemm = spec.deep_gemm
     gpu = spec.deep_gemm_gpu
-    command = [
-        ListItem(literal("python3")),
-        ListItem(literal("-m")),
-        ListItem(literal("sglang.compile_deep_gemm")),
-        *_option("--model-path", MODEL_NAME),
-        *_option("--revision", MODEL_REVISION),
-        *_option("--tp-size", literal(str(spec.tensor_parallel_size))),
-    ]
+    command = [ListItem(literal(part)) for part in engine.deep_gemm_prefix]
+    command += _command_items(engine, engine.deep_gemm_arguments(spec))
     return DeepGemmView(
         command=tuple(command),
         check=literal(deep_gemm.fail_build_on_error),
@@ -248,72 +253,31 @@ def _deep_gemm_view(spec: Spec, volumes: dict[str, PyCode]) -> DeepGemmView | No
     )
 
 
-def _flag(flag: str) -> ListItem:
-    note = OPTION_COMMENTS.get(flag)
-    return ListItem(literal(flag), comment(note) if note else None)
+def _server_command(spec: Spec, engine: Engine) -> tuple[ListItem, ...]:
+    items = [ListItem(literal(part)) for part in engine.command_prefix]
+    return tuple(items + _command_items(engine, engine.arguments(spec)))
 
 
-def _option(flag: str, value: PyCode | None = None) -> list[ListItem]:
-    if value is None:
-        return [_flag(flag)]
-    return [_flag(flag), ListItem(value)]
-
-
-def _server_command(spec: Spec) -> tuple[ListItem, ...]:
-    engine = spec.engine
-    items = [
-        ListItem(literal("python")),
-        ListItem(literal("-m")),
-        ListItem(literal("sglang.launch_server")),
-        *_option("--model-path", MODEL_NAME),
-        *_option("--revision", MODEL_REVISION),
-        *_option(
-            "--served-model-name",
-            MODEL_NAME
-            if engine.served_model_name in (None, spec.model.name)
-            else literal(engine.served_model_name),
-        ),
-        *_option("--host", literal(engine.host)),
-        *_option("--port", literal(str(spec.server.port))),
-        *_option("--tp-size", literal(str(spec.tensor_parallel_size))),
-    ]
-    if spec.cuda_graph_max_bs is not None:
-        items += _option("--cuda-graph-max-bs", literal(str(spec.cuda_graph_max_bs)))
-    if engine.enable_metrics:
-        items += _option("--enable-metrics")
-    optional: list[tuple[str, object]] = [
-        ("--decode-log-interval", engine.decode_log_interval),
-        ("--mem-fraction-static", engine.mem_fraction_static),
-        ("--context-length", engine.context_length),
-        ("--mamba-scheduler-strategy", engine.mamba_scheduler_strategy),
-        ("--reasoning-parser", engine.reasoning_parser),
-        ("--tool-call-parser", engine.tool_call_parser),
-    ]
-    speculative = engine.speculative
-    if speculative is not None:
-        optional += [
-            ("--speculative-algorithm", speculative.algorithm),
-            ("--speculative-num-steps", speculative.num_steps),
-            ("--speculative-eagle-topk", speculative.eagle_topk),
-            ("--speculative-num-draft-tokens", speculative.num_draft_tokens),
-        ]
-    if spec.lifecycle.memory_snapshot:
-        optional += [(flag, True) for flag in MEMORY_SNAPSHOT_FLAGS]
-    optional += list(engine.extra_args.items())
-    for flag, value in optional:
-        items += _argument(flag, value)
-    return tuple(items)
-
-
-def _argument(flag: str, value: object) -> list[ListItem]:
-    """The argv items for one option: none when unset or false, the bare flag when true."""
-    if value is None or value is False:
-        return []
-    if value is True:
-        return _option(flag)
-    if isinstance(value, list):
-        return [_flag(flag)] + [ListItem(literal(str(item))) for item in value]
-    return _option(flag, literal(str(value)))
+def _command_items(engine: Engine, arguments: list[Argument]) -> list[ListItem]:
+    """The argv items of each option: none when unset or false, the bare flag when true, a
+    list's items after its flag, a constant's name where the value is one."""
+    items: list[ListItem] = []
+    for argument in arguments:
+        value = argument.value
+        if value is None or value is False:
+            continue
+        if argument.flag is not None:
+            note = engine.option_comments.get(argument.flag)
+            items.append(ListItem(literal(argument.flag), comment(note) if note else None))
+        if value is True:
+            continue
+        if argument.name is not None:
+            items.append(ListItem(name(argument.name)))
+        elif isinstance(value, list):
+            items += [ListItem(literal(str(item))) for item in value]
+        else:
+            items.append(ListItem(literal(str(value))))
+    return items
 
 
 def _secrets(names: list[str]) -> PyCode | None:

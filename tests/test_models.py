@@ -6,6 +6,7 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from generator import models
+from generator.engines.sglang.engine import cuda_graph_max_bs
 from generator.models import Spec
 
 
@@ -40,7 +41,7 @@ def test_validated_specs_are_immutable() -> None:
     # Defaults drawn from the reference apps.
     assert spec.server.port == 8000
     assert spec.server.target_inputs == 10
-    assert spec.cuda_graph_max_bs == 20
+    assert cuda_graph_max_bs(spec) == 20
     assert spec.engine.enable_metrics is True
     assert spec.warmup.max_tokens == 16
-    assert spec.deep_gemm.enabled and spec.deep_gemm.fail_build_on_error
+    assert spec.deep_gemm_enabled and spec.deep_gemm.fail_build_on_error

@@ -25,7 +25,7 @@ from generator.engines.sglang.catalog import (
     load_catalog,
 )
 from generator.engines.sglang.catalog_extract import extract_catalog
-from generator.engines.sglang.options import deep_gemm_options, engine_version, server_options
+from generator.engines.sglang.engine import ENGINE
 from generator.errors import SpecError
 from generator.validation import load_spec
 from generator.view import build_view
@@ -489,7 +489,7 @@ def test_version_and_catalog_must_be_known(tmp_path: Path) -> None:
     data["image"]["registry_tag"] = "example.com/private/sglang-build:latest"
     (problem,) = problems(tmp_path, data)
     assert "image.registry_tag: cannot tell the SGLang version of" in problem
-    assert "set `image.sglang_version`" in problem
+    assert "set `image.engine_version`" in problem
     data["image"]["sglang_version"] = "0.5.10.post1"
     assert problems(tmp_path, data) == []
     data["image"]["sglang_version"] = "0.5.99"
@@ -556,19 +556,23 @@ def flags_in(items: tuple) -> list[str]:
 def test_committed_specs_validate_and_render_canonical_names(name: str, version: str) -> None:
     loaded = load_spec(ROOT / "specs" / name)
     spec = loaded.spec
-    assert engine_version(spec) == version
+    assert ENGINE.version(spec) == version
     # The only warning: the seeds' experimental HTTP server has no authentication.
     assert [field for field, _ in run_warnings(spec)] == [("server", "unauthenticated")]
     catalog = load_catalog(version)
     view = build_view(spec, "specs/x", "generated/x.py", "0" * 64)
     server_flags = flags_in(view.server_command)
-    checked = [flag for _, flag, _ in server_options(spec)] + list(spec.engine.extra_args)
+    checked = [
+        argument.flag
+        for argument in ENGINE.arguments(spec)
+        if argument.value is not None and argument.value is not False
+    ]
     assert sorted(server_flags) == sorted(checked)  # the check sees what the view passes
     for flag in server_flags:
         assert catalog.launch_server.resolve(flag).exact, flag
     assert view.deep_gemm is not None
     build_flags = flags_in(view.deep_gemm.command)
-    assert build_flags == [flag for _, flag, _ in deep_gemm_options(spec)]
+    assert build_flags == [argument.flag for argument in ENGINE.deep_gemm_arguments(spec)]
     for flag in build_flags:
         assert catalog.compile_deep_gemm.resolve(flag).exact, flag
 

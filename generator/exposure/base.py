@@ -89,6 +89,10 @@ class ServingSection(SpecModel):
         """Concurrent requests per replica the app is sized for, if the spec says."""
         raise NotImplementedError
 
+    def resolved_defaults(self) -> dict[str, object]:
+        """Defaults that depend on other fields of the section, for `modalgen show`."""
+        return {}
+
     @property
     def compute_regions(self) -> list[str]:
         """Where containers run, if the spec says."""

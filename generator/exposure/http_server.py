@@ -68,6 +68,12 @@ class HttpServerSection(ServingSection):
     def startup_limit(self) -> int:
         return self.startup_timeout or self.timeout or MODAL_DEFAULT_TIMEOUT
 
+    def resolved_defaults(self) -> dict[str, object]:
+        return {
+            "proxy_regions": self.resolved_proxy_regions,
+            "timeout": self.timeout or MODAL_DEFAULT_TIMEOUT,
+        }
+
     @property
     def concurrency_target(self) -> int | None:
         return self.target_inputs

@@ -49,6 +49,9 @@ class WebServerSection(ServingSection):
     def startup_limit(self) -> int:
         return self.startup_timeout or self.timeout or MODAL_DEFAULT_TIMEOUT
 
+    def resolved_defaults(self) -> dict[str, object]:
+        return {"timeout": self.timeout or MODAL_DEFAULT_TIMEOUT}
+
     @property
     def concurrency_target(self) -> int | None:
         return self.target_inputs or self.max_inputs

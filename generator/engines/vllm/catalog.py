@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cache, cached_property
 from typing import Any
 
-from generator.engines.sglang.catalog import CATALOG_DIR, CatalogNotFound, OptionTable, _version_key
+from generator.engines.option_table import CATALOG_DIR, CatalogNotFound, OptionTable, _version_key
 
 ENGINE = "vLLM"
 COMMAND = "vllm serve"

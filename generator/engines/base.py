@@ -1,0 +1,196 @@
+"""The interface every engine implements, and the option checking they share.
+
+The view and the checks ask an `Engine` for what differs between engines: the command that
+starts the server and the options it passes, how GPU memory is released before a snapshot and
+taken back after, what the image needs for that, which build steps the engine wants, and the
+option catalog of the engine version in the image.
+"""
+
+from __future__ import annotations
+
+import difflib
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from generator.engines.option_table import CatalogNotFound, OptionError, OptionTable
+from generator.errors import FieldPath
+
+if TYPE_CHECKING:
+    from generator.models import Spec
+
+Severity = Literal["error", "warning"]
+EngineFinding = tuple[Severity, FieldPath, str]
+SKIP_HINT = "or set `image.check_engine_options = false` to skip checking engine options"
+
+
+@dataclass(frozen=True)
+class Argument:
+    """One option of the server command: `flag` and its value, from the spec's `field`.
+
+    `value` True passes the bare flag, None and False pass nothing, a list several values, a dict
+    one JSON value. `name` is a constant of the generated module that holds the value (such as
+    `MODEL_NAME`), used instead of a literal. A `flag` of None is a positional argument.
+    """
+
+    field: FieldPath
+    flag: str | None
+    value: Any
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class MemoryRoute:
+    """A request the app sends its own engine: `POST path` with `body` as JSON (None: no body)."""
+
+    path: str
+    body: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class SnapshotSupport:
+    """How an engine gives its GPU memory back before a memory snapshot and takes it after."""
+
+    release: MemoryRoute
+    resume: MemoryRoute
+    env: dict[str, str]  # image variables it needs, unless the spec sets them
+
+
+class Engine(ABC):
+    kind: str  # `engine.kind`
+    title: str  # as people write it: "SGLang"
+    command_prefix: tuple[str, ...]  # what starts the server, before its options
+    option_comments: ClassVar[dict[str, str]]  # why each option is set, for the generated command
+    snapshot: SnapshotSupport
+    # The build step that pre-compiles DeepGEMM kernels, for engines that have one.
+    deep_gemm_prefix: tuple[str, ...] | None = None
+
+    @abstractmethod
+    def arguments(self, spec: Spec) -> list[Argument]:
+        """The server's options, in order, as the generated command passes them."""
+
+    @abstractmethod
+    def version(self, spec: Spec) -> str | None:
+        """The engine version in the spec's image, or None when nothing says it."""
+
+    @abstractmethod
+    def version_source(self, spec: Spec) -> tuple[FieldPath, str]:
+        """Where the version would come from, for a message: (field, what it is)."""
+
+    @abstractmethod
+    def catalog_tables(self, spec: Spec, version: str) -> list[tuple[OptionTable, list[Argument]]]:
+        """Each command the app runs and the options it passes, for the version's catalog."""
+
+    @abstractmethod
+    def available_versions(self) -> list[str]: ...
+
+    @abstractmethod
+    def extract_command(self, version: str) -> str: ...
+
+    def env_vars(self, version: str) -> frozenset[str] | None:
+        """The variables this version reads, where its catalog records them."""
+        return None
+
+    env_prefix: str = ""
+
+    def findings(self, spec: Spec) -> Iterator[tuple[FieldPath, str]]:
+        """What this engine refuses that pydantic's rules cannot see."""
+        return iter(())
+
+    def resolved_section(self, spec: Spec) -> Any:
+        """The spec's engine section with the defaults that depend on other fields written out."""
+        return spec.engine.model_copy(
+            update={
+                "served_model_name": spec.engine.served_model_name or spec.model.name,
+                "tensor_parallel_size": spec.tensor_parallel_size,
+            }
+        )
+
+    def deep_gemm_arguments(self, spec: Spec) -> list[Argument]:
+        """The options of the DeepGEMM build step, for engines that have one."""
+        return []
+
+    def memory_fraction(self, spec: Spec) -> float | None:
+        """The fraction of GPU memory the spec lets the engine use, if it says."""
+        return None
+
+    # --- option checking, shared -----------------------------------------------------------
+
+    def option_findings(self, spec: Spec) -> Iterator[EngineFinding]:
+        """Every option the app passes, checked against the catalog of the image's version."""
+        if not spec.image.check_engine_options:
+            return
+        version = self.version(spec)
+        field, what = self.version_source(spec)
+        if version is None:
+            yield (
+                "error",
+                field,
+                f"cannot tell the {self.title} version of {what}: set `image.engine_version`, "
+                f"{SKIP_HINT}",
+            )
+            return
+        try:
+            tables = self.catalog_tables(spec, version)
+        except CatalogNotFound:
+            known = ", ".join(self.available_versions()) or "none"
+            yield (
+                "error",
+                ("image", "engine_version") if spec.image.engine_version else field,
+                f"no option catalog for {self.title} {version} (catalogs: {known}): create it "
+                f"with `{self.extract_command(version)}`, {SKIP_HINT}",
+            )
+            return
+        for table, arguments in tables:
+            for argument in arguments:
+                if argument.flag is None or argument.value is None or argument.value is False:
+                    continue
+                generated = argument.field[:2] != ("engine", "extra_args")
+                yield from _option_findings(
+                    table, argument.field, argument.flag, argument.value, generated
+                )
+        known_env = self.env_vars(version)
+        if known_env is None or not self.env_prefix:
+            return
+        for key in spec.image_env:
+            if key.startswith(self.env_prefix) and key not in known_env:
+                close = difflib.get_close_matches(key, sorted(known_env), n=3, cutoff=0.8)
+                hint = f"; closest: {', '.join(close)}" if close else ""
+                yield (
+                    "warning",
+                    ("image", "env", key),
+                    f"{self.title} {version} does not read {key} (no such name in its source)"
+                    f"{hint}",
+                )
+
+
+def _option_findings(
+    table: OptionTable, field: FieldPath, flag: str, value: object, generated: bool
+) -> Iterator[EngineFinding]:
+    # For a typed field, say where the flag comes from.
+    passes = f" (the generated `{table.command}` command passes it for this field)"
+    try:
+        resolution = table.resolve(flag)
+    except OptionError as error:
+        yield "error", field, f"{error}{passes if generated else ''}"
+        return
+    if not resolution.exact:
+        yield (
+            "error",
+            field,
+            f"`{flag}` is an abbreviation: {table.engine} {table.version} expands it to "
+            f"`{resolution.expanded}`; write `{resolution.expanded}` (an abbreviation breaks "
+            f"the day {table.engine} adds another option with the same prefix)",
+        )
+    problem = table.check_value(resolution.option, value)
+    if problem is not None:
+        yield "error", field, problem
+    option = resolution.option
+    if option.deprecated and value is not None and value is not False:
+        instead = f"; use `{option.replacement}`" if option.replacement else ""
+        yield (
+            "warning",
+            field,
+            f"`{flag}` is deprecated in {table.engine} {table.version}{instead}",
+        )

@@ -1,0 +1,35 @@
+"""What every engine section shares: the served name, the bind address, the API key, and a
+typed pass-through for options the spec does not name."""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar
+
+from pydantic import Field, StringConstraints
+
+from generator.fields import ENGINE_FLAG, EnvVarName, ModalObjectName, SpecModel
+
+EngineArgValue = str | int | float | bool | list[str]
+EngineFlag = Annotated[str, StringConstraints(pattern=ENGINE_FLAG)]
+
+
+class EngineSectionBase(SpecModel):
+    # Whether the image build pre-compiles DeepGEMM kernels unless `deep_gemm.enabled` says.
+    builds_deep_gemm: ClassVar[bool] = False
+
+    host: str = Field(default="0.0.0.0", description="Address the server binds to (`--host`).")
+    api_key_secret: ModalObjectName | None = Field(
+        default=None,
+        description="Name of a Modal Secret holding an API key the engine then requires "
+        "(`--api-key`, read from the Secret at run time, never written into the file); the test "
+        "client sends it as `Authorization: Bearer`, from the same variable in your shell.",
+    )
+    api_key_variable: EnvVarName = Field(
+        default="API_KEY",
+        description="The variable of `api_key_secret` that holds the key.",
+    )
+    extra_args: dict[EngineFlag, EngineArgValue] = Field(
+        default_factory=dict,
+        description="Further server options, by full flag name. `true` passes a bare flag, "
+        "`false` omits it, a list passes several values.",
+    )

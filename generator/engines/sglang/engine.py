@@ -1,0 +1,293 @@
+"""SGLang: `python -m sglang.launch_server`, its options, snapshots and DeepGEMM build step."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, ClassVar
+
+from generator.engines.base import Argument, Engine, MemoryRoute, SnapshotSupport
+from generator.engines.option_table import OptionTable
+from generator.engines.sglang import catalog
+from generator.engines.sglang.section import (
+    MEMORY_SNAPSHOT_FLAGS,
+    MambaSchedulerStrategy,
+    SglangEngineSection,
+    SpeculativeAlgorithm,
+)
+from generator.errors import FieldPath
+
+if TYPE_CHECKING:
+    from generator.models import Spec
+
+TRUTHY = {"1", "true", "yes", "on"}
+# First SGLang release with `--enable-weights-cpu-backup` (added by sgl-project/sglang#10873;
+# verl tests for `sglang>=0.5.3` before passing it).
+WEIGHTS_CPU_BACKUP_SINCE = (0, 5, 3)
+
+
+def _section(spec: Spec) -> SglangEngineSection:
+    assert isinstance(spec.engine, SglangEngineSection)
+    return spec.engine
+
+
+def cuda_graph_max_bs(spec: Spec) -> int | None:
+    """Largest batch captured in CUDA graphs: as set, else twice the concurrency target."""
+    target = spec.server.concurrency_target
+    return _section(spec).cuda_graph_max_bs or (2 * target if target else None)
+
+
+class Sglang(Engine):
+    kind = "sglang"
+    title = "SGLang"
+    command_prefix = ("python", "-m", "sglang.launch_server")
+    deep_gemm_prefix = ("python3", "-m", "sglang.compile_deep_gemm")
+    env_prefix = "SGLANG_"
+    option_comments: ClassVar[dict[str, str]] = {
+        "--tp-size": "tensor parallelism: split each layer across the GPUs",
+        "--cuda-graph-max-bs": "only capture CUDA graphs for batch sizes we expect to see",
+        "--enable-metrics": "expose Prometheus metrics",
+        "--decode-log-interval": "how often to log while decoding, in tokens",
+        "--mem-fraction-static": "GPU memory for weights and KV cache; the rest is headroom",
+        "--speculative-algorithm": "speculative decoding: draft tokens, then verify them in one "
+        "pass",
+        "--enable-memory-saver": "lets SGLang release and resume its GPU memory, for the snapshot",
+        "--enable-weights-cpu-backup": "keep the weights in CPU memory while released, not zeros",
+    }
+    # The memory saver releases GPU memory and keeps its virtual addresses, so CUDA graphs stay
+    # valid. Modal's SGLang snapshot example sets TORCHINDUCTOR_COMPILE_THREADS=1 "to improve the
+    # compatibility of the Torch Inductor compiler with GPU snapshotting".
+    snapshot = SnapshotSupport(
+        release=MemoryRoute("/release_memory_occupation", {}),
+        resume=MemoryRoute("/resume_memory_occupation", {}),
+        env={"TORCHINDUCTOR_COMPILE_THREADS": "1"},
+    )
+
+    def arguments(self, spec: Spec) -> list[Argument]:
+        engine, speculative = _section(spec), _section(spec).speculative
+        served = engine.served_model_name
+        arguments = [
+            Argument(("model", "name"), "--model-path", spec.model.name, "MODEL_NAME"),
+            Argument(("model", "revision"), "--revision", spec.model.revision, "MODEL_REVISION"),
+            Argument(
+                ("engine", "served_model_name"),
+                "--served-model-name",
+                served or spec.model.name,
+                "MODEL_NAME" if served in (None, spec.model.name) else None,
+            ),
+            Argument(("engine", "host"), "--host", engine.host),
+            Argument(("server", "port"), "--port", spec.server.port),
+            Argument(("engine", "tensor_parallel_size"), "--tp-size", spec.tensor_parallel_size),
+            Argument(
+                ("engine", "cuda_graph_max_bs"), "--cuda-graph-max-bs", cuda_graph_max_bs(spec)
+            ),
+            Argument(("engine", "enable_metrics"), "--enable-metrics", engine.enable_metrics),
+            Argument(
+                ("engine", "decode_log_interval"),
+                "--decode-log-interval",
+                engine.decode_log_interval,
+            ),
+            Argument(
+                ("engine", "mem_fraction_static"),
+                "--mem-fraction-static",
+                engine.mem_fraction_static,
+            ),
+            Argument(("engine", "context_length"), "--context-length", engine.context_length),
+            Argument(
+                ("engine", "mamba_scheduler_strategy"),
+                "--mamba-scheduler-strategy",
+                engine.mamba_scheduler_strategy,
+            ),
+            Argument(("engine", "reasoning_parser"), "--reasoning-parser", engine.reasoning_parser),
+            Argument(("engine", "tool_call_parser"), "--tool-call-parser", engine.tool_call_parser),
+        ]
+        if speculative is not None:
+            field = ("engine", "speculative")
+            arguments += [
+                Argument((*field, "algorithm"), "--speculative-algorithm", speculative.algorithm),
+                Argument((*field, "num_steps"), "--speculative-num-steps", speculative.num_steps),
+                Argument(
+                    (*field, "eagle_topk"), "--speculative-eagle-topk", speculative.eagle_topk
+                ),
+                Argument(
+                    (*field, "num_draft_tokens"),
+                    "--speculative-num-draft-tokens",
+                    speculative.num_draft_tokens,
+                ),
+            ]
+        if spec.lifecycle.memory_snapshot:
+            arguments += [
+                Argument(("lifecycle", "memory_snapshot"), flag, True)
+                for flag in MEMORY_SNAPSHOT_FLAGS
+            ]
+        arguments += [
+            Argument(("engine", "extra_args", flag), flag, value)
+            for flag, value in engine.extra_args.items()
+        ]
+        return arguments
+
+    def resolved_section(self, spec: Spec) -> SglangEngineSection:
+        section = super().resolved_section(spec)
+        return section.model_copy(update={"cuda_graph_max_bs": cuda_graph_max_bs(spec)})
+
+    def deep_gemm_arguments(self, spec: Spec) -> list[Argument]:
+        """The options of `sglang.compile_deep_gemm` in the image build."""
+        return [
+            Argument(("model", "name"), "--model-path", spec.model.name, "MODEL_NAME"),
+            Argument(("model", "revision"), "--revision", spec.model.revision, "MODEL_REVISION"),
+            Argument(("engine", "tensor_parallel_size"), "--tp-size", spec.tensor_parallel_size),
+        ]
+
+    def version(self, spec: Spec) -> str | None:
+        tag = spec.image.registry_tag
+        return spec.image.engine_version or (catalog.engine_version_from_tag(tag) if tag else None)
+
+    def version_source(self, spec: Spec) -> tuple[FieldPath, str]:
+        if spec.image.registry_tag is None:
+            return ("image", "debian_slim_python"), "a Debian slim image"
+        return ("image", "registry_tag"), repr(spec.image.registry_tag)
+
+    def catalog_tables(self, spec: Spec, version: str) -> list[tuple[OptionTable, list[Argument]]]:
+        loaded = catalog.load_catalog(version)
+        tables = [(loaded.launch_server, self.arguments(spec))]
+        if spec.deep_gemm_enabled:
+            tables.append((loaded.compile_deep_gemm, self.deep_gemm_arguments(spec)))
+        return tables
+
+    def env_vars(self, version: str) -> frozenset[str] | None:
+        return catalog.load_catalog(version).env_vars
+
+    def available_versions(self) -> list[str]:
+        return catalog.available_versions()
+
+    def extract_command(self, version: str) -> str:
+        return catalog.extract_command(version)
+
+    def memory_fraction(self, spec: Spec) -> float | None:
+        return _section(spec).mem_fraction_static
+
+    def findings(self, spec: Spec) -> Iterator[tuple[FieldPath, str]]:
+        yield from _tag_and_version(spec)
+        yield from _deep_gemm_needs_jit(spec)
+        yield from _speculative_decoding(spec)
+        yield from _memory_snapshot(spec)
+
+
+def _tag_and_version(spec: Spec) -> Iterator[tuple[FieldPath, str]]:
+    tag, stated = spec.image.registry_tag, spec.image.engine_version
+    from_tag = catalog.engine_version_from_tag(tag) if tag else None
+    if stated and from_tag and stated != from_tag:
+        yield (
+            ("image", "engine_version"),
+            f"the image tag says SGLang {from_tag}, not {stated}: drop one",
+        )
+
+
+def _deep_gemm_needs_jit(spec: Spec) -> Iterator[tuple[FieldPath, str]]:
+    if spec.deep_gemm_enabled and spec.image_env.get("SGLANG_ENABLE_JIT_DEEPGEMM") == "0":
+        yield (
+            ("deep_gemm", "enabled"),
+            "DeepGEMM pre-compilation is on but image.env sets SGLANG_ENABLE_JIT_DEEPGEMM=0, "
+            "which turns the kernels off; set `deep_gemm.enabled = false` or drop the variable",
+        )
+
+
+def _speculative_decoding(spec: Spec) -> Iterator[tuple[FieldPath, str]]:
+    """Settings SGLang refuses or silently rewrites at start-up.
+
+    Rules from sglang/srt/server_args.py (v0.5.9 and v0.5.10): in
+    `ServerArgs._handle_speculative_decoding`, an assert that topk and draft tokens are unset
+    when num_steps is unset (they are compared as numbers otherwise), "Spec v2 currently only
+    supports topk = 1" when SGLANG_ENABLE_SPEC_V2 is on, and num_draft_tokens replaced by
+    num_steps + 1 when topk is 1; in `_handle_mamba_radix_cache`, an assert that
+    mamba_track_interval (default 256) >= num_draft_tokens with the `extra_buffer` strategy.
+    """
+    engine = _section(spec)
+    speculative = engine.speculative
+    if speculative is None or speculative.algorithm is SpeculativeAlgorithm.NGRAM:
+        return
+    field = ("engine", "speculative")
+    tuning = {
+        "num_steps": speculative.num_steps,
+        "eagle_topk": speculative.eagle_topk,
+        "num_draft_tokens": speculative.num_draft_tokens,
+    }
+    given = [key for key, value in tuning.items() if value is not None]
+    if given and len(given) != len(tuning):
+        missing = [key for key in tuning if key not in given]
+        yield (
+            field,
+            f"set num_steps, eagle_topk and num_draft_tokens together or not at all (SGLang "
+            f"then chooses them); missing: {', '.join(missing)}",
+        )
+        return
+    if not given:
+        return
+    steps, topk, drafts = (
+        speculative.num_steps,
+        speculative.eagle_topk,
+        speculative.num_draft_tokens,
+    )
+    assert steps is not None and topk is not None and drafts is not None
+    if topk == 1 and drafts != steps + 1:
+        yield (
+            (*field, "num_draft_tokens"),
+            f"with eagle_topk = 1 SGLang replaces num_draft_tokens by num_steps + 1 = "
+            f"{steps + 1}; given {drafts}",
+        )
+    if topk > 1 and spec.image_env.get("SGLANG_ENABLE_SPEC_V2", "").lower() in TRUTHY:
+        yield (
+            (*field, "eagle_topk"),
+            "SGLANG_ENABLE_SPEC_V2 is on in image.env and SGLang's spec v2 only supports "
+            f"eagle_topk = 1; given {topk}",
+        )
+    if engine.mamba_scheduler_strategy is MambaSchedulerStrategy.EXTRA_BUFFER:
+        interval = engine.extra_args.get("--mamba-track-interval", 256)
+        if isinstance(interval, int) and drafts > interval:
+            yield (
+                (*field, "num_draft_tokens"),
+                f"with mamba_scheduler_strategy = extra_buffer SGLang requires "
+                f"mamba_track_interval ({interval}) >= num_draft_tokens; given {drafts}",
+            )
+
+
+_SGLANG_IMAGE_VERSION = re.compile(r"^lmsysorg/sglang:v(\d+)\.(\d+)\.(\d+)")
+
+
+def _memory_snapshot(spec: Spec) -> Iterator[tuple[FieldPath, str]]:
+    """What `lifecycle.memory_snapshot` needs from SGLang and its image.
+
+    torch_memory_saver, behind `--enable-memory-saver`, refuses to start when PyTorch's CUDA
+    allocator uses expandable segments (fzyzcjy/torch_memory_saver#24, #25).
+    `--enable-weights-cpu-backup`, without which released weights come back as garbage after a
+    resume, exists since SGLang 0.5.3. The option adds both flags itself: one spelling only.
+    """
+    if not spec.lifecycle.memory_snapshot:
+        return
+    for key in ("PYTORCH_CUDA_ALLOC_CONF", "PYTORCH_ALLOC_CONF"):
+        setting = spec.image_env.get(key, "").replace(" ", "").lower()
+        if "expandable_segments:true" in setting:
+            yield (
+                ("image", "env", key),
+                f"{key} turns on expandable_segments, which SGLang's memory saver "
+                "(torch_memory_saver) refuses, and lifecycle.memory_snapshot needs the memory "
+                "saver to release GPU memory before the snapshot: drop one or the other",
+            )
+    for flag in MEMORY_SNAPSHOT_FLAGS:
+        if flag in _section(spec).extra_args:
+            yield (
+                ("engine", "extra_args", flag),
+                f"{flag} is added by lifecycle.memory_snapshot, which needs it: remove it from "
+                "engine.extra_args",
+            )
+    match = _SGLANG_IMAGE_VERSION.match(spec.image.registry_tag or "")
+    if match and tuple(int(part) for part in match.groups()) < WEIGHTS_CPU_BACKUP_SINCE:
+        yield (
+            ("image", "registry_tag"),
+            "lifecycle.memory_snapshot needs SGLang 0.5.3 or later, for "
+            "--enable-weights-cpu-backup (without it, released weights come back as garbage); "
+            f"the image has {'.'.join(match.groups())}",
+        )
+
+
+ENGINE = Sglang()

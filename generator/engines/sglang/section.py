@@ -1,0 +1,106 @@
+"""The SGLang section of a spec: `engine.kind = "sglang"` (the default)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from generator.engines.section_base import EngineSectionBase
+from generator.fields import SpecModel
+
+
+class SpeculativeAlgorithm(StrEnum):
+    EAGLE = "EAGLE"
+    EAGLE3 = "EAGLE3"
+    NEXTN = "NEXTN"
+    STANDALONE = "STANDALONE"
+    NGRAM = "NGRAM"
+
+
+class MambaSchedulerStrategy(StrEnum):
+    AUTO = "auto"
+    NO_BUFFER = "no_buffer"
+    EXTRA_BUFFER = "extra_buffer"
+
+
+class SpeculativeDecoding(SpecModel):
+    algorithm: SpeculativeAlgorithm = Field(
+        description="Speculative decoding algorithm (`--speculative-algorithm`); EAGLE uses the "
+        "model's multi-token-prediction head."
+    )
+    num_steps: int | None = Field(
+        default=None, ge=1, description="Draft steps per verification (`--speculative-num-steps`)."
+    )
+    eagle_topk: int | None = Field(
+        default=None,
+        ge=1,
+        description="Branching factor of the draft tree (`--speculative-eagle-topk`).",
+    )
+    num_draft_tokens: int | None = Field(
+        default=None,
+        ge=1,
+        description="Draft tokens verified per step (`--speculative-num-draft-tokens`).",
+    )
+
+
+class SglangEngineSection(EngineSectionBase):
+    builds_deep_gemm: ClassVar[bool] = True
+
+    kind: Literal["sglang"] = Field(
+        default="sglang", description="The inference engine: `sglang` (the default) or `vllm`."
+    )
+    served_model_name: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Model name clients put in requests (`--served-model-name`); defaults to the "
+        "model's repository id.",
+    )
+    tensor_parallel_size: int | None = Field(
+        default=None,
+        ge=1,
+        description="Tensor parallelism (`--tp-size`); defaults to the GPU count.",
+    )
+    cuda_graph_max_bs: int | None = Field(
+        default=None,
+        ge=1,
+        description="Largest batch size captured in CUDA graphs (`--cuda-graph-max-bs`); defaults "
+        "to twice the server's concurrency target.",
+    )
+    enable_metrics: bool = Field(
+        default=True, description="Expose Prometheus metrics (`--enable-metrics`)."
+    )
+    decode_log_interval: int | None = Field(
+        default=None, ge=1, description="Log every N decoded tokens (`--decode-log-interval`)."
+    )
+    mem_fraction_static: float | None = Field(
+        default=None,
+        gt=0,
+        lt=1,
+        description="Fraction of GPU memory for weights and KV cache (`--mem-fraction-static`).",
+    )
+    context_length: int | None = Field(
+        default=None, ge=1, description="Maximum context length in tokens (`--context-length`)."
+    )
+    mamba_scheduler_strategy: MambaSchedulerStrategy | None = Field(
+        default=None,
+        description="Scheduling of Mamba state for hybrid models (`--mamba-scheduler-strategy`).",
+    )
+    reasoning_parser: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Parser that splits reasoning from content (`--reasoning-parser`).",
+    )
+    tool_call_parser: str | None = Field(
+        default=None, min_length=1, description="Parser for tool calls (`--tool-call-parser`)."
+    )
+    speculative: SpeculativeDecoding | None = Field(
+        default=None, description="Speculative decoding; off when absent."
+    )
+
+
+# The SGLang options `lifecycle.memory_snapshot` adds. The memory saver (torch_memory_saver) lets
+# SGLang release and resume its GPU memory and keeps the virtual addresses, so CUDA graphs stay
+# valid; without the CPU backup, released weights (target and draft) come back uninitialised.
+MEMORY_SNAPSHOT_FLAGS = ("--enable-memory-saver", "--enable-weights-cpu-backup")

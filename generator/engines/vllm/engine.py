@@ -1,0 +1,180 @@
+"""vLLM: `vllm serve MODEL [options]`, its options, and sleep mode for memory snapshots."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from generator.engines.base import Argument, Engine, MemoryRoute, SnapshotSupport
+from generator.engines.option_table import OptionTable
+from generator.engines.vllm import catalog
+from generator.engines.vllm.section import VllmEngineSection
+from generator.errors import FieldPath
+
+if TYPE_CHECKING:
+    from generator.models import Spec
+
+# What `lifecycle.memory_snapshot` adds: sleep mode, whose routes (`/sleep`, `/wake_up`) vLLM
+# serves only in its development mode.
+SLEEP_MODE_FLAG = "--enable-sleep-mode"
+
+
+def _section(spec: Spec) -> VllmEngineSection:
+    assert isinstance(spec.engine, VllmEngineSection)
+    return spec.engine
+
+
+def _json(value: dict[str, Any] | None) -> str | None:
+    return None if value is None else json.dumps(value, separators=(",", ":"))
+
+
+class Vllm(Engine):
+    kind = "vllm"
+    title = "vLLM"
+    command_prefix = ("vllm", "serve")
+    env_prefix = "VLLM_"
+    option_comments: ClassVar[dict[str, str]] = {
+        "--tensor-parallel-size": "tensor parallelism: split each layer across the GPUs",
+        "--enforce-eager": "no CUDA graphs or compilation: a faster start, slower serving",
+        "--gpu-memory-utilization": "GPU memory vLLM may use; the rest is headroom",
+        "--enable-sleep-mode": "lets vLLM release and take back its GPU memory, for the snapshot",
+    }
+    snapshot = SnapshotSupport(
+        release=MemoryRoute("/sleep?level=1", None),
+        resume=MemoryRoute("/wake_up", None),
+        env={"VLLM_SERVER_DEV_MODE": "1"},
+    )
+
+    def arguments(self, spec: Spec) -> list[Argument]:
+        engine = _section(spec)
+        served = engine.served_model_name
+        gpus = spec.server.gpu.count
+        tensor_parallel = engine.tensor_parallel_size or (gpus if gpus > 1 else None)
+        prefix_caching = {True: "--enable-prefix-caching", False: "--no-enable-prefix-caching"}
+        arguments = [
+            Argument(("model", "name"), None, spec.model.name, "MODEL_NAME"),
+            Argument(("model", "revision"), "--revision", spec.model.revision, "MODEL_REVISION"),
+            Argument(
+                ("engine", "served_model_name"),
+                "--served-model-name",
+                served or spec.model.name,
+                "MODEL_NAME" if served in (None, spec.model.name) else None,
+            ),
+            Argument(("engine", "host"), "--host", engine.host),
+            Argument(("server", "port"), "--port", spec.server.port),
+            Argument(("engine", "tensor_parallel_size"), "--tensor-parallel-size", tensor_parallel),
+            Argument(
+                ("engine", "pipeline_parallel_size"),
+                "--pipeline-parallel-size",
+                engine.pipeline_parallel_size,
+            ),
+            Argument(
+                ("engine", "data_parallel_size"), "--data-parallel-size", engine.data_parallel_size
+            ),
+            Argument(("engine", "max_model_len"), "--max-model-len", engine.max_model_len),
+            Argument(
+                ("engine", "gpu_memory_utilization"),
+                "--gpu-memory-utilization",
+                engine.gpu_memory_utilization,
+            ),
+            Argument(("engine", "max_num_seqs"), "--max-num-seqs", engine.max_num_seqs),
+            Argument(("engine", "enforce_eager"), "--enforce-eager", engine.enforce_eager),
+            Argument(("engine", "kv_cache_dtype"), "--kv-cache-dtype", engine.kv_cache_dtype),
+        ]
+        if engine.enable_prefix_caching is not None:
+            arguments.append(
+                Argument(
+                    ("engine", "enable_prefix_caching"),
+                    prefix_caching[engine.enable_prefix_caching],
+                    True,
+                )
+            )
+        arguments += [
+            Argument(("engine", "reasoning_parser"), "--reasoning-parser", engine.reasoning_parser),
+            Argument(("engine", "tool_call_parser"), "--tool-call-parser", engine.tool_call_parser),
+            Argument(
+                ("engine", "enable_auto_tool_choice"),
+                "--enable-auto-tool-choice",
+                engine.enable_auto_tool_choice,
+            ),
+            Argument(
+                ("engine", "speculative_config"),
+                "--speculative-config",
+                _json(engine.speculative_config),
+            ),
+            Argument(
+                ("engine", "compilation_config"),
+                "--compilation-config",
+                _json(engine.compilation_config),
+            ),
+            Argument(
+                ("engine", "uvicorn_log_level"), "--uvicorn-log-level", engine.uvicorn_log_level
+            ),
+            Argument(
+                ("engine", "disable_uvicorn_access_log"),
+                "--disable-uvicorn-access-log",
+                engine.disable_uvicorn_access_log,
+            ),
+            Argument(
+                ("engine", "disable_log_requests"),
+                "--disable-log-requests",
+                engine.disable_log_requests,
+            ),
+        ]
+        if spec.lifecycle.memory_snapshot:
+            arguments.append(Argument(("lifecycle", "memory_snapshot"), SLEEP_MODE_FLAG, True))
+        arguments += [
+            Argument(("engine", "extra_args", flag), flag, value)
+            for flag, value in engine.extra_args.items()
+        ]
+        return arguments
+
+    def version(self, spec: Spec) -> str | None:
+        if spec.image.engine_version:
+            return spec.image.engine_version
+        tag = spec.image.registry_tag
+        if tag and (from_tag := catalog.engine_version_from_tag(tag)):
+            return from_tag
+        for requirement in spec.image.requirements:
+            if (pinned := catalog.version_from_requirement(requirement)) is not None:
+                return pinned
+        return None
+
+    def version_source(self, spec: Spec) -> tuple[FieldPath, str]:
+        tag = spec.image.registry_tag
+        if tag and "vllm" in tag.split(":", 1)[0]:
+            return ("image", "registry_tag"), repr(tag)
+        return ("image", "layers"), "the image (no `vllm==X` among its packages)"
+
+    def catalog_tables(self, spec: Spec, version: str) -> list[tuple[OptionTable, list[Argument]]]:
+        return [(catalog.load_catalog(version).serve, self.arguments(spec))]
+
+    def env_vars(self, version: str) -> frozenset[str] | None:
+        return frozenset(catalog.load_catalog(version).data.get("env_vars", ())) or None
+
+    def available_versions(self) -> list[str]:
+        return catalog.available_versions()
+
+    def extract_command(self, version: str) -> str:
+        return catalog.extract_command(version)
+
+    def memory_fraction(self, spec: Spec) -> float | None:
+        return _section(spec).gpu_memory_utilization
+
+    def findings(self, spec: Spec) -> Iterator[tuple[FieldPath, str]]:
+        if spec.deep_gemm.enabled:
+            yield (
+                ("deep_gemm", "enabled"),
+                "DeepGEMM pre-compilation is SGLang's build step (`sglang.compile_deep_gemm`); "
+                "vLLM compiles its kernels itself: drop `deep_gemm.enabled`",
+            )
+        if spec.lifecycle.memory_snapshot and SLEEP_MODE_FLAG in _section(spec).extra_args:
+            yield (
+                ("engine", "extra_args", SLEEP_MODE_FLAG),
+                f"{SLEEP_MODE_FLAG} is added by lifecycle.memory_snapshot, which needs it: "
+                "remove it from engine.extra_args",
+            )
+
+
+ENGINE = Vllm()

@@ -1,0 +1,90 @@
+"""The vLLM section of a spec: `engine.kind = "vllm"`, started as `vllm serve MODEL [options]`."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from generator.engines.section_base import EngineSectionBase
+
+UvicornLogLevel = Literal["critical", "error", "warning", "info", "debug", "trace"]
+
+
+class VllmEngineSection(EngineSectionBase):
+    kind: Literal["vllm"] = Field(description="The inference engine: `vllm`.")
+    served_model_name: str | list[str] | None = Field(
+        default=None,
+        min_length=1,
+        description="Model name, or names, clients put in requests (`--served-model-name`); "
+        "defaults to the model's repository id.",
+    )
+    tensor_parallel_size: int | None = Field(
+        default=None,
+        ge=1,
+        description="Tensor parallelism (`--tensor-parallel-size`); defaults to the GPU count, "
+        "passed when it is above 1 or set here.",
+    )
+    pipeline_parallel_size: int | None = Field(
+        default=None, ge=1, description="Pipeline parallelism (`--pipeline-parallel-size`)."
+    )
+    data_parallel_size: int | None = Field(
+        default=None, ge=1, description="Data parallelism (`--data-parallel-size`)."
+    )
+    max_model_len: int | None = Field(
+        default=None, ge=1, description="Maximum context length in tokens (`--max-model-len`)."
+    )
+    gpu_memory_utilization: float | None = Field(
+        default=None,
+        gt=0,
+        le=1,
+        description="Fraction of GPU memory vLLM may use (`--gpu-memory-utilization`).",
+    )
+    max_num_seqs: int | None = Field(
+        default=None, ge=1, description="Most sequences in one batch (`--max-num-seqs`)."
+    )
+    enforce_eager: bool = Field(
+        default=False,
+        description="Skip CUDA graphs and compilation (`--enforce-eager`): faster start, slower "
+        "serving.",
+    )
+    kv_cache_dtype: str | None = Field(
+        default=None, min_length=1, description="Data type of the KV cache (`--kv-cache-dtype`)."
+    )
+    enable_prefix_caching: bool | None = Field(
+        default=None,
+        description="Prefix caching on (`--enable-prefix-caching`) or off "
+        "(`--no-enable-prefix-caching`); vLLM's default when unset.",
+    )
+    reasoning_parser: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Parser that splits reasoning from content (`--reasoning-parser`).",
+    )
+    tool_call_parser: str | None = Field(
+        default=None, min_length=1, description="Parser for tool calls (`--tool-call-parser`)."
+    )
+    enable_auto_tool_choice: bool = Field(
+        default=False,
+        description="Let the model decide when to call tools (`--enable-auto-tool-choice`).",
+    )
+    speculative_config: dict[str, Any] | None = Field(
+        default=None,
+        description="Speculative decoding (`--speculative-config`), a table passed as JSON.",
+    )
+    compilation_config: dict[str, Any] | None = Field(
+        default=None,
+        description="torch.compile and CUDA graph settings (`--compilation-config`), a table "
+        "passed as JSON.",
+    )
+    uvicorn_log_level: UvicornLogLevel | None = Field(
+        default=None, description="Log level of the HTTP server (`--uvicorn-log-level`)."
+    )
+    disable_uvicorn_access_log: bool = Field(
+        default=False,
+        description="No log line per request (`--disable-uvicorn-access-log`).",
+    )
+    disable_log_requests: bool = Field(
+        default=False,
+        description="No log of each request's prompt (`--disable-log-requests`).",
+    )

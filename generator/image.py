@@ -1,0 +1,155 @@
+"""The container image: a base, then layers in the order the spec gives them (layer order is
+cache order), each one of Modal's `Image` methods with literal arguments."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import AliasChoices, Discriminator, Field, StringConstraints, Tag, model_validator
+
+from generator.fields import SGLANG_VERSION, EnvVarName, SpecModel
+
+NonEmpty = Annotated[str, StringConstraints(min_length=1)]
+# A shell command or a package requirement: one line, so it stays one literal in the file.
+OneLine = Annotated[str, StringConstraints(min_length=1, pattern=r"^[^\n\r\x00]*$")]
+PythonVersion = Annotated[str, StringConstraints(pattern=r"^3\.\d{1,2}$")]
+
+
+class UvPipInstall(SpecModel):
+    uv_pip_install: list[OneLine] = Field(
+        min_length=1,
+        description="Python packages installed with uv (`Image.uv_pip_install`); pin versions.",
+    )
+    extra_index_url: NonEmpty | None = Field(
+        default=None, description="A further package index, such as PyTorch's."
+    )
+
+
+class PipInstall(SpecModel):
+    pip_install: list[OneLine] = Field(
+        min_length=1,
+        description="Python packages installed with pip (`Image.pip_install`); pin versions.",
+    )
+    extra_index_url: NonEmpty | None = Field(
+        default=None, description="A further package index, such as PyTorch's."
+    )
+
+
+class AptInstall(SpecModel):
+    apt_install: list[OneLine] = Field(
+        min_length=1, description="Debian packages (`Image.apt_install`)."
+    )
+
+
+class RunCommands(SpecModel):
+    run_commands: list[OneLine] = Field(
+        min_length=1,
+        description="Shell commands, one layer each in order (`Image.run_commands`); each is "
+        "passed as written, never joined with another.",
+    )
+
+
+class EnvLayer(SpecModel):
+    env: dict[EnvVarName, str] = Field(
+        min_length=1, description="Environment variables (`Image.env`)."
+    )
+
+
+LAYERS: dict[str, type[SpecModel]] = {
+    "uv_pip_install": UvPipInstall,
+    "pip_install": PipInstall,
+    "apt_install": AptInstall,
+    "run_commands": RunCommands,
+    "env": EnvLayer,
+}
+
+
+def _layer_kind(value: Any) -> str | None:
+    if isinstance(value, dict):
+        return next((key for key in LAYERS if key in value), None)
+    return next((key for key, model in LAYERS.items() if isinstance(value, model)), None)
+
+
+ImageLayer = Annotated[
+    Annotated[UvPipInstall, Tag("uv_pip_install")]
+    | Annotated[PipInstall, Tag("pip_install")]
+    | Annotated[AptInstall, Tag("apt_install")]
+    | Annotated[RunCommands, Tag("run_commands")]
+    | Annotated[EnvLayer, Tag("env")],
+    Discriminator(_layer_kind),
+]
+
+
+class ImageSection(SpecModel):
+    registry_tag: OneLine | None = Field(
+        default=None,
+        description="Container image to build from, such as "
+        "`lmsysorg/sglang:v0.5.9-cu129-amd64-runtime`; a digest (`repo@sha256:...`) pins it "
+        "exactly.",
+    )
+    debian_slim_python: PythonVersion | None = Field(
+        default=None,
+        description="Build from Modal's Debian slim image with this Python (`3.12`) instead of "
+        "a registry image.",
+    )
+    add_python: PythonVersion | None = Field(
+        default=None,
+        description="Python to add to a registry image that has none, such as a CUDA image.",
+    )
+    clear_entrypoint: bool = Field(
+        default=True,
+        description="Clear the registry image's entrypoint, which keeps container start quiet.",
+    )
+    env: dict[EnvVarName, str] = Field(
+        default_factory=dict,
+        description="Environment variables baked into the image right after its base, in the "
+        "order given.",
+    )
+    layers: list[ImageLayer] = Field(
+        default_factory=list,
+        description="Further layers, in order: `uv_pip_install`, `pip_install`, `apt_install`, "
+        "`run_commands` or `env`, one table each.",
+    )
+    engine_version: Annotated[str, StringConstraints(pattern=SGLANG_VERSION)] | None = Field(
+        default=None,
+        validation_alias=AliasChoices("engine_version", "sglang_version"),
+        description="Engine version in the image, such as `0.5.10.post1`, when neither the tag "
+        "nor a pinned package says it; engine options are checked against that version's "
+        "option catalog. (`sglang_version` is read as this too.)",
+    )
+    check_engine_options: bool = Field(
+        default=True,
+        description="Check every engine option and variable against the option catalog of the "
+        "image's engine version. Set false for private builds that have no catalog.",
+    )
+
+    @model_validator(mode="after")
+    def _one_base(self) -> ImageSection:
+        if (self.registry_tag is None) == (self.debian_slim_python is None):
+            raise ValueError(
+                "give the image's base: `registry_tag` (a registry image) or "
+                "`debian_slim_python` (Modal's Debian slim image), not both"
+            )
+        if self.add_python is not None and self.registry_tag is None:
+            raise ValueError("`add_python` goes with `registry_tag`")
+        return self
+
+    @property
+    def all_env(self) -> dict[str, str]:
+        """Every variable the image sets, later layers winning."""
+        env = dict(self.env)
+        for layer in self.layers:
+            if isinstance(layer, EnvLayer):
+                env.update(layer.env)
+        return env
+
+    @property
+    def requirements(self) -> list[str]:
+        """Every Python package requirement the layers install."""
+        found: list[str] = []
+        for layer in self.layers:
+            if isinstance(layer, UvPipInstall):
+                found += layer.uv_pip_install
+            elif isinstance(layer, PipInstall):
+                found += layer.pip_install
+        return found

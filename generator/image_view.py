@@ -1,0 +1,92 @@
+"""The container image as the template writes it: a base and a chain of `Image` method calls."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from generator.image import (
+    AptInstall,
+    EnvLayer,
+    ImageSection,
+    PipInstall,
+    RunCommands,
+    UvPipInstall,
+)
+from generator.pycode import PyCode, comment, literal, name
+
+
+@dataclass(frozen=True)
+class ImageCall:
+    """`.method(arguments)` on the image, with an optional comment of our own."""
+
+    method: PyCode
+    arguments: PyCode
+    comment: PyCode | None = None
+
+
+@dataclass(frozen=True)
+class ImageView:
+    variable: PyCode
+    description: PyCode  # for the comment above it
+    base: PyCode
+    calls: tuple[ImageCall, ...]
+
+
+def _arguments(*args: object, **kwargs: object) -> PyCode:
+    parts = [literal(arg) for arg in args]
+    parts += [f"{name(key)}={literal(value)}" for key, value in kwargs.items() if value is not None]
+    return PyCode(", ".join(parts))
+
+
+def image_view(image: ImageSection, variable: str, env: dict[str, str]) -> ImageView:
+    """The image of `image`, with `env` (the spec's `image.env` and what the engine adds) first."""
+    if image.registry_tag is not None:
+        arguments = _arguments(image.registry_tag, add_python=image.add_python)
+        base = PyCode(f"modal.Image.from_registry({arguments})")
+        description = f"We build on the registry image `{image.registry_tag}`."
+    else:
+        base = PyCode(
+            f"modal.Image.debian_slim({_arguments(python_version=image.debian_slim_python)})"
+        )
+        description = (
+            f"We build on Modal's Debian slim image with Python {image.debian_slim_python}."
+        )
+    calls: list[ImageCall] = []
+    if image.registry_tag is not None and image.clear_entrypoint:
+        calls.append(
+            ImageCall(
+                PyCode("entrypoint"),
+                PyCode("[]"),
+                comment("silence chatty logs on container start"),
+            )
+        )
+    if env:
+        calls.append(ImageCall(PyCode("env"), literal(env)))
+    for layer in image.layers:
+        calls.append(_layer_call(layer))
+    return ImageView(
+        variable=name(variable),
+        description=comment(description),
+        base=base,
+        calls=tuple(calls),
+    )
+
+
+def _layer_call(layer: object) -> ImageCall:
+    if isinstance(layer, UvPipInstall):
+        return ImageCall(
+            PyCode("uv_pip_install"),
+            _arguments(*layer.uv_pip_install, extra_index_url=layer.extra_index_url),
+        )
+    if isinstance(layer, PipInstall):
+        return ImageCall(
+            PyCode("pip_install"),
+            _arguments(*layer.pip_install, extra_index_url=layer.extra_index_url),
+        )
+    if isinstance(layer, AptInstall):
+        return ImageCall(PyCode("apt_install"), _arguments(*layer.apt_install))
+    if isinstance(layer, RunCommands):
+        return ImageCall(PyCode("run_commands"), _arguments(*layer.run_commands))
+    if isinstance(layer, EnvLayer):
+        return ImageCall(PyCode("env"), literal(dict(layer.env)))
+    raise TypeError(f"no image call for {type(layer).__name__}")
