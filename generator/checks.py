@@ -24,6 +24,10 @@ TRUTHY = {"1", "true", "yes", "on"}
 # Module-level names of a generated app, which a class or entrypoint name must not replace.
 GENERATED_MODULE_NAMES = frozenset(
     {
+        # The generated constants without an underscore; the others all have one.
+        "GPU",
+        "PORT",
+        "PROMPT",
         "argparse",
         "asyncio",
         "collections",
@@ -39,6 +43,7 @@ GENERATED_MODULE_NAMES = frozenset(
         "modal",
         "requests",
         "sglang_image",
+        "vllm_image",
         "app",
         "compile_deep_gemm",
         "warm_up",
@@ -105,7 +110,7 @@ def app_names(spec: Spec) -> Iterator[Finding]:
     ):
         if keyword.iskeyword(value) or keyword.issoftkeyword(value):
             yield Finding(field, f"{value!r} is a Python keyword; Python refuses it as a name")
-        elif value in GENERATED_MODULE_NAMES or value.isupper():
+        elif value in GENERATED_MODULE_NAMES or (value.isupper() and "_" in value):
             yield Finding(
                 field,
                 f"{value!r} would replace a name of the generated module (its imports, "

@@ -199,10 +199,10 @@ class ProbeSection(SpecModel):
         default=None,
         description="When set, the probe runs a second time with this system prompt.",
     )
-    session_header: str = Field(
+    session_header: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]*$")] = Field(
         default="Modal-Session-Id",
-        pattern=r"^[A-Za-z0-9-]+$",
-        description="Header that pins requests of one conversation to one replica.",
+        description="Header that pins requests of one conversation to one replica; an empty "
+        "string sends none.",
     )
     session_id: str = Field(default="test-session", description="Value of the session header.")
     request_extras: dict[str, str | int | float | bool] = Field(

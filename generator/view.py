@@ -169,6 +169,12 @@ def _snapshot_view(spec: Spec, engine: Engine) -> SnapshotView | None:
     )
 
 
+def _model_field(spec: Spec) -> dict[str, str]:
+    """The `model` field of requests, for engines that want one."""
+    model = engine_for(spec).request_model(spec)
+    return {"model": model} if model is not None else {}
+
+
 def _warmup_view(spec: Spec) -> WarmupView | None:
     warmup = spec.warmup
     if warmup.requests == 0:
@@ -178,6 +184,7 @@ def _warmup_view(spec: Spec) -> WarmupView | None:
         timeout=literal(warmup.timeout),
         payload=literal(
             {
+                **_model_field(spec),
                 "messages": [{"role": "user", "content": _content(warmup.message)}],
                 "max_tokens": warmup.max_tokens,
             }
@@ -323,9 +330,16 @@ def _probe_view(spec: Spec, proxy_auth: bool) -> ProbeView:
         default_prompt=literal(message.text),
         messages=literal(messages),
         second_system_prompt=literal(second) if second is not None else None,
-        session_headers=literal({probe.session_header: probe.session_id}),
+        session_headers=literal(
+            {probe.session_header: probe.session_id} if probe.session_header else {}
+        ),
         payload=literal(
-            {"messages": name("messages"), "stream": True, **dict(probe.request_extras)}
+            {
+                **_model_field(spec),
+                "messages": name("messages"),
+                "stream": True,
+                **dict(probe.request_extras),
+            }
         ),
         proxy_auth=proxy_auth,
         api_key_variable=literal(engine.api_key_variable) if engine.api_key_secret else None,

@@ -33,6 +33,8 @@ REFERENCES = (
     "sglang_vlm.py",
     "sglang_low_latency.py",
     "upstream/sglang_vlm.py",
+    "upstream/vllm_low_latency.py",
+    "upstream/vllm_inference.py",
 )
 
 

@@ -20,6 +20,8 @@ from typing import Any
 
 import pytest
 
+from generator.engines.option_table import OptionTable
+from generator.engines.vllm import catalog as vllm_catalog
 from tests.conftest import ROOT
 from tests.support.engine import StandinLog, pid_alive, standin_environment, wait_port_free
 from tests.support.facts import differences, observe_app
@@ -84,13 +86,96 @@ def send_proxy_token(facts: dict[str, Any]) -> None:
             request["headers"]["Modal-Secret"] = PROXY_TOKEN["MODAL_PROXY_TOKEN_SECRET"]
 
 
+def gpu_count_written_out(facts: dict[str, Any]) -> None:
+    """`gpu="H100"` is one H100 to Modal; the generated apps write the count: `"H100:1"`."""
+    for service in facts["services"].values():
+        for settings in (service["declared"], *service["build_steps"]):
+            if settings["gpu"] and ":" not in settings["gpu"]:
+                settings["gpu"] += ":1"
+
+
+def restore_method_named_wake_up(facts: dict[str, Any]) -> None:
+    """The method that runs in each container restored from a snapshot is `wake_up` in every
+    generated app, where an example may call it `restore`."""
+    for service in facts["services"].values():
+        phase = service["lifecycle"]["enter_post_snapshot"]
+        service["lifecycle"]["enter_post_snapshot"] = [
+            "wake_up" if name == "restore" else name for name in phase
+        ]
+
+
+def prompt_option_named_prompt(facts: dict[str, Any]) -> None:
+    """The `modal run` option for the user message is `--prompt` in every generated app, where
+    an example may call it `--content`."""
+    for entrypoint in facts["entrypoints"].values():
+        parameters = entrypoint["parameters"]
+        if "content" in parameters:
+            entrypoint["parameters"] = {
+                ("prompt" if key == "content" else key): value for key, value in parameters.items()
+            }
+
+
+def vllm_options_in_any_order(version: str) -> Callable[[dict[str, Any]], None]:
+    """vLLM's argparse reads `vllm serve`'s options in any order, and `--option=value` as
+    `--option value`: compare the model and each option with its values, as vLLM `version`
+    parses them (the number of values each option takes is in its catalog)."""
+    table = vllm_catalog.load_catalog(version).serve
+
+    def normalize(facts: dict[str, Any]) -> None:
+        for observed in facts["observed"].values():
+            for launch in observed["launches"]:
+                if launch["engine"] == "vllm":
+                    launch["argv"] = _parsed_vllm_argv(table, launch["argv"])
+
+    return normalize
+
+
+def _parsed_vllm_argv(table: OptionTable, argv: list[str]) -> dict[str, Any]:
+    tokens: list[str] = []
+    for token in argv:
+        tokens += token.split("=", 1) if token.startswith("--") and "=" in token else [token]
+    positionals, options = [], []
+    index = 0
+    while index < len(tokens):
+        token = tokens[index]
+        index += 1
+        if not token.startswith("--"):
+            positionals.append(token)
+            continue
+        option = table.resolve(token).option
+        if option.nargs == 0:
+            count = 0
+        elif option.nargs in ("+", "*"):
+            count = next(
+                (i for i, t in enumerate(tokens[index:]) if t.startswith("--")),
+                len(tokens) - index,
+            )
+        else:
+            count = 1
+        options.append([token, tokens[index : index + count]])
+        index += count
+    return {"positionals": positionals, "options": sorted(options)}
+
+
 @dataclass(frozen=True)
 class Reproduction:
-    """A generated app, the facts of the program it reproduces, and the fixes it makes."""
+    """A generated app, the facts of the program it reproduces, and the fixes it makes.
+
+    `fixes` change the reference's facts where the generated app deliberately differs;
+    `same_meaning` rewrites both sides where two spellings mean the same to Modal or the engine.
+    """
 
     generated: Path
     facts: str
     fixes: tuple[Callable[[dict[str, Any]], None], ...]
+    same_meaning: tuple[Callable[[dict[str, Any]], None], ...] = ()
+    has_exit: bool = True
+
+    def observed(self, facts: dict[str, Any]) -> dict[str, Any]:
+        normalized = copy.deepcopy(facts)
+        for rewrite in self.same_meaning:
+            rewrite(normalized)
+        return normalized
 
     def __str__(self) -> str:
         return self.generated.relative_to(ROOT).as_posix()
@@ -99,7 +184,7 @@ class Reproduction:
         facts = json.loads((FACTS_DIR / self.facts).read_text(encoding="utf-8"))
         facts.pop("reference")
         fixed = copy.deepcopy(facts)
-        for fix in self.fixes:
+        for fix in (*self.fixes, *self.same_meaning):
             fix(fixed)
         return fixed
 
@@ -116,6 +201,19 @@ REPRODUCTIONS = [
         "upstream__sglang_vlm.json",
         (fix_sglang_argv, send_proxy_token),
     ),
+    Reproduction(
+        ROOT / "examples" / "modal-examples" / "generated" / "vllm_low_latency.py",
+        "upstream__vllm_low_latency.json",
+        (gpu_count_written_out, restore_method_named_wake_up, send_proxy_token),
+        (vllm_options_in_any_order("0.11.2"),),
+    ),
+    Reproduction(
+        ROOT / "examples" / "modal-examples" / "generated" / "vllm_inference.py",
+        "upstream__vllm_inference.json",
+        (prompt_option_named_prompt,),
+        (vllm_options_in_any_order("0.9.1"),),
+        has_exit=False,
+    ),
 ]
 
 
@@ -130,7 +228,8 @@ def observed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, An
         try:
             for reproduction in REPRODUCTIONS:
                 wait_port_free(8000)
-                facts[str(reproduction)] = observe_app(reproduction.generated, log, monkeypatch)
+                observed = observe_app(reproduction.generated, log, monkeypatch)
+                facts[str(reproduction)] = reproduction.observed(observed)
         finally:
             log.kill_servers()
     return facts
@@ -169,7 +268,7 @@ def test_server_starts_and_warms_up_like_the_reference(
     for name, service in expected["observed"].items():
         ours = actual["observed"][name]
         assert ours["launches"], "no server was started"
-        assert ours["startup_requests"], "no warm-up request was sent"
+        assert ours["startup_requests"] or not service["startup_requests"], "no warm-up"
         assert_same(
             {name: {key: service[key] for key in ("launches", "startup_requests")}},
             {name: {key: ours[key] for key in ("launches", "startup_requests")}},
@@ -201,17 +300,29 @@ def test_build_step_fails_the_build_when_the_compile_fails(
     monkeypatch.setenv("STANDIN_COMPILE_EXIT", "1")
     for reproduction in REPRODUCTIONS:
         (service,) = describe_app(import_app_file(reproduction.generated)).services.values()
+        if not service.image.build_steps:
+            continue
         (step,) = service.image.build_steps
         with pytest.raises(subprocess.CalledProcessError):
             step.function()
 
 
-def test_exit_leaves_no_server_behind(reproduction: Reproduction, standin: StandinLog) -> None:
+# A web-server function has no exit method (the container's end stops its server).
+WITH_EXIT = [reproduction for reproduction in REPRODUCTIONS if reproduction.has_exit]
+
+
+@pytest.mark.parametrize("reproduction", WITH_EXIT, ids=str)
+def test_exit_leaves_no_server_behind(
+    reproduction: Reproduction, standin: StandinLog, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (service,) = describe_app(import_app_file(reproduction.generated)).services.values()
     assert service.user_cls is not None
+    for key, value in service.image.env.items():  # as in the container
+        monkeypatch.setenv(key, value)
     instance = service.user_cls()
-    for attribute in service.lifecycle["enter_post_snapshot"]:
-        lifecycle_method(service.user_cls, attribute)(instance)
+    for phase in ("enter_pre_snapshot", "enter_post_snapshot"):
+        for attribute in service.lifecycle[phase]:
+            lifecycle_method(service.user_cls, attribute)(instance)
     (launch,) = standin.events("launch_server")
     assert pid_alive(launch["pid"])
     for attribute in service.lifecycle["exit"]:

@@ -107,6 +107,10 @@ class Engine(ABC):
             }
         )
 
+    def request_model(self, spec: Spec) -> str | None:
+        """The `model` of the requests the app sends, for engines that check it."""
+        return None
+
     def deep_gemm_arguments(self, spec: Spec) -> list[Argument]:
         """The options of the DeepGEMM build step, for engines that have one."""
         return []

@@ -146,6 +146,9 @@ def observe_app(path: Path, log: StandinLog, monkeypatch: pytest.MonkeyPatch) ->
     app = describe_app(module)
     facts: dict[str, Any] = {"format": FACTS_FORMAT, **app.facts(), "observed": {}}
     for name, service in app.services.items():
+        # The container has the image's environment (VLLM_SERVER_DEV_MODE, say): so does this.
+        for key, value in service.image.env.items():
+            monkeypatch.setenv(key, value)
         observed: dict[str, Any] = {"build_steps": _observe_build_steps(service, log)}
         log.clear()
         exits = []

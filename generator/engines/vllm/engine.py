@@ -159,6 +159,13 @@ class Vllm(Engine):
     def extract_command(self, version: str) -> str:
         return catalog.extract_command(version)
 
+    def request_model(self, spec: Spec) -> str | None:
+        # vLLM answers only for a model it serves: name the first served name.
+        served = _section(spec).served_model_name
+        if isinstance(served, list):
+            return served[0]
+        return served or spec.model.name
+
     def memory_fraction(self, spec: Spec) -> float | None:
         return _section(spec).gpu_memory_utilization
 
