@@ -57,6 +57,19 @@ GENERATED_MODULE_NAMES = frozenset(
         "ServerProcess",
         "_signal_group",
         "_group_alive",
+        "itertools",
+        "random",
+        "bench_prompts",
+        "timed_request",
+        "measure_level",
+        "percentile",
+        "summarize",
+        "generate_load",
+        "load_generator",
+        "report",
+        "write_chart",
+        "load_test",
+        "load_test_deployed",
     }
 )
 

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
+from generator.bench import BenchSection
 from generator.engines.sections import AnyEngineSection
 from generator.engines.sglang.section import SglangEngineSection
 from generator.exposure import AnyServerSection
@@ -255,6 +256,11 @@ class Spec(SpecModel):
     )
     probe: ProbeSection = Field(
         default_factory=ProbeSection, description="The `modal run` test client."
+    )
+    bench: BenchSection = Field(
+        default_factory=BenchSection,
+        description="The load test generated with the app: a concurrency sweep that reports "
+        "latency and throughput per level and the highest level within the SLO.",
     )
 
     # Defaults that depend on other fields, in one place for the view, the checks and `show`.

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from generator.bench import BenchView, bench_view
 from generator.engines.base import Argument, Engine
 from generator.engines.registry import engine_for
 from generator.exposure import ExposureView, ServiceParts, exposure_of
@@ -93,6 +94,7 @@ class AppView:
     start_server: PyCode  # the expression that starts the engine
     exposure: ExposureView
     probe: ProbeView
+    bench: BenchView | None  # the load test; None when the spec turns it off
 
 
 GPU = name("GPU")
@@ -154,6 +156,7 @@ def build_view(spec: Spec, spec_path: str, output_path: str, inputs_digest: str)
         ),
         exposure=exposure,
         probe=_probe_view(spec, exposure.proxy_auth),
+        bench=bench_view(spec),
     )
 
 
@@ -319,6 +322,8 @@ def _probe_view(spec: Spec, proxy_auth: bool) -> ProbeView:
     parameters = [f"test_timeout={probe.timeout}", "prompt=None"] if probe.cli_options else []
     if second is not None:
         parameters.append("twice=True")
+    if probe.cli_options and spec.bench.enabled:
+        parameters.append("bench=False")
     engine = spec.engine
     return ProbeView(
         entrypoint=name(probe.entrypoint),

@@ -72,6 +72,13 @@ def merge_env_layers(facts: dict[str, Any]) -> None:
         service["image"]["layers"] = merged
 
 
+def add_bench_option(facts: dict[str, Any]) -> None:
+    """A probe entrypoint with command-line options also takes `--bench`, which runs the
+    generated load test after the probe; its other parameters are the reference's, unchanged."""
+    for entrypoint in facts["entrypoints"].values():
+        entrypoint["parameters"]["bench"] = False
+
+
 # The test client's Proxy Auth Token, as a user exports it; the stand-in accepts any.
 PROXY_TOKEN = {"MODAL_PROXY_TOKEN_ID": "wk-standin", "MODAL_PROXY_TOKEN_SECRET": "ws-standin"}
 
@@ -194,7 +201,7 @@ REPRODUCTIONS = [
     Reproduction(
         ROOT / "generated" / "qwen35_low_latency.py",
         "sglang_low_latency.json",
-        (fix_sglang_argv, merge_env_layers),
+        (fix_sglang_argv, merge_env_layers, add_bench_option),
     ),
     Reproduction(
         ROOT / "examples" / "modal-examples" / "generated" / "sglang_vlm.py",
@@ -204,13 +211,13 @@ REPRODUCTIONS = [
     Reproduction(
         ROOT / "examples" / "modal-examples" / "generated" / "vllm_low_latency.py",
         "upstream__vllm_low_latency.json",
-        (gpu_count_written_out, restore_method_named_wake_up, send_proxy_token),
+        (gpu_count_written_out, restore_method_named_wake_up, send_proxy_token, add_bench_option),
         (vllm_options_in_any_order("0.11.2"),),
     ),
     Reproduction(
         ROOT / "examples" / "modal-examples" / "generated" / "vllm_inference.py",
         "upstream__vllm_inference.json",
-        (prompt_option_named_prompt,),
+        (prompt_option_named_prompt, add_bench_option),
         (vllm_options_in_any_order("0.9.1"),),
         has_exit=False,
     ),

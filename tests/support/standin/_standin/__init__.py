@@ -10,7 +10,8 @@ Start-up and shut-down:
 
   STANDIN_LOG             JSON-lines file to record into (nothing is recorded without it)
   STANDIN_PYTHON          the Python that `bin/vllm` runs (default: python3 on PATH)
-  STANDIN_READY_DELAY     seconds after start before /health answers 200 (before: 503)
+  STANDIN_READY_DELAY     seconds after start before /health answers 200 (before: 503); it then
+                          prints "standin: the server is ready", as SGLang logs that it is
   STANDIN_LISTEN_DELAY    seconds after start before the port is even opened
   STANDIN_CRASH_AFTER     exit with STANDIN_CRASH_CODE (default 3) this many seconds after start
   STANDIN_IGNORE_SIGTERM  when "1", SIGTERM is ignored, by the workers too (to test the kill)

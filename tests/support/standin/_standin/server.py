@@ -430,6 +430,11 @@ def run(launch: Launch, handler: type[Handler]) -> None:
     server = StandinServer(launch, settings, handler)
     print(f"standin: serving on 127.0.0.1:{launch.port}", flush=True)
     record("ready", at=max(time.time(), STARTED_AT + settings.ready_delay))
+    # As SGLang does once /health answers 200.
+    ready_in = max(0.0, STARTED + settings.ready_delay - time.monotonic())
+    announce = threading.Timer(ready_in, print, ["standin: the server is ready"], {"flush": True})
+    announce.daemon = True
+    announce.start()
     server.serve_forever()
 
 

@@ -1,0 +1,208 @@
+"""The load test every generated app carries: its spec section and what the templates need.
+
+The load generator itself lives in the generated file (templates/partials/load_test.py.jinja):
+this module checks the `bench` section and turns it into the literals that file starts from.
+Metrics follow the definitions of vLLM's and SGLang's serving benchmarks.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING, Annotated
+
+from pydantic import Field, field_validator
+
+from generator.fields import Seconds, SpecModel
+from generator.pycode import PyCode, comment, literal, name
+
+if TYPE_CHECKING:
+    from generator.models import Spec
+
+PositiveInt = Annotated[int, Field(gt=0)]
+
+
+class BenchSlo(SpecModel):
+    ttft_p99_ms: float | None = Field(
+        default=None,
+        gt=0,
+        description="Highest 99th-percentile time to first token, in milliseconds, at which a "
+        "concurrency level counts as within the SLO.",
+    )
+    tpot_p99_ms: float | None = Field(
+        default=None,
+        gt=0,
+        description="Highest 99th-percentile time per output token after the first, in "
+        "milliseconds, at which a concurrency level counts as within the SLO.",
+    )
+
+
+class BenchSection(SpecModel):
+    enabled: bool = Field(
+        default=True,
+        description="Generate the load test (`python <app>.py bench`, and `--bench` on the probe "
+        "entrypoint when `probe.cli_options` is set).",
+    )
+    prompts: list[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=list,
+        description="User messages the load test sends, in turn; when empty, synthetic prompts "
+        "of `input_tokens` words.",
+    )
+    input_tokens: PositiveInt = Field(
+        default=256,
+        description="Length of each synthetic prompt, in words (about one token each).",
+    )
+    output_tokens: PositiveInt = Field(
+        default=128,
+        description="Tokens every answer has: `max_tokens`, with `ignore_eos` so that no answer "
+        "ends early.",
+    )
+    concurrency: list[PositiveInt] = Field(
+        default_factory=lambda: [1, 4, 16, 64],
+        min_length=1,
+        description="The concurrency levels of the sweep, increasing: requests in flight at once.",
+    )
+    requests_per_level: PositiveInt = Field(
+        default=64, description="Requests measured at each concurrency level."
+    )
+    request_rate: float | None = Field(
+        default=None,
+        gt=0,
+        description="Requests per second, sent as a Poisson process (never more in flight than "
+        "the level); when absent, each request is sent as soon as one in flight ends.",
+    )
+    warmup_requests: int = Field(
+        default=4, ge=0, description="Requests sent before the sweep and not counted."
+    )
+    timeout: Seconds = Field(default=600, description="Seconds allowed for each request.")
+    output: str | None = Field(
+        default=None,
+        min_length=1,
+        description="JSON file of every request's timings, relative to the directory the load "
+        "test runs in; the chart is written next to it as `.png`. Defaults to "
+        "`bench/<app name>.json`.",
+    )
+    in_region: bool = Field(
+        default=False,
+        description="Also deploy a small CPU-only Modal Function, in the serving region when the "
+        "spec gives one, that runs the load generator near the server; results still come "
+        "back to the terminal.",
+    )
+    slo: BenchSlo = Field(
+        default_factory=BenchSlo,
+        description="Latency objectives: the result names the highest concurrency that meets "
+        "them, and compares it with the server's concurrency target.",
+    )
+
+    @field_validator("output")
+    @classmethod
+    def _inside_working_directory(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        path = PurePosixPath(value)
+        if path.is_absolute() or ".." in path.parts or "\\" in value:
+            raise ValueError("must be a path inside the working directory: relative, without `..`")
+        if path.suffix != ".json":
+            raise ValueError("must name a `.json` file (the chart goes next to it as `.png`)")
+        return value
+
+    @field_validator("concurrency")
+    @classmethod
+    def _levels_increase(cls, levels: list[int]) -> list[int]:
+        if any(later <= earlier for earlier, later in itertools.pairwise(levels)):
+            raise ValueError("the levels must increase, each used once")
+        return levels
+
+
+@dataclass(frozen=True)
+class BenchView:
+    concurrency: PyCode
+    requests_per_level: PyCode
+    request_rate: PyCode | None  # None: each request as soon as a slot is free
+    warmup_requests: PyCode
+    timeout: PyCode
+    payload: PyCode  # the request body, built from `messages`
+    prompts: PyCode | None  # the spec's prompts; None: synthetic ones
+    input_tokens: PyCode
+    output: PyCode
+    chart: PyCode
+    slo: PyCode
+    target: PyCode
+    target_source: PyCode  # for the comment next to the target
+    needs_random: bool  # synthetic prompts or Poisson arrivals
+    in_region: bool
+    entrypoint_option: bool  # `--bench` on the probe entrypoint
+    function_keywords: PyCode  # of the in-region Function's decorator
+    entrypoint_call: PyCode  # runs the load test inside `modal run`
+    deployed_call: PyCode  # and in the deployed-app client
+
+
+# The in-region Function runs the whole sweep: an hour is ample for the default one.
+IN_REGION_TIMEOUT = 3600
+IN_REGION_IMAGE = PyCode('modal.Image.debian_slim().pip_install("aiohttp")')
+
+
+def bench_view(spec: Spec) -> BenchView | None:
+    bench = spec.bench
+    if not bench.enabled:
+        return None
+    output = PurePosixPath(bench.output or f"bench/{spec.app.name}.json")
+    slo = {
+        key: value
+        for key, value in (
+            ("ttft_p99_ms", bench.slo.ttft_p99_ms),
+            ("tpot_p99_ms", bench.slo.tpot_p99_ms),
+        )
+        if value is not None
+    }
+    target = spec.server.concurrency_target
+    regions = spec.server.compute_regions
+    keywords = [
+        f"image={IN_REGION_IMAGE}",
+        f"timeout={literal(IN_REGION_TIMEOUT)}",
+    ]
+    if regions:
+        keywords.append(f"region={literal(regions[0] if len(regions) == 1 else regions)}")
+    return BenchView(
+        concurrency=literal(bench.concurrency),
+        requests_per_level=literal(bench.requests_per_level),
+        request_rate=literal(bench.request_rate) if bench.request_rate is not None else None,
+        warmup_requests=literal(bench.warmup_requests),
+        timeout=literal(bench.timeout),
+        payload=literal(
+            {
+                "messages": name("messages"),
+                "stream": True,
+                "stream_options": {"include_usage": True},
+                "max_tokens": bench.output_tokens,
+                "ignore_eos": True,
+                **dict(spec.probe.request_extras),
+            }
+        ),
+        prompts=literal(bench.prompts) if bench.prompts else None,
+        input_tokens=literal(bench.input_tokens),
+        output=literal(str(output)),
+        chart=literal(str(output.with_suffix(".png"))),
+        slo=literal(slo),
+        target=literal(target if target is not None else bench.concurrency[-1]),
+        target_source=comment(
+            "the server's concurrency target"
+            if target is not None
+            else "the sweep's highest level: the spec sets no concurrency target"
+        ),
+        needs_random=not bench.prompts or bench.request_rate is not None,
+        in_region=bench.in_region,
+        entrypoint_option=spec.probe.cli_options,
+        function_keywords=PyCode(", ".join(keywords)),
+        entrypoint_call=PyCode(
+            "load_test(url, headers, load_generator)"
+            if bench.in_region
+            else "load_test(url, headers)"
+        ),
+        deployed_call=PyCode(
+            'load_test(url, headers, modal.Function.from_name(APP_NAME, "load_generator"))'
+            if bench.in_region
+            else "load_test(url, headers)"
+        ),
+    )
