@@ -184,8 +184,8 @@ def gpu_limits(spec: Spec) -> Iterator[Finding]:
         yield Finding(
             ("engine", "tensor_parallel_size"),
             f"tensor parallelism {tp} does not match the {spec.server.gpu.count} GPU(s) of "
-            "server.gpu: SGLang would leave GPUs idle or ask for GPUs the container lacks; "
-            "drop the key to use every GPU",
+            f"server.gpu: {engine_for(spec).title} would leave GPUs idle or ask for GPUs the "
+            "container lacks; drop the key to use every GPU",
         )
 
 
@@ -219,7 +219,8 @@ _DTYPE_IN_NAME = [
     (re.compile(r"BF16", re.IGNORECASE), WeightDtype.BF16),
     (re.compile(r"FP16", re.IGNORECASE), WeightDtype.FP16),
 ]
-# Upper bound of the memory fraction SGLang picks itself when none is given.
+# Upper bound of the memory fraction an engine uses when the spec gives none (SGLang picks at most
+# this; vLLM's --gpu-memory-utilization defaults to it).
 DEFAULT_MEMORY_FRACTION = 0.9
 
 

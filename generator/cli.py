@@ -22,10 +22,12 @@ from generator.errors import SpecError
 from generator.project import SPEC_STEM, CredentialInOutput, Project, UnsafeOutputPath
 from generator.resolved import FORMATS
 from generator.schema import SCHEMA_PATH
-from generator.starter import DEFAULT_ENGINE_IMAGE
+from generator.starter import DEFAULT_ENGINE, ENGINE_STARTERS
+
+ENGINE_KINDS = tuple(ENGINE_STARTERS)
 
 if TYPE_CHECKING:
-    from generator.engines.sglang.catalog import OptionTable
+    from generator.engines.option_table import OptionTable
     from generator.render import Output
     from generator.validation import LoadedSpec
 
@@ -219,10 +221,23 @@ def show(spec: Path, format_: str, project_dir: Path) -> None:
 @click.option("--model", required=True, help="Hugging Face repository id, ORG/NAME.")
 @click.option("--revision", required=True, help="Full 40-character commit hash to pin.")
 @click.option("--gpu", required=True, help="Modal GPU as TYPE:COUNT, such as H100:1.")
-@click.option("--engine-image", default=DEFAULT_ENGINE_IMAGE, show_default=True)
+@click.option(
+    "--engine",
+    type=click.Choice(ENGINE_KINDS),
+    default=DEFAULT_ENGINE,
+    show_default=True,
+    help="The inference engine.",
+)
+@click.option("--engine-image", default=None, help="Registry image; default: the engine's own.")
 @project_option
 def new(
-    name: str, model: str, revision: str, gpu: str, engine_image: str, project_dir: Path
+    name: str,
+    model: str,
+    revision: str,
+    gpu: str,
+    engine: str,
+    engine_image: str | None,
+    project_dir: Path,
 ) -> None:
     """Write a commented, valid starter spec to specs/NAME.toml."""
     project = Project(project_dir)
@@ -234,7 +249,7 @@ def new(
     from generator.starter import starter_spec
 
     with _exit_on_spec_error("nothing was written."):
-        text = starter_spec(name, model, revision, gpu, engine_image)
+        text = starter_spec(name, model, revision, gpu, engine, engine_image)
     project.specs_dir.mkdir(parents=True, exist_ok=True)
     target.write_text(text, encoding="utf-8")
     _console().info("wrote", f"{project.display_path(target)}; next: `modalgen generate`")
@@ -249,9 +264,6 @@ def schema(project_dir: Path) -> None:
     _console().info("wrote" if changed else "unchanged", SCHEMA_PATH.as_posix())
 
 
-ENGINES = ("sglang", "vllm")
-
-
 @main.command()
 @click.argument("words", nargs=-1, required=True, metavar="[ENGINE] VERSION [PATTERN]")
 def flags(words: tuple[str, ...]) -> None:
@@ -262,8 +274,9 @@ def flags(words: tuple[str, ...]) -> None:
     text), such as `speculative` or `^--mem`. Examples: `modalgen flags vllm 0.11.2 speculative`,
     `modalgen flags sglang 0.5.10.post1 ^--mem`.
     """
-    engine = words[0].lower() if words[0].lower() in ENGINES else "sglang"
-    rest = words[1:] if words[0].lower() in ENGINES else words
+    named = words[0].lower() in ENGINE_KINDS
+    engine = words[0].lower() if named else DEFAULT_ENGINE
+    rest = words[1:] if named else words
     if not rest or len(rest) > 2:
         raise click.UsageError("give [ENGINE] VERSION [PATTERN], such as `vllm 0.11.2 speculative`")
     version, pattern = rest[0], (rest[1] if len(rest) > 1 else None)
@@ -293,24 +306,14 @@ def flags(words: tuple[str, ...]) -> None:
 
 def _option_table(engine: str, version: str) -> OptionTable:
     """The server options of one engine version, or a usage error naming the known versions."""
-    from generator.engines.sglang.catalog import CatalogNotFound
+    from generator.engines.option_table import CatalogNotFound
+    from generator.engines.registry import ENGINES as REGISTRY
 
-    if engine == "vllm":
-        from generator.engines.vllm import catalog as vllm_catalog
-
-        try:
-            return vllm_catalog.load_catalog(version).serve
-        except CatalogNotFound as error:
-            missing = str(error)
-            known, command = vllm_catalog.available_versions(), vllm_catalog.extract_command
-    else:
-        from generator.engines.sglang import catalog as sglang_catalog
-
-        try:
-            return sglang_catalog.load_catalog(version).launch_server
-        except CatalogNotFound as error:
-            missing = str(error)
-            known, command = sglang_catalog.available_versions(), sglang_catalog.extract_command
-    raise click.ClickException(
-        f"{missing} (catalogs: {', '.join(known) or 'none'}); create it with `{command(version)}`"
-    )
+    chosen = REGISTRY[engine]
+    try:
+        return chosen.server_options_table(version)
+    except CatalogNotFound as error:
+        known = ", ".join(chosen.available_versions()) or "none"
+        raise click.ClickException(
+            f"{error} (catalogs: {known}); create it with `{chosen.extract_command(version)}`"
+        ) from None

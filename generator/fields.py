@@ -44,9 +44,10 @@ PATTERN_EXPECTATIONS = {
     HF_REPO_ID: "a Hugging Face repository id, `org/name`",
     GIT_COMMIT: "a full 40-character lower-case commit hash (pin the exact revision; a branch "
     "or tag can move under you)",
-    ENGINE_FLAG: "a full SGLang option name such as `--enable-torch-compile`",
+    ENGINE_FLAG: "a full option name such as `--enable-torch-compile`",
     ABSOLUTE_PATH: "an absolute path starting with `/`",
-    SGLANG_VERSION: "an SGLang release such as `0.5.10.post1`",
+    r"^[^\n\r\x00]*$": "one line, without a line break or NUL (it stays one literal)",
+    SGLANG_VERSION: "an engine release such as `0.5.10.post1` or `0.11.2`",
 }
 
 

@@ -11,7 +11,8 @@ from generator.fields import SGLANG_VERSION, EnvVarName, SpecModel
 
 NonEmpty = Annotated[str, StringConstraints(min_length=1)]
 # A shell command or a package requirement: one line, so it stays one literal in the file.
-OneLine = Annotated[str, StringConstraints(min_length=1, pattern=r"^[^\n\r\x00]*$")]
+ONE_LINE = r"^[^\n\r\x00]*$"
+OneLine = Annotated[str, StringConstraints(min_length=1, pattern=ONE_LINE)]
 PythonVersion = Annotated[str, StringConstraints(pattern=r"^3\.\d{1,2}$")]
 
 

@@ -1,4 +1,4 @@
-"""The serving spec: one Modal app serving one model with SGLang.
+"""The serving spec: one Modal app serving one model with an inference engine.
 
 Every field has a description (it becomes the JSON Schema that editors read) and every model
 forbids unknown keys, so a typo is an error rather than a silently ignored setting. Defaults are

@@ -3,33 +3,33 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from generator.schema import TOML_SCHEMA_LINE
 
-DEFAULT_ENGINE_IMAGE = "lmsysorg/sglang:v0.5.10.post1-cu130-runtime"
+DEFAULT_ENGINE = "sglang"
 
-STARTER = """\
-{schema_line}
-# {name}: {model} with SGLang on Modal. Every key is documented in schemas/spec.schema.json;
-# run `modalgen show specs/{name}.toml` to see every default filled in.
-version = 1
 
-[app]
-name = {app_name}         # the Modal App, as `modal deploy` names it
-class_name = "Server"     # the generated modal.Cls
+@dataclass(frozen=True)
+class EngineStarter:
+    """What a starter spec says about its engine."""
 
-[image]
-registry_tag = {engine_image}
+    title: str
+    image: str
+    sections: str  # TOML between [model] and [server]: image env, caches, build steps
+    engine: str  # the [engine] table
 
+
+ENGINE_STARTERS = {
+    "sglang": EngineStarter(
+        title="SGLang",
+        image="lmsysorg/sglang:v0.5.10.post1-cu130-runtime",
+        sections="""\
 [image.env]
 HF_HUB_CACHE = "/root/.cache/huggingface"
 HF_XET_HIGH_PERFORMANCE = "1"
 SGLANG_ENABLE_JIT_DEEPGEMM = "1"
-
-[model]
-name = {model}
-revision = {revision}  # a full commit hash: pinned on purpose
 
 # Caches that survive containers: weights and compiled DeepGEMM kernels.
 [[volumes]]
@@ -39,7 +39,59 @@ mount_path = "/root/.cache/huggingface"
 [[volumes]]
 name = "deepgemm-cache"
 mount_path = "/root/.cache/deep_gemm"
+""",
+        engine="""\
+[engine]
+# Any other `sglang.launch_server` option goes under [engine.extra_args], by its full name;
+# `modalgen flags sglang VERSION PATTERN` lists them.
+""",
+    ),
+    "vllm": EngineStarter(
+        title="vLLM",
+        image="vllm/vllm-openai:v0.11.2",
+        sections="""\
+[image.env]
+HF_HUB_CACHE = "/root/.cache/huggingface"
+HF_XET_HIGH_PERFORMANCE = "1"
 
+# Caches that survive containers: weights and vLLM's compiled kernels.
+[[volumes]]
+name = "huggingface-cache"
+mount_path = "/root/.cache/huggingface"
+
+[[volumes]]
+name = "vllm-cache"
+mount_path = "/root/.cache/vllm"
+""",
+        engine="""\
+[engine]
+kind = "vllm"
+# max_model_len = 32768
+# gpu_memory_utilization = 0.9
+# Any other `vllm serve` option goes under [engine.extra_args], by its full name;
+# `modalgen flags vllm VERSION PATTERN` lists them.
+""",
+    ),
+}
+
+STARTER = """\
+{schema_line}
+# {name}: {model} with {title} on Modal. Every key is documented in schemas/spec.schema.json;
+# run `modalgen show specs/{name}.toml` to see every default filled in.
+version = 1
+
+[app]
+name = {app_name}         # the Modal App, as `modal deploy` names it
+class_name = "Server"     # the generated class
+
+[image]
+registry_tag = {engine_image}
+
+[model]
+name = {model}
+revision = {revision}  # a full commit hash: pinned on purpose
+
+{sections}
 [server]
 kind = "server"           # @app.server: Modal's proxy asks every caller for a Proxy Auth Token
 gpu = {{ type = {gpu_type}, count = {gpu_count} }}
@@ -48,10 +100,7 @@ compute_region = "us-east"   # where containers run
 target_concurrency = 10   # concurrent requests per replica the autoscaler aims for
 startup_timeout = 1200    # seconds for a cold start, weights and warm-up included
 
-[engine]
-# Any other `sglang.launch_server` option goes under [engine.extra_args], by its full name;
-# `modalgen flags VERSION PATTERN` lists them.
-
+{engine}
 [warmup]
 requests = 2
 
@@ -61,8 +110,11 @@ cli_options = true        # `modal run ... --prompt "..."`; the client sends the
 """
 
 
-def starter_spec(name: str, model: str, revision: str, gpu: str, engine_image: str) -> str:
+def starter_spec(
+    name: str, model: str, revision: str, gpu: str, engine: str, engine_image: str | None
+) -> str:
     """The text of a starter spec; raises SpecError when the values do not make a valid spec."""
+    starter = ENGINE_STARTERS[engine]
     from generator.loader import parse_document
     from generator.validation import validate_document
 
@@ -75,7 +127,10 @@ def starter_spec(name: str, model: str, revision: str, gpu: str, engine_image: s
         revision=json.dumps(revision),
         gpu_type=json.dumps(gpu_type),
         gpu_count=int(count) if count.isdigit() else json.dumps(count) if count else 1,
-        engine_image=json.dumps(engine_image),
+        engine_image=json.dumps(engine_image or starter.image),
+        title=starter.title,
+        sections=starter.sections,
+        engine=starter.engine,
     )
     display = f"specs/{name}.toml"
     validate_document(parse_document(text, Path(display), display))

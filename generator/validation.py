@@ -182,6 +182,9 @@ def _problem_from_pydantic(document: SourceDocument, item: dict[str, Any]) -> Pr
         field = (*field, "kind")
         expected = ", ".join(f"`{tag}`" for tag in section.models)
         message = f"unknown {section.label} {item['ctx']['tag']!r}; expected one of: {expected}"
+    elif kind == "union_tag_not_found" and field[:2] == ("image", "layers"):
+        keys = ", ".join(f"`{key}`" for key in LAYERS)
+        message = f"expected one of the layer keys: {keys}"
     elif kind == "missing":
         message = "required key is missing"
         description = _description(field, document)
@@ -198,15 +201,20 @@ def _problem_from_pydantic(document: SourceDocument, item: dict[str, Any]) -> Pr
 
 def _field_of(data: Any, location: tuple[str | int, ...]) -> FieldPath:
     """The spec field of a pydantic error location, without the union members pydantic names
-    along the way; a part that is a key or index of the data is always a field."""
+    along the way. The kind of a kinded section or image layer, which pydantic names right
+    after it, is never a field; otherwise a part that is a key or index of the data is one."""
     field: list[str | int] = []
+    tag_skipped_at = -1
     for part in location:
         in_mapping = isinstance(data, dict) and part in data
         in_list = isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data)
+        if _is_kind_tag(field, part) and tag_skipped_at != len(field):
+            tag_skipped_at = len(field)  # one kind a level: what follows is a field
+            continue
         if in_mapping or in_list:
             data = data[part]
-        elif _is_union_tag(part) or _is_kind_tag(field, part):
-            continue  # pydantic names the union member, or the server kind, it validated
+        elif _is_union_tag(part):
+            continue  # pydantic names the union member it validated
         else:
             data = None
         field.append(part)

@@ -49,7 +49,7 @@ name = "lifecycle-{name}"
 class_name = "Server"
 
 [image]
-registry_tag = "lmsysorg/sglang:v0.5.9-cu129-amd64-runtime"
+{image}
 
 [model]
 name = "Qwen/Qwen3-8B"
@@ -60,6 +60,8 @@ unauthenticated = true
 gpu = {{ type = "H100", count = 1 }}
 port = {port}
 proxy_regions = ["us-east"]
+
+{engine}
 
 [lifecycle]
 ready_timeout = {ready_timeout}
@@ -77,10 +79,52 @@ SPECS = {
 }
 
 
+@dataclass(frozen=True)
+class EngineCase:
+    """One engine as these tests drive it: its spec lines and what its apps must do."""
+
+    kind: str
+    title: str
+    image: str
+    engine: str
+    snapshot_flags: list[str]
+    snapshot_env: dict[str, str]
+    release_path: str
+    resume_path: str
+    health_while_released: int
+
+
+ENGINES = {
+    "sglang": EngineCase(
+        kind="sglang",
+        title="SGLang",
+        image='registry_tag = "lmsysorg/sglang:v0.5.9-cu129-amd64-runtime"',
+        engine="",
+        snapshot_flags=["--enable-memory-saver", "--enable-weights-cpu-backup"],
+        snapshot_env={"TORCHINDUCTOR_COMPILE_THREADS": "1"},
+        release_path="/release_memory_occupation",
+        resume_path="/resume_memory_occupation",
+        health_while_released=503,
+    ),
+    "vllm": EngineCase(
+        kind="vllm",
+        title="vLLM",
+        image='registry_tag = "vllm/vllm-openai:v0.11.2"',
+        engine='[engine]\nkind = "vllm"',
+        snapshot_flags=["--enable-sleep-mode"],
+        snapshot_env={"VLLM_SERVER_DEV_MODE": "1"},
+        release_path="/sleep?level=1",
+        resume_path="/wake_up",
+        health_while_released=200,  # vLLM answers /health while asleep; chat waits for wake_up
+    ),
+}
+
+
 @dataclass
 class App:
     module: ModuleType
     server: Service
+    engine: EngineCase
 
     def enter(self) -> Any:
         """A new instance after its enter methods: those before the snapshot, then after it."""
@@ -94,12 +138,16 @@ class App:
             lifecycle_method(self.server.user_cls, attribute)(instance)
 
 
-@pytest.fixture(scope="module")
-def apps(tmp_path_factory: pytest.TempPathFactory) -> dict[str, App]:
-    root = tmp_path_factory.mktemp("lifecycle")
+@pytest.fixture(scope="module", params=list(ENGINES), ids=str)
+def apps(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, App]:
+    """The apps of one engine: every test below runs for SGLang and for vLLM."""
+    case = ENGINES[request.param]
+    root = tmp_path_factory.mktemp(f"lifecycle-{case.kind}")
     (root / "specs").mkdir()
     for name, settings in SPECS.items():
-        text = SPEC.format(name=name, port=PORT, **settings)
+        text = SPEC.format(name=name, port=PORT, image=case.image, engine=case.engine, **settings)
         (root / "specs" / f"{name}.toml").write_text(text)
     project = Project(root)
     for output in project.render(project.discover_specs()):
@@ -108,15 +156,19 @@ def apps(tmp_path_factory: pytest.TempPathFactory) -> dict[str, App]:
     for name in SPECS:
         module = import_app_file(root / "generated" / f"{name}.py")
         (server,) = describe_app(module).services.values()
-        loaded[name] = App(module, server)
+        loaded[name] = App(module, server, case)
     return loaded
 
 
 @pytest.fixture
-def engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[StandinLog]:
-    """The stand-in on PATH/PYTHONPATH for the apps to start; every server killed afterwards."""
+def engine(
+    apps: dict[str, App], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[StandinLog]:
+    """The stand-in on PATH/PYTHONPATH for the apps to start, with the environment their image
+    sets (as in the container); every server killed afterwards."""
     log = StandinLog(tmp_path / "standin.jsonl")
-    for key, value in standin_environment(log.path).items():
+    image_env = apps["snapshot"].server.image.env
+    for key, value in {**image_env, **standin_environment(log.path)}.items():
         monkeypatch.setenv(key, value)
     wait_port_free(PORT)
     yield log
@@ -172,9 +224,10 @@ def test_snapshot_declarations(apps: dict[str, App]) -> None:
         "enter_post_snapshot": ["wake_up"],
         "exit": ["stop"],
     }
-    assert server.image.env == {"TORCHINDUCTOR_COMPILE_THREADS": "1"}
+    case = apps["snapshot"].engine
+    assert server.image.env == case.snapshot_env
     command = apps["snapshot"].module.SERVER_COMMAND
-    assert command[-2:] == ["--enable-memory-saver", "--enable-weights-cpu-backup"]
+    assert command[-len(case.snapshot_flags) :] == case.snapshot_flags
 
 
 # ## Start-up
@@ -239,7 +292,8 @@ def test_ready_soon_after_the_engine_is_healthy(
         assert 0 <= entered - ready["at"] < 1.0
         assert len(engine.requests("/v1/chat/completions")) == 2  # warm-up
         output = capsys.readouterr().out
-        assert "SGLang healthy after" in output and "SGLang warmed up in" in output
+        title = apps["plain"].engine.title
+        assert f"{title} healthy after" in output and f"{title} warmed up in" in output
     finally:
         app.run(instance, "exit")
     assert_nothing_left(engine)
@@ -260,7 +314,7 @@ def test_a_crash_is_reported_at_once_with_exit_code_and_output(
         apps["plain"].enter()
     assert time.monotonic() - started < 3
     message = str(failure.value)
-    assert "SGLang exited with code 7 during start-up" in message
+    assert f"{apps['plain'].engine.title} exited with code 7 during start-up" in message
     assert "standin: serving on 127.0.0.1" in message
     assert "fatal error: CUDA out of memory (simulated)" in message
     assert_nothing_left(engine)  # the worker the crashed server left behind too
@@ -276,7 +330,7 @@ def test_a_server_never_ready_times_out_with_its_output(
         apps["impatient"].enter()
     assert 1 <= time.monotonic() - started < 3
     message = str(failure.value)
-    assert "SGLang not ready within 1 seconds" in message
+    assert f"{apps['impatient'].engine.title} not ready within 1 seconds" in message
     assert "standin: GET /health" in message
     assert_nothing_left(engine)
 
@@ -319,7 +373,8 @@ def test_exit_kills_what_ignores_sigterm_after_the_grace_period(
     started = time.monotonic()
     app.run(instance, "exit")
     assert 1 <= time.monotonic() - started < 3
-    assert "SGLang still running 1 s after SIGTERM: killing it" in capsys.readouterr().out
+    title = app.engine.title
+    assert f"{title} still running 1 s after SIGTERM: killing it" in capsys.readouterr().out
     assert_nothing_left(engine)
 
 
@@ -330,23 +385,23 @@ def test_snapshot_phases_release_then_resume_memory(
     apps: dict[str, App], engine: StandinLog
 ) -> None:
     app = apps["snapshot"]
+    case = app.engine
     instance = app.server.user_cls()
     app.run(instance, "enter_pre_snapshot")
     paths = [request["path"] for request in engine.requests()]
-    assert paths[-3:] == [
-        "/v1/chat/completions",
-        "/v1/chat/completions",
-        "/release_memory_occupation",
-    ]
+    assert paths[-3:] == ["/v1/chat/completions", "/v1/chat/completions", case.release_path]
     (launch,) = engine.events("launch_server")
-    assert {"--enable-memory-saver", "--enable-weights-cpu-backup"} <= set(launch["argv"])
+    assert set(case.snapshot_flags) <= set(launch["argv"])
     # This is the state Modal snapshots: the server runs, its GPU memory released.
-    assert requests.get(f"http://127.0.0.1:{PORT}/health", timeout=1).status_code == 503
+    health = requests.get(f"http://127.0.0.1:{PORT}/health", timeout=1)
+    assert health.status_code == case.health_while_released
+    chat = requests.post(f"http://127.0.0.1:{PORT}/v1/chat/completions", json={}, timeout=1)
+    assert chat.status_code == 503
 
     app.run(instance, "enter_post_snapshot")
     paths = [request["path"] for request in engine.requests()]
-    resumed = paths.index("/resume_memory_occupation")
-    assert resumed > paths.index("/release_memory_occupation")
+    resumed = paths.index(case.resume_path)
+    assert resumed > paths.index(case.release_path)
     assert engine.events("health")[-1]["status"] == 200  # checked after the resume
     assert paths[resumed + 1 :] and set(paths[resumed + 1 :]) == {"/health"}
     app.run(instance, "exit")
@@ -359,7 +414,7 @@ def test_a_failed_resume_is_reported_with_the_answer(
     monkeypatch.setenv("STANDIN_RESUME_STATUS", "500")
     with pytest.raises(RuntimeError) as failure:
         apps["snapshot"].enter()
-    assert "/resume_memory_occupation failed with HTTP 500" in str(failure.value)
+    assert f"{apps['snapshot'].engine.resume_path} failed with HTTP 500" in str(failure.value)
     assert "stand-in configured to fail the resume" in str(failure.value)
     assert_nothing_left(engine)
 

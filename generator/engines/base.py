@@ -83,6 +83,10 @@ class Engine(ABC):
         """Each command the app runs and the options it passes, for the version's catalog."""
 
     @abstractmethod
+    def server_options_table(self, version: str) -> OptionTable:
+        """The options of the server command of this version (`modalgen flags`)."""
+
+    @abstractmethod
     def available_versions(self) -> list[str]: ...
 
     @abstractmethod

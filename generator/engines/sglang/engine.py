@@ -157,6 +157,9 @@ class Sglang(Engine):
     def env_vars(self, version: str) -> frozenset[str] | None:
         return catalog.load_catalog(version).env_vars
 
+    def server_options_table(self, version: str) -> OptionTable:
+        return catalog.load_catalog(version).launch_server
+
     def available_versions(self) -> list[str]:
         return catalog.available_versions()
 

@@ -153,6 +153,9 @@ class Vllm(Engine):
     def env_vars(self, version: str) -> frozenset[str] | None:
         return frozenset(catalog.load_catalog(version).data.get("env_vars", ())) or None
 
+    def server_options_table(self, version: str) -> OptionTable:
+        return catalog.load_catalog(version).serve
+
     def available_versions(self) -> list[str]:
         return catalog.available_versions()
 

@@ -45,7 +45,8 @@ Memory:
 
   STANDIN_RELEASE_STATUS, STANDIN_RESUME_STATUS
                           HTTP status of SGLang's /release_memory_occupation and
-                          /resume_memory_occupation (default 200). While memory is released,
+                          /resume_memory_occupation, and of vLLM's /wake_up for the second
+                          (default 200). While memory is released,
                           /health and chat answer 503.
   VLLM_SERVER_DEV_MODE    when "1", vLLM's /sleep, /wake_up and /is_sleeping exist (as in vLLM);
                           they work only with --enable-sleep-mode. While asleep /health answers

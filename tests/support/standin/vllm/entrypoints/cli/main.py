@@ -61,6 +61,10 @@ class VLLMHandler(Handler):
     def wake_up(self, request: Request) -> None:
         if not self._sleep_mode_enabled():
             return
+        status = int(os.environ.get("STANDIN_RESUME_STATUS", "200"))
+        if status != 200:
+            self.send_json(status, {"error": "stand-in configured to fail the resume"})
+            return
         self.set_asleep(False)
         record("wake_up", tags=request.query.get("tags"), at=time.time())
         self.send_json(200, None)
