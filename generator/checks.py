@@ -5,6 +5,7 @@ Each check returns problems as `(field path, message)`; `validation` adds the fi
 
 from __future__ import annotations
 
+import fnmatch
 import keyword
 import re
 from collections.abc import Callable, Iterator
@@ -157,6 +158,62 @@ def containers(spec: Spec) -> Iterator[Finding]:
         )
 
 
+# Organisations whose models need an accepted licence, and so a token, to download.
+GATED_ORGANISATIONS = frozenset({"meta-llama"})
+
+
+def weights_download(spec: Spec) -> Iterator[Finding]:
+    """What a build-time download needs: a Volume over the cache, and a token for gated models."""
+    if not spec.downloads_at_build:
+        return
+    if spec.weights_volume is None:
+        mounted = ", ".join(v.mount_path for v in spec.volumes) or "none"
+        yield Finding(
+            ("model", "download", "at"),
+            f"the download writes to {spec.weights_cache} (huggingface_hub's cache), and no "
+            f"Volume is mounted over it (mounted: {mounted}): add a Volume there, such as "
+            '[[volumes]] name = "huggingface-cache", mount_path = "/root/.cache/huggingface"',
+        )
+    organisation = spec.model.name.split("/", 1)[0]
+    gated = (
+        spec.model.gated if spec.model.gated is not None else organisation in GATED_ORGANISATIONS
+    )
+    secrets = (
+        spec.model.download.secrets if spec.model.download.secrets is not None else spec.secrets
+    )
+    if gated and not secrets:
+        yield Finding(
+            ("model", "download"),
+            f"{spec.model.name} is gated: downloading it needs a Hugging Face token. Create a "
+            "Modal Secret (`modal secret create huggingface HF_TOKEN=hf_...`) and add "
+            '`secrets = ["huggingface"]`',
+        )
+    for patterns in (spec.model.download.allow_patterns,):
+        if patterns is not None and not any(
+            fnmatch.fnmatch(name, pattern)
+            for pattern in patterns
+            for name in (
+                "model.safetensors",
+                "model-00001-of-00002.safetensors",
+                "pytorch_model.bin",
+            )
+        ):
+            yield Finding(
+                ("model", "download", "allow_patterns"),
+                f"no weights file matches {patterns!r}: the engine would find no weights; "
+                "allow `*.safetensors`",
+            )
+    ignored = spec.model.download.ignore_patterns or []
+    if any(fnmatch.fnmatch("model.safetensors", pattern) for pattern in ignored) and any(
+        fnmatch.fnmatch("pytorch_model.bin", pattern) for pattern in ignored
+    ):
+        yield Finding(
+            ("model", "download", "ignore_patterns"),
+            f"{ignored!r} skips every weights file (`*.safetensors` and `*.bin`): the engine "
+            "would find no weights",
+        )
+
+
 def unauthenticated(spec: Spec) -> Iterator[Finding]:
     """A warning: the spec serves GPUs to anyone who finds the URL."""
     if spec.server.unauthenticated and spec.engine.api_key_secret is None:
@@ -281,6 +338,7 @@ CHECKS: tuple[Check, ...] = (
     app_names,
     server_kind,
     containers,
+    weights_download,
     gpu_limits,
     timeouts,
     engine_rules,

@@ -29,7 +29,7 @@ from generator.fields import (
     Seconds,
     SpecModel,
 )
-from generator.image import ImageSection
+from generator.image import ImageSection, OneLine
 
 __all__ = [
     "ABSOLUTE_PATH",
@@ -68,6 +68,38 @@ class WeightDtype(StrEnum):
         ]
 
 
+class DownloadSection(SpecModel):
+    """Weights fetched while the image builds, into the cache Volume, so that no container
+    downloads them and every container starts offline."""
+
+    at: Literal["build", "start"] = Field(
+        default="start",
+        description="`build`: a build step downloads the pinned revision into the weights "
+        "Volume and the server starts with `HF_HUB_OFFLINE=1`; `start` (the default): the "
+        "engine downloads the weights on its first start.",
+    )
+    allow_patterns: list[OneLine] | None = Field(
+        default=None, description="Only files matching these patterns (`*.safetensors`)."
+    )
+    ignore_patterns: list[OneLine] | None = Field(
+        default=None, description="Files matching these patterns are skipped (`*.pth`)."
+    )
+    timeout: Seconds = Field(default=3600, description="Seconds the download may take.")
+    cpu: float | None = Field(default=None, gt=0, description="CPU cores for the download.")
+    memory: int | None = Field(default=None, gt=0, description="Memory in MiB for the download.")
+    secrets: list[ModalObjectName] | None = Field(
+        default=None,
+        description="Modal Secrets the download gets (a gated model needs an HF_TOKEN); "
+        "defaults to the spec's `secrets`.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: object) -> object:
+        # `download = "build"` is `download = { at = "build" }`.
+        return {"at": value} if isinstance(value, str) else value
+
+
 class ModelSection(SpecModel):
     name: Annotated[str, StringConstraints(pattern=HF_REPO_ID)] = Field(
         description="Hugging Face repository id of the model, `org/name`."
@@ -86,6 +118,15 @@ class ModelSection(SpecModel):
         default=None,
         description="Precision of the weights, to check that they fit the GPUs; read from the "
         "name (`FP8`, `AWQ`, ...) when not given, else assumed `bf16`.",
+    )
+    gated: bool | None = Field(
+        default=None,
+        description="The model needs a Hugging Face token to download (a gated repository); "
+        "read from the organisation (`meta-llama`) when not given.",
+    )
+    download: DownloadSection = Field(
+        default_factory=DownloadSection,
+        description='When the weights are downloaded: `"build"` or a table with `at`.',
     )
 
 
@@ -184,7 +225,7 @@ class ProbeSection(SpecModel):
     cli_options: bool = Field(
         default=False,
         description="Expose `--test-timeout` and `--prompt` as `modal run` options. "
-        "`--twice/--no-twice` is there whenever `second_system_prompt` is set.",
+        "`--twice/--no-twice` is there whenever a second run is set.",
     )
     timeout: Seconds = Field(
         default=600, description="Seconds to keep retrying until the server answers."
@@ -199,6 +240,10 @@ class ProbeSection(SpecModel):
     second_system_prompt: str | None = Field(
         default=None,
         description="When set, the probe runs a second time with this system prompt.",
+    )
+    second_prompt: str | None = Field(
+        default=None,
+        description="When set, the probe runs a second time with this user message instead.",
     )
     session_header: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]*$")] = Field(
         default="Modal-Session-Id",
@@ -215,6 +260,11 @@ class ProbeSection(SpecModel):
     def _second_run_needs_system_prompt(self) -> ProbeSection:
         if self.second_system_prompt is not None and self.system_prompt is None:
             raise ValueError("`second_system_prompt` replaces `system_prompt`: set both")
+        if self.second_system_prompt is not None and self.second_prompt is not None:
+            raise ValueError(
+                "a second run changes one message: `second_system_prompt` or "
+                "`second_prompt`, not both"
+            )
         return self
 
 
@@ -279,6 +329,26 @@ class Spec(SpecModel):
         """The Secrets of the serving containers: the spec's, and the engine's API key."""
         extra = [self.engine.api_key_secret] if self.engine.api_key_secret else []
         return [*self.secrets, *(name for name in extra if name not in self.secrets)]
+
+    @property
+    def weights_cache(self) -> str:
+        """Where huggingface_hub keeps downloaded weights in the containers: `HF_HUB_CACHE`,
+        else `HF_HOME/hub`, else its default under /root."""
+        env = self.image_env
+        if env.get("HF_HUB_CACHE"):
+            return env["HF_HUB_CACHE"].rstrip("/")
+        return f"{env.get('HF_HOME', '/root/.cache/huggingface').rstrip('/')}/hub"
+
+    @property
+    def weights_volume(self) -> Volume | None:
+        """The Volume the weights cache lies in, if one is mounted over it."""
+        cache = self.weights_cache + "/"
+        covering = [v for v in self.volumes if cache.startswith(v.mount_path.rstrip("/") + "/")]
+        return max(covering, key=lambda v: len(v.mount_path), default=None)
+
+    @property
+    def downloads_at_build(self) -> bool:
+        return self.model.download.at == "build"
 
     @property
     def ready_timeout(self) -> int:

@@ -42,13 +42,21 @@ class ProbeView:
     prompt: PyCode  # the prompt the entrypoint sends: a parameter, or the default
     default_prompt: PyCode
     messages: PyCode  # built from `prompt`
-    second_system_prompt: PyCode | None
+    second_run: SecondRunView | None
     session_headers: PyCode
     payload: PyCode
     proxy_auth: bool
     api_key_variable: PyCode | None
     credentials: bool  # the client sends credentials it reads from the environment
     deployed_timeout: PyCode
+
+
+@dataclass(frozen=True)
+class DownloadView:
+    """The build step that downloads the weights into their Volume."""
+
+    snapshot_keywords: tuple[Keyword, ...]  # of `snapshot_download`, after repo and revision
+    run_function_keywords: tuple[Keyword, ...]
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,14 @@ class SnapshotView:
     release_body: PyCode
     resume_path: PyCode
     resume_body: PyCode
+
+
+@dataclass(frozen=True)
+class SecondRunView:
+    """The probe's second run: which message it changes, and to what."""
+
+    index: PyCode
+    content: PyCode
 
 
 @dataclass(frozen=True)
@@ -80,9 +96,12 @@ class AppView:
     image: ImageView
     volumes: tuple[VolumeView, ...]
     gpu: PyCode
+    download: DownloadView | None
     deep_gemm: DeepGemmView | None
     server_command: tuple[ListItem, ...]
     api_key_variable: PyCode | None  # the engine requires the key in this variable
+    server_env: PyCode | None  # variables the engine is started with, beyond the container's
+    engine_config: PyCode | None  # the engine's config file, written at start
     port: PyCode
     ready_timeout: PyCode
     stop_timeout: PyCode
@@ -137,9 +156,13 @@ def build_view(spec: Spec, spec_path: str, output_path: str, inputs_digest: str)
             for volume in spec.volumes
         ),
         gpu=literal(server.gpu.modal_spec),
+        download=_download_view(spec, volumes),
         deep_gemm=_deep_gemm_view(spec, engine_impl, volumes),
         server_command=_server_command(spec, engine_impl),
         api_key_variable=literal(engine.api_key_variable) if engine.api_key_secret else None,
+        # Weights baked into the Volume at build time: the engine never reaches the Hub.
+        server_env=literal({"HF_HUB_OFFLINE": "1"}) if spec.downloads_at_build else None,
+        engine_config=literal(dict(engine.config)) if engine.config else None,
         port=literal(server.port),
         ready_timeout=literal(spec.ready_timeout),
         stop_timeout=literal(spec.lifecycle.stop_timeout),
@@ -149,15 +172,50 @@ def build_view(spec: Spec, spec_path: str, output_path: str, inputs_digest: str)
         warmup=_warmup_view(spec),
         app_name=literal(spec.app.name),
         service_name=service_name,
-        start_server=PyCode(
-            "ServerProcess(SERVER_COMMAND, api_key_arguments())"
-            if engine.api_key_secret
-            else "ServerProcess(SERVER_COMMAND)"
-        ),
+        start_server=_start_server(spec),
         exposure=exposure,
         probe=_probe_view(spec, exposure.proxy_auth),
         bench=bench_view(spec),
     )
+
+
+def _start_server(spec: Spec) -> PyCode:
+    """The expression that starts the engine: its command, the config file and the API key
+    added at run time."""
+    command = (
+        "SERVER_COMMAND + engine_config_arguments()" if spec.engine.config else ("SERVER_COMMAND")
+    )
+    arguments = [command]
+    if spec.engine.api_key_secret:
+        arguments.append("api_key_arguments()")
+    return PyCode(f"ServerProcess({', '.join(arguments)})")
+
+
+def _download_view(spec: Spec, volumes: dict[str, PyCode]) -> DownloadView | None:
+    if not spec.downloads_at_build:
+        return None
+    download = spec.model.download
+    weights_volume = spec.weights_volume
+    assert weights_volume is not None  # checks.weights_download
+    patterns = [
+        keyword(key, literal(value))
+        for key, value in (
+            ("allow_patterns", download.allow_patterns),
+            ("ignore_patterns", download.ignore_patterns),
+        )
+        if value is not None
+    ]
+    secrets = download.secrets if download.secrets is not None else spec.secrets
+    run_keywords = [
+        keyword("volumes", _volume_mapping(spec, [weights_volume.name], volumes)),
+        *([keyword("secrets", code)] if (code := _secrets(secrets)) is not None else []),
+        keyword("timeout", literal(download.timeout), "seconds"),
+    ]
+    if download.cpu is not None:
+        run_keywords.append(keyword("cpu", literal(download.cpu)))
+    if download.memory is not None:
+        run_keywords.append(keyword("memory", literal(download.memory), "MiB"))
+    return DownloadView(tuple(patterns), tuple(run_keywords))
 
 
 def _snapshot_view(spec: Spec, engine: Engine) -> SnapshotView | None:
@@ -316,7 +374,11 @@ def _probe_view(spec: Spec, proxy_auth: bool) -> ProbeView:
         messages.append({"role": "system", "content": probe.system_prompt})
     messages.append({"role": "user", "content": _content(message, name("prompt"))})
 
-    second = probe.second_system_prompt
+    second: SecondRunView | None = None
+    if probe.second_system_prompt is not None:
+        second = SecondRunView(literal(0), literal(probe.second_system_prompt))
+    elif probe.second_prompt is not None:
+        second = SecondRunView(literal(-1), literal(_content(message, probe.second_prompt)))
     # `modal run` options: the timeout and prompt when asked for; `--twice/--no-twice` whenever
     # there is a second run, so that it can always be skipped.
     parameters = [f"test_timeout={probe.timeout}", "prompt=None"] if probe.cli_options else []
@@ -334,7 +396,7 @@ def _probe_view(spec: Spec, proxy_auth: bool) -> ProbeView:
         else name("PROMPT"),
         default_prompt=literal(message.text),
         messages=literal(messages),
-        second_system_prompt=literal(second) if second is not None else None,
+        second_run=second,
         session_headers=literal(
             {probe.session_header: probe.session_id} if probe.session_header else {}
         ),

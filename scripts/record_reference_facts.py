@@ -35,6 +35,7 @@ REFERENCES = (
     "upstream/sglang_vlm.py",
     "upstream/vllm_low_latency.py",
     "upstream/vllm_inference.py",
+    "upstream/very_large_models.py",
 )
 
 

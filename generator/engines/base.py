@@ -67,8 +67,58 @@ class Engine(ABC):
     deep_gemm_prefix: tuple[str, ...] | None = None
 
     @abstractmethod
+    def typed_arguments(self, spec: Spec) -> list[Argument]:
+        """The options the spec's typed fields and `extra_args` ask for, in order."""
+
     def arguments(self, spec: Spec) -> list[Argument]:
-        """The server's options, in order, as the generated command passes them."""
+        """The server's options as the generated command passes them: the typed ones, less
+        those the engine's config file sets (the file decides those)."""
+        in_config = {f"--{key}" for key in spec.engine.config}
+        return [
+            argument
+            for argument in self.typed_arguments(spec)
+            if argument.flag not in in_config or argument.field[:2] == ("engine", "extra_args")
+        ]
+
+    def config_arguments(self, spec: Spec) -> list[Argument]:
+        """The options of the engine's config file, as the flags they stand for."""
+        return [
+            Argument(("engine", "config", key), f"--{key}", value)
+            for key, value in spec.engine.config.items()
+        ]
+
+    def config_findings(self, spec: Spec) -> Iterator[tuple[FieldPath, str]]:
+        """An option set both in the config file and by the spec itself: one place only."""
+        explicit = {
+            argument.flag: argument.field
+            for argument in self.typed_arguments(spec)
+            if argument.flag is not None
+            and argument.value is not None
+            and argument.value is not False
+            and (
+                argument.field[:2] == ("engine", "extra_args")
+                or (
+                    argument.field[0] == "engine"
+                    and argument.field[1] in spec.engine.model_fields_set
+                )
+            )
+        }
+        port = spec.engine.config.get("port")
+        if port is not None and port != spec.server.port:
+            yield (
+                ("engine", "config", "port"),
+                f"the engine would listen on {port!r}, but Modal sends requests to server.port "
+                f"({spec.server.port}): set one port, in `server.port`",
+            )
+        for key in spec.engine.config:
+            field = explicit.get(f"--{key}")
+            if field is not None:
+                where = ".".join(map(str, field))
+                yield (
+                    ("engine", "config", key),
+                    f"`{key}` is set here and by {where}: keep one (the config file would win "
+                    "over a default, not over an explicit option)",
+                )
 
     @abstractmethod
     def version(self, spec: Spec) -> str | None:
@@ -151,6 +201,8 @@ class Engine(ABC):
             )
             return
         for table, arguments in tables:
+            if table is tables[0][0]:  # the server command: its config file's options too
+                arguments = arguments + self.config_arguments(spec)
             for argument in arguments:
                 if argument.flag is None or argument.value is None or argument.value is False:
                     continue

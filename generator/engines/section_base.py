@@ -3,7 +3,7 @@ typed pass-through for options the spec does not name."""
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from pydantic import Field, StringConstraints
 
@@ -11,6 +11,7 @@ from generator.fields import ENGINE_FLAG, EnvVarName, ModalObjectName, SpecModel
 
 EngineArgValue = str | int | float | bool | list[str]
 EngineFlag = Annotated[str, StringConstraints(pattern=ENGINE_FLAG)]
+CONFIG_KEY = r"^[a-z0-9][a-z0-9_-]*$"
 
 
 class EngineSectionBase(SpecModel):
@@ -27,6 +28,12 @@ class EngineSectionBase(SpecModel):
     api_key_variable: EnvVarName = Field(
         default="API_KEY",
         description="The variable of `api_key_secret` that holds the key.",
+    )
+    config: dict[Annotated[str, StringConstraints(pattern=CONFIG_KEY)], Any] = Field(
+        default_factory=dict,
+        description="The engine's config file, as a table of option names without `--` "
+        "(`mem-fraction-static = 0.85`): written by the app when the container starts and "
+        "passed with `--config`. Its keys are checked against the engine's options.",
     )
     extra_args: dict[EngineFlag, EngineArgValue] = Field(
         default_factory=dict,

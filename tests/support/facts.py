@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.engine import StandinLog, kill_processes, wait_port_free
+from tests.support.engine import STANDIN_PATH, StandinLog, kill_processes, wait_port_free
 from tests.support.introspect import (
     AppDescription,
     Service,
@@ -79,7 +80,12 @@ def _request_facts(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _launches(log: StandinLog) -> list[dict[str, Any]]:
     return [
-        {"engine": event.get("engine", "sglang"), "argv": event["argv"]}
+        {
+            "engine": event["engine"],
+            "argv": event["argv"],
+            "hf_hub_offline": event["hf_hub_offline"],
+            "config": event["config"],
+        }
         for event in log.events("launch_server")
     ]
 
@@ -98,7 +104,15 @@ def _wait_healthy(timeout: float = 20) -> None:
     raise TimeoutError("the stand-in engine did not become healthy")
 
 
-def _observe_build_steps(service: Service, log: StandinLog) -> list[dict[str, Any]]:
+def _observe_build_steps(
+    service: Service, log: StandinLog, monkeypatch: pytest.MonkeyPatch, scratch: Path
+) -> list[dict[str, Any]]:
+    """Run each build step here, with the stand-in's `huggingface_hub` and the Hugging Face
+    cache in `scratch` (a Volume would be mounted there in the build)."""
+    monkeypatch.syspath_prepend(str(STANDIN_PATH))
+    monkeypatch.delitem(sys.modules, "huggingface_hub", raising=False)
+    monkeypatch.setenv("HF_HOME", str(scratch / "hf-home"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(scratch / "hf-hub-cache"))
     observed = []
     for step in service.image.build_steps:
         log.clear()
@@ -109,7 +123,11 @@ def _observe_build_steps(service: Service, log: StandinLog) -> list[dict[str, An
 
 def _build_events(log: StandinLog) -> list[dict[str, Any]]:
     return [
-        {key: value for key, value in event.items() if key not in ("pid", "pgid", "at")}
+        {
+            key: value
+            for key, value in event.items()
+            if key not in ("pid", "pgid", "at", "executable", "hf_hub_offline")
+        }
         for event in log.events()
         if event["event"] != "health"
     ]
@@ -149,7 +167,13 @@ def observe_app(path: Path, log: StandinLog, monkeypatch: pytest.MonkeyPatch) ->
         # The container has the image's environment (VLLM_SERVER_DEV_MODE, say): so does this.
         for key, value in service.image.env.items():
             monkeypatch.setenv(key, value)
-        observed: dict[str, Any] = {"build_steps": _observe_build_steps(service, log)}
+        # Files added to the image are read from where they lie here.
+        monkeypatch.setenv("STANDIN_FILE_MAP", json.dumps(service.image.mounted_files))
+        scratch = log.path.parent / f"build-{name}"
+        scratch.mkdir(exist_ok=True)
+        observed: dict[str, Any] = {
+            "build_steps": _observe_build_steps(service, log, monkeypatch, scratch)
+        }
         log.clear()
         exits = []
         for phase, run in _phases(service):

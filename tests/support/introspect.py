@@ -97,6 +97,8 @@ class ImageDescription:
     # Each layer from the base up: Dockerfile commands, a build step, or local files.
     layers: list[dict[str, Any]] = field(default_factory=list)
     build_steps: list[BuildStep] = field(default_factory=list)
+    # Where each local file added to the image lies on this machine, by its path in the image.
+    mounted_files: dict[str, str] = field(default_factory=dict)
 
     def facts(self) -> dict[str, Any]:
         return {
@@ -155,6 +157,9 @@ def describe_image(image: modal.Image) -> ImageDescription:
                 for entry in mount._entries
             ]
             description.layers.append({"local_files": files})
+            description.mounted_files.update(
+                {str(entry.remote_path): str(entry.local_file) for entry in mount._entries}
+            )
             continue
         dockerfile = loader.get("dockerfile_function")
         if dockerfile is not None:

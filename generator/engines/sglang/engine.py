@@ -63,7 +63,7 @@ class Sglang(Engine):
         env={"TORCHINDUCTOR_COMPILE_THREADS": "1"},
     )
 
-    def arguments(self, spec: Spec) -> list[Argument]:
+    def typed_arguments(self, spec: Spec) -> list[Argument]:
         engine, speculative = _section(spec), _section(spec).speculative
         served = engine.served_model_name
         arguments = [
@@ -170,6 +170,7 @@ class Sglang(Engine):
         return _section(spec).mem_fraction_static
 
     def findings(self, spec: Spec) -> Iterator[tuple[FieldPath, str]]:
+        yield from self.config_findings(spec)
         yield from _tag_and_version(spec)
         yield from _deep_gemm_needs_jit(spec)
         yield from _speculative_decoding(spec)

@@ -46,7 +46,7 @@ class Vllm(Engine):
         env={"VLLM_SERVER_DEV_MODE": "1"},
     )
 
-    def arguments(self, spec: Spec) -> list[Argument]:
+    def typed_arguments(self, spec: Spec) -> list[Argument]:
         engine = _section(spec)
         served = engine.served_model_name
         gpus = spec.server.gpu.count
@@ -173,6 +173,7 @@ class Vllm(Engine):
         return _section(spec).gpu_memory_utilization
 
     def findings(self, spec: Spec) -> Iterator[tuple[FieldPath, str]]:
+        yield from self.config_findings(spec)
         if spec.deep_gemm.enabled:
             yield (
                 ("deep_gemm", "enabled"),

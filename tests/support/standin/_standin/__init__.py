@@ -9,6 +9,8 @@ variables, so that tests can drive each path of the code that starts and uses it
 Start-up and shut-down:
 
   STANDIN_LOG             JSON-lines file to record into (nothing is recorded without it)
+  STANDIN_FILE_MAP        JSON {path in the image: path here} for files read from the app's image
+                          (the `--config` file)
   STANDIN_PYTHON          the Python that `bin/vllm` runs (default: python3 on PATH)
   STANDIN_READY_DELAY     seconds after start before /health answers 200 (before: 503); it then
                           prints "standin: the server is ready", as SGLang logs that it is

@@ -402,6 +402,22 @@ def _sleep_until(deadline: float) -> None:
         time.sleep(remaining)
 
 
+def _config_file(argv: list[str]) -> object:
+    """What the file given with `--config` holds (YAML, as both engines read it), if any."""
+    for index, item in enumerate(argv):
+        path = argv[index + 1] if item == "--config" and index + 1 < len(argv) else None
+        if item.startswith("--config="):
+            path = item.split("=", 1)[1]
+        if path is not None:
+            import yaml
+
+            # A file the app added to its image, read from where it lies on this machine.
+            path = json.loads(os.environ.get("STANDIN_FILE_MAP") or "{}").get(path, path)
+            with open(path, encoding="utf-8") as stream:
+                return yaml.safe_load(stream)
+    return None
+
+
 def run(launch: Launch, handler: type[Handler]) -> None:
     """Record the launch, start the workers, then serve until killed (or the simulated crash)."""
     settings = Settings.from_environment(os.environ)
@@ -413,6 +429,8 @@ def run(launch: Launch, handler: type[Handler]) -> None:
         pid=os.getpid(),
         pgid=os.getpgid(0),
         at=STARTED_AT,
+        hf_hub_offline=os.environ.get("HF_HUB_OFFLINE"),
+        config=_config_file(sys.argv[1:]),
     )
     if settings.ignore_sigterm:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
