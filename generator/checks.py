@@ -38,6 +38,7 @@ GENERATED_MODULE_NAMES = frozenset(
         "shlex",
         "signal",
         "subprocess",
+        "tempfile",
         "threading",
         "time",
         "aiohttp",
@@ -54,6 +55,8 @@ GENERATED_MODULE_NAMES = frozenset(
         "client_headers",
         "test_deployed",
         "api_key_arguments",
+        "engine_config_arguments",
+        "download_weights",
         "engine_headers",
         "ServerProcess",
         "_signal_group",
@@ -229,13 +232,14 @@ def gpu_limits(spec: Spec) -> Iterator[Finding]:
     for section, gpu in (("server", spec.server.gpu), ("deep_gemm", spec.deep_gemm.gpu)):
         if gpu is None:
             continue
-        limit = GPU_INFO[gpu.type].max_count
-        if gpu.count > limit:
-            yield Finding(
-                (section, "gpu", "count"),
-                f"Modal attaches at most {limit} {gpu.type.value} GPUs to one container; "
-                f"given {gpu.count}",
-            )
+        for gpu_type in gpu.types:
+            limit = GPU_INFO[gpu_type].max_count
+            if gpu.count > limit:
+                yield Finding(
+                    (section, "gpu", "count"),
+                    f"Modal attaches at most {limit} {gpu_type.value} GPUs to one container; "
+                    f"given {gpu.count}",
+                )
     tp = spec.engine.tensor_parallel_size
     if tp is not None and tp != spec.server.gpu.count:
         yield Finding(
@@ -301,14 +305,15 @@ def weights_fit(spec: Spec) -> Iterator[Finding]:
     gpu = spec.server.gpu
     fraction = engine_for(spec).memory_fraction(spec) or DEFAULT_MEMORY_FRACTION
     weights_gb = parameters * dtype.bytes_per_parameter
-    memory_gb = GPU_INFO[gpu.type].memory_gb
+    smallest = gpu.smallest  # with fallbacks, the weights must fit every type
+    memory_gb = GPU_INFO[smallest].memory_gb
     usable_gb = memory_gb * gpu.count * fraction
     if weights_gb > usable_gb:
         yield Finding(
             ("server", "gpu"),
             f"the weights cannot fit: {parameters:g}B parameters x {dtype.bytes_per_parameter:g} "
             f"bytes ({dtype.value}, from {dtype_source}) = {weights_gb:g} GB, but "
-            f"{gpu.count} x {gpu.type.value} x {memory_gb} GB x memory fraction {fraction:g} = "
+            f"{gpu.count} x {smallest.value} x {memory_gb} GB x memory fraction {fraction:g} = "
             f"{usable_gb:g} GB; use more or larger GPUs or a smaller precision",
         )
 

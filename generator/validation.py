@@ -16,6 +16,7 @@ from generator.credentials import redact, spec_findings
 from generator.engines.sections import DEFAULT_ENGINE, ENGINE_SECTIONS
 from generator.errors import FieldPath, Problem, SpecError
 from generator.exposure import DEFAULT_KIND, KINDS, hint_for
+from generator.fields import GPU_EXAMPLE, Gpu
 from generator.image import LAYERS
 from generator.inherit import load_layered
 from generator.loader import SourceDocument
@@ -161,6 +162,19 @@ KINDED_SECTIONS = {
 }
 
 
+# pydantic's errors for a value that should have been a model, a dataclass or a dict.
+TABLE_ERRORS = {"model_type", "model_attributes_type", "dict_type", "dataclass_type"}
+TABLE = "a table (TOML `[section]` or `{ key = value }`, a YAML mapping)"
+
+
+def _not_a_table(item: dict[str, Any]) -> bool:
+    """Whether the error is a value given where a table belongs; a kinded section that is not
+    a table has no kind to find."""
+    if item["type"] == "union_tag_not_found":
+        return not isinstance(item["input"], dict)
+    return item["type"] in TABLE_ERRORS
+
+
 def _problem_from_pydantic(document: SourceDocument, item: dict[str, Any]) -> Problem:
     field = _field_of(document.data, item["loc"])
     kind = item["type"]
@@ -190,6 +204,12 @@ def _problem_from_pydantic(document: SourceDocument, item: dict[str, Any]) -> Pr
         description = _description(field, document)
         if description:
             message += f": {description}"
+    elif _not_a_table(item):
+        # pydantic's own message names the model class ("instance of Gpu"), not the spec.
+        message = f"expected {TABLE}"
+        if _model_at(field, document) is Gpu:
+            message += f" or a string such as {GPU_EXAMPLE}"
+        message += f"; given {_show(item['input'])}"
     elif kind == "string_pattern_mismatch":
         pattern = item["ctx"]["pattern"]
         expected = PATTERN_EXPECTATIONS.get(pattern, f"text matching {pattern}")

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from generator.exposure.base import ExposureView, ServiceParts, ServingSection, common_keywords
-from generator.fields import Seconds
+from generator.fields import NonNegativeSeconds, Seconds
 from generator.pycode import PyCode, comment, literal
 from generator.view_parts import Decorator, keyword
 
@@ -50,9 +50,8 @@ class ServerSection(ServingSection):
     compute_region: Region | list[Region] | None = Field(
         default=None, description="Region, or regions, where containers may run."
     )
-    exit_grace_period: int | None = Field(
+    exit_grace_period: NonNegativeSeconds | None = Field(
         default=None,
-        ge=0,
         description="Seconds a stopping container gets to finish in-flight requests.",
     )
     h2_enabled: bool = Field(default=False, description="Serve HTTP/2.")
