@@ -217,6 +217,23 @@ def weights_download(spec: Spec) -> Iterator[Finding]:
         )
 
 
+_PINNED = re.compile(r"===?|\s@\s|^[a-z]+\+?[a-z]*://", re.IGNORECASE)
+
+
+def unpinned_packages(spec: Spec) -> Iterator[Finding]:
+    """A warning: a package without a pinned version changes under a rebuilt image."""
+    for index, layer in enumerate(spec.image.layers):
+        packages = getattr(layer, "uv_pip_install", None) or getattr(layer, "pip_install", None)
+        key = "uv_pip_install" if getattr(layer, "uv_pip_install", None) else "pip_install"
+        for position, package in enumerate(packages or ()):
+            if not _PINNED.search(package):
+                yield Finding(
+                    ("image", "layers", index, key, position),
+                    f"{package!r} is not pinned: a rebuilt image may get another version; "
+                    "write `name==version`",
+                )
+
+
 def unauthenticated(spec: Spec) -> Iterator[Finding]:
     """A warning: the spec serves GPUs to anyone who finds the URL."""
     if spec.server.unauthenticated and spec.engine.api_key_secret is None:
@@ -351,7 +368,7 @@ CHECKS: tuple[Check, ...] = (
     engine_options,
 )
 # Findings that do not stop generation, printed as `warning: ...`.
-WARNINGS: tuple[Check, ...] = (unauthenticated, engine_option_warnings)
+WARNINGS: tuple[Check, ...] = (unauthenticated, unpinned_packages, engine_option_warnings)
 
 
 def run_checks(spec: Spec) -> list[Finding]:

@@ -214,6 +214,10 @@ def _problem_from_pydantic(document: SourceDocument, item: dict[str, Any]) -> Pr
         pattern = item["ctx"]["pattern"]
         expected = PATTERN_EXPECTATIONS.get(pattern, f"text matching {pattern}")
         message = f"expected {expected}; given {_show(item['input'])}"
+    elif kind == "value_error":  # a rule of the model's own, which says what it wants
+        message = item["msg"].removeprefix("Value error, ")
+        if not isinstance(item["input"], dict):  # a whole section is not worth quoting
+            message += f"; given {_show(item['input'])}"
     else:
         message = f"{item['msg'][0].lower()}{item['msg'][1:]}; given {_show(item['input'])}"
     return document.problem(message, field)

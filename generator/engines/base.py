@@ -206,7 +206,8 @@ class Engine(ABC):
             for argument in arguments:
                 if argument.flag is None or argument.value is None or argument.value is False:
                     continue
-                generated = argument.field[:2] != ("engine", "extra_args")
+                written = argument.field[:2] in {("engine", "extra_args"), ("engine", "config")}
+                generated = not written
                 yield from _option_findings(
                     table, argument.field, argument.flag, argument.value, generated
                 )
