@@ -56,12 +56,23 @@ class EnvLayer(SpecModel):
     )
 
 
+class AddLocalFile(SpecModel):
+    add_local_file: Annotated[str, StringConstraints(min_length=1, pattern=ONE_LINE)] = Field(
+        description="A file of this project to copy into the image (`Image.add_local_file`), "
+        "as a path relative to the project (the folder that holds specs/ and generated/).",
+    )
+    remote_path: Annotated[str, StringConstraints(pattern=r"^/[^\n\r\x00]*$")] = Field(
+        description="Where the file goes in the image: an absolute path."
+    )
+
+
 LAYERS: dict[str, type[SpecModel]] = {
     "uv_pip_install": UvPipInstall,
     "pip_install": PipInstall,
     "apt_install": AptInstall,
     "run_commands": RunCommands,
     "env": EnvLayer,
+    "add_local_file": AddLocalFile,
 }
 
 
@@ -76,7 +87,8 @@ ImageLayer = Annotated[
     | Annotated[PipInstall, Tag("pip_install")]
     | Annotated[AptInstall, Tag("apt_install")]
     | Annotated[RunCommands, Tag("run_commands")]
-    | Annotated[EnvLayer, Tag("env")],
+    | Annotated[EnvLayer, Tag("env")]
+    | Annotated[AddLocalFile, Tag("add_local_file")],
     Discriminator(_layer_kind),
 ]
 
@@ -109,7 +121,7 @@ class ImageSection(SpecModel):
     layers: list[ImageLayer] = Field(
         default_factory=list,
         description="Further layers, in order: `uv_pip_install`, `pip_install`, `apt_install`, "
-        "`run_commands` or `env`, one table each.",
+        "`run_commands`, `env` or `add_local_file` (with `remote_path`), one table each.",
     )
     engine_version: Annotated[str, StringConstraints(pattern=SGLANG_VERSION)] | None = Field(
         default=None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from generator.image import (
+    AddLocalFile,
     AptInstall,
     EnvLayer,
     ImageSection,
@@ -30,6 +31,7 @@ class ImageView:
     description: PyCode  # for the comment above it
     base: PyCode
     calls: tuple[ImageCall, ...]
+    adds_local_files: bool  # the calls name files by PROJECT_DIR
 
 
 def _arguments(*args: object, **kwargs: object) -> PyCode:
@@ -69,6 +71,7 @@ def image_view(image: ImageSection, variable: str, env: dict[str, str]) -> Image
         description=comment(description),
         base=base,
         calls=tuple(calls),
+        adds_local_files=any(isinstance(layer, AddLocalFile) for layer in image.layers),
     )
 
 
@@ -87,6 +90,9 @@ def _layer_call(layer: object) -> ImageCall:
         return ImageCall(PyCode("apt_install"), _arguments(*layer.apt_install))
     if isinstance(layer, RunCommands):
         return ImageCall(PyCode("run_commands"), _arguments(*layer.run_commands))
+    if isinstance(layer, AddLocalFile):
+        local = PyCode(f"PROJECT_DIR / {literal(layer.add_local_file)}")
+        return ImageCall(PyCode("add_local_file"), _arguments(local, layer.remote_path))
     if isinstance(layer, EnvLayer):
         return ImageCall(PyCode("env"), literal(dict(layer.env)))
     raise TypeError(f"no image call for {type(layer).__name__}")

@@ -17,7 +17,7 @@ from generator.engines.sections import DEFAULT_ENGINE, ENGINE_SECTIONS
 from generator.errors import FieldPath, Problem, SpecError
 from generator.exposure import DEFAULT_KIND, KINDS, hint_for
 from generator.fields import GPU_EXAMPLE, Gpu
-from generator.image import LAYERS
+from generator.image import LAYERS, AddLocalFile
 from generator.inherit import load_layered
 from generator.loader import SourceDocument
 from generator.models import PATTERN_EXPECTATIONS, SPEC_VERSION, Spec
@@ -65,6 +65,9 @@ def _validate(document: SourceDocument) -> Spec:
         document.problem(message, _as_written(document, field))
         for field, message in run_checks(spec)
     ]
+    problems += [
+        document.problem(message, field) for field, message in _local_files(spec, document)
+    ]
     if problems:
         raise SpecError(sorted(problems, key=_problem_order))
     return spec
@@ -93,6 +96,43 @@ OLD_NAMES = {("image", "engine_version"): ("image", "sglang_version")}
 def _as_written(document: SourceDocument, field: FieldPath) -> FieldPath:
     old = OLD_NAMES.get(field)
     return old if old is not None and old in document.positions else field
+
+
+def project_root(spec_path: Path) -> Path:
+    """The project a spec belongs to: the folder that holds its `specs/` folder."""
+    for parent in spec_path.resolve().parents:
+        if parent.name == "specs":
+            return parent.parent
+    return spec_path.resolve().parent.parent
+
+
+def _local_files(spec: Spec, document: SourceDocument) -> list[tuple[FieldPath, str]]:
+    """Each file an image layer adds must exist inside the project (paths from its root)."""
+    root = project_root(document.path)
+    found = []
+    for index, layer in enumerate(spec.image.layers):
+        if not isinstance(layer, AddLocalFile):
+            continue
+        field = ("image", "layers", index, "add_local_file")
+        relative = Path(layer.add_local_file)
+        target = (root / relative).resolve()
+        if relative.is_absolute() or not target.is_relative_to(root):
+            found.append(
+                (
+                    field,
+                    f"{layer.add_local_file!r} lies outside the project ({root}): "
+                    "give a path inside it, relative to the folder that holds specs/",
+                )
+            )
+        elif not target.is_file():
+            found.append(
+                (
+                    field,
+                    f"no file {layer.add_local_file!r} in the project ({root}); "
+                    "paths are relative to the folder that holds specs/",
+                )
+            )
+    return found
 
 
 def _problem_order(problem: Problem) -> tuple[int, int]:

@@ -20,6 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from generator.checks import run_checks, run_warnings
+from generator.errors import SpecError
 from generator.models import Spec
 from generator.project import Project
 from tests.support.engine import STANDIN_PATH, StandinLog
@@ -256,3 +257,37 @@ def test_config_file_is_written_and_passed(
         assert "--config" in launch["argv"]
     finally:
         lifecycle_method(service.user_cls, "stop")(instance)
+
+
+# ## Local files
+
+
+def test_a_local_file_is_added_from_the_project(tmp_path: Path) -> None:
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "chat-template.jinja").write_text("{{ messages }}")
+    layer = {"add_local_file": "config/chat-template.jinja", "remote_path": "/root/template.jinja"}
+    path = generate(tmp_path, spec(image={"layers": [layer]}))
+    (service,) = describe_app(import_app_file(path)).services.values()
+    assert service.image.facts()["layers"][-1] == {
+        "local_files": [
+            {"local_name": "chat-template.jinja", "remote_path": "/root/template.jinja"}
+        ]
+    }
+    assert service.image.mounted_files == {
+        "/root/template.jinja": str(tmp_path / "config" / "chat-template.jinja")
+    }
+
+
+@pytest.mark.parametrize(
+    ("local", "expected"),
+    [("missing.yaml", "no file 'missing.yaml' in the project"), ("../x.yaml", "lies outside")],
+)
+def test_a_local_file_must_exist_inside_the_project(
+    tmp_path: Path, local: str, expected: str
+) -> None:
+    (tmp_path.parent / "x.yaml").write_text("a: 1")
+    layer = {"add_local_file": local, "remote_path": "/root/x.yaml"}
+    with pytest.raises(SpecError, match=expected) as refused:
+        generate(tmp_path, spec(image={"layers": [layer]}))
+    assert "image.layers[0].add_local_file" in str(refused.value)
+    assert not (tmp_path / "generated").exists()
