@@ -19,6 +19,14 @@ class EngineSectionBase(SpecModel):
     builds_deep_gemm: ClassVar[bool] = False
 
     host: str = Field(default="0.0.0.0", description="Address the server binds to (`--host`).")
+    reasoning_parser: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Parser that splits reasoning from content (`--reasoning-parser`).",
+    )
+    tool_call_parser: str | None = Field(
+        default=None, min_length=1, description="Parser for tool calls (`--tool-call-parser`)."
+    )
     api_key_secret: ModalObjectName | None = Field(
         default=None,
         description="Name of a Modal Secret holding an API key the engine then requires "

@@ -19,8 +19,8 @@ from generator.fields import (
     Seconds,
     SpecModel,
 )
-from generator.pycode import PyCode
-from generator.view_parts import Decorator, Keyword
+from generator.pycode import PyCode, literal
+from generator.view_parts import Decorator, Keyword, keyword
 
 Cloud = Literal["aws", "gcp", "oci", "auto"]
 CpuCores = Annotated[float, Field(gt=0)]
@@ -125,6 +125,24 @@ class ExposureView:
     deployed_lookup: PyCode  # expression for the deployed object, by app and object name
     deployed_url: PyCode  # awaitable expression for the URL of `deployed`
     proxy_auth: bool  # Modal's proxy asks for a Proxy Auth Token
+
+
+def container_keywords(
+    section: ServingSection, parts: ServiceParts, region: str | None, timeout: int | None
+) -> list[Keyword]:
+    """The keywords of `@app.cls` or `@app.function`: what runs, where, and for how long."""
+    keywords = [
+        keyword("image", parts.image),
+        keyword("gpu", parts.gpu),
+        keyword("volumes", parts.volumes),
+    ]
+    if parts.secrets is not None:
+        keywords.append(keyword("secrets", parts.secrets))
+    if region is not None:
+        keywords.append(keyword("region", literal(region)))
+    if timeout is not None:
+        keywords.append(keyword("timeout", literal(timeout), "seconds"))
+    return keywords + [keyword(k, literal(v), note) for k, v, note in common_keywords(section)]
 
 
 def common_keywords(section: ServingSection) -> list[tuple[str, object, str]]:

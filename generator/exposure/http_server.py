@@ -7,7 +7,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints
 
-from generator.exposure.base import ExposureView, ServiceParts, ServingSection, common_keywords
+from generator.exposure.base import (
+    ExposureView,
+    ServiceParts,
+    ServingSection,
+    container_keywords,
+)
 from generator.fields import MODAL_DEFAULT_TIMEOUT, Seconds
 from generator.pycode import PyCode, comment, literal
 from generator.view_parts import Decorator, keyword
@@ -107,18 +112,7 @@ def findings(section: HttpServerSection, spec: Any) -> Iterator[tuple[tuple[str,
 
 
 def exposure(section: HttpServerSection, parts: ServiceParts) -> ExposureView:
-    cls = [
-        keyword("image", parts.image),
-        keyword("gpu", parts.gpu),
-        keyword("volumes", parts.volumes),
-    ]
-    if parts.secrets is not None:
-        cls.append(keyword("secrets", parts.secrets))
-    if section.region is not None:
-        cls.append(keyword("region", literal(section.region)))
-    if section.timeout is not None:
-        cls.append(keyword("timeout", literal(section.timeout), "seconds"))
-    cls += [keyword(k, literal(v), note) for k, v, note in common_keywords(section)]
+    cls = container_keywords(section, parts, section.region, section.timeout)
     cls += parts.snapshot
     http = [
         keyword("port", parts.port, "the engine listens here"),

@@ -7,7 +7,12 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from generator.exposure.base import ExposureView, ServiceParts, ServingSection, common_keywords
+from generator.exposure.base import (
+    ExposureView,
+    ServiceParts,
+    ServingSection,
+    container_keywords,
+)
 from generator.fields import MODAL_DEFAULT_TIMEOUT, Seconds
 from generator.pycode import PyCode, comment, literal
 from generator.view_parts import Decorator, keyword
@@ -80,18 +85,7 @@ def findings(section: WebServerSection, spec: Any) -> Iterator[tuple[tuple[str, 
 
 
 def exposure(section: WebServerSection, parts: ServiceParts) -> ExposureView:
-    function = [
-        keyword("image", parts.image),
-        keyword("gpu", parts.gpu),
-        keyword("volumes", parts.volumes),
-    ]
-    if parts.secrets is not None:
-        function.append(keyword("secrets", parts.secrets))
-    if section.region is not None:
-        function.append(keyword("region", literal(section.region)))
-    if section.timeout is not None:
-        function.append(keyword("timeout", literal(section.timeout), "seconds"))
-    function += [keyword(k, literal(v), note) for k, v, note in common_keywords(section)]
+    function = container_keywords(section, parts, section.region, section.timeout)
     concurrent = [
         keyword(key, literal(value))
         for key, value in (

@@ -87,14 +87,6 @@ class SglangEngineSection(EngineSectionBase):
         default=None,
         description="Scheduling of Mamba state for hybrid models (`--mamba-scheduler-strategy`).",
     )
-    reasoning_parser: str | None = Field(
-        default=None,
-        min_length=1,
-        description="Parser that splits reasoning from content (`--reasoning-parser`).",
-    )
-    tool_call_parser: str | None = Field(
-        default=None, min_length=1, description="Parser for tool calls (`--tool-call-parser`)."
-    )
     speculative: SpeculativeDecoding | None = Field(
         default=None, description="Speculative decoding; off when absent."
     )

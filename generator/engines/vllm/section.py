@@ -56,14 +56,6 @@ class VllmEngineSection(EngineSectionBase):
         description="Prefix caching on (`--enable-prefix-caching`) or off "
         "(`--no-enable-prefix-caching`); vLLM's default when unset.",
     )
-    reasoning_parser: str | None = Field(
-        default=None,
-        min_length=1,
-        description="Parser that splits reasoning from content (`--reasoning-parser`).",
-    )
-    tool_call_parser: str | None = Field(
-        default=None, min_length=1, description="Parser for tool calls (`--tool-call-parser`)."
-    )
     enable_auto_tool_choice: bool = Field(
         default=False,
         description="Let the model decide when to call tools (`--enable-auto-tool-choice`).",
