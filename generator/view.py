@@ -44,6 +44,7 @@ class ProbeView:
     messages: PyCode  # built from `prompt`
     second_run: SecondRunView | None
     session_headers: PyCode
+    session: bool  # a session header is sent
     payload: PyCode
     proxy_auth: bool
     api_key_variable: PyCode | None
@@ -400,6 +401,7 @@ def _probe_view(spec: Spec, proxy_auth: bool) -> ProbeView:
         session_headers=literal(
             {probe.session_header: probe.session_id} if probe.session_header else {}
         ),
+        session=bool(probe.session_header),
         payload=literal(
             {
                 **_model_field(spec),
