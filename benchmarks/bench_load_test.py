@@ -9,6 +9,12 @@ CPU time per request (the stand-in runs in another process).
     .venv/bin/python benchmarks/bench_load_test.py [--levels 1 16 64 128]
 
 Targets, at every level: TTFT p50 within 5 ms of 200 ms, TPOT p50 within 1 ms of 20 ms.
+
+On two cores the stand-in itself falls behind at high concurrency: it starts answering a request
+later than the client sent it, so the TTFT it delivers exceeds 200 ms. It records when it wrote
+each answer's first token; matched by completion id with the client's wall-clock send time, that
+gives the TTFT the client really saw (`delivered`). `error` is the client's measurement minus
+that: the load generator's own accuracy, whatever the server does.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -27,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from generator.project import Project  # noqa: E402
 from tests.support.engine import (  # noqa: E402
+    StandinLog,
     free_port,
     kill_processes,
     standin_environment,
@@ -71,12 +79,28 @@ def requests_for(level: int) -> int:
     return max(16, 2 * level)
 
 
+def delivered_ttfts(log: StandinLog, requests: list[dict]) -> list[tuple[float, float]]:
+    """(delivered TTFT, client's measurement error) in ms of each request the stand-in served."""
+    first_tokens = {
+        event["id"]: event["first_token_at"]
+        for event in log.events("chat")
+        if event.get("id") and event.get("first_token_at")
+    }
+    pairs = []
+    for request in requests:
+        written = first_tokens.get(request.get("id"))
+        if request.get("error") is None and written is not None:
+            delivered = 1000 * (written - request["started_at"])
+            pairs.append((delivered, request["ttft_ms"] - delivered))
+    return pairs
+
+
 @contextlib.contextmanager
-def standin(workdir: Path):
+def standin(workdir: Path, log: StandinLog):
     port = free_port()
     environment = {
         **os.environ,
-        **standin_environment(workdir / "standin.jsonl"),
+        **standin_environment(log.path),
         "STANDIN_TTFT": str(TTFT_MS / 1000),
         "STANDIN_ITL": str(ITL_MS / 1000),
         "STANDIN_OUTPUT_TOKENS": str(OUTPUT_TOKENS),
@@ -114,9 +138,14 @@ def main() -> int:
         os.chdir(workdir)
         for level in args.levels:
             module = import_app_file(workdir / "generated" / f"level_{level}.py")
-            with standin(workdir) as url:
+            log = StandinLog(workdir / f"standin-{level}.jsonl")
+            with standin(workdir, log) as url:
                 results = asyncio.run(module.generate_load(url, module.client_headers()))
             (summary,) = results["levels"]
+            pairs = delivered_ttfts(log, summary["requests"])
+            summary["delivered_p50_ms"] = statistics.median(p[0] for p in pairs)
+            summary["error_p50_ms"] = statistics.median(p[1] for p in pairs)
+            summary["error_max_ms"] = max(abs(p[1]) for p in pairs)
             rows.append(summary)
 
     print(
@@ -126,6 +155,7 @@ def main() -> int:
     header = (
         f"{'level':>5} {'reqs':>5} {'err':>4} {'TTFT p50':>9} {'p99':>7} {'TPOT p50':>9} "
         f"{'p99':>7} {'ITL p50':>8} {'p99':>7} {'E2E p50':>8} {'tok/s':>7} {'CPU/req':>8}"
+        f" {'delivered':>9} {'error p50':>9} {'max':>6}"
     )
     print(header)
     met = True
@@ -140,8 +170,18 @@ def main() -> int:
             f"{row['tpot_p99_ms']:>7.3f} {row['itl_p50_ms']:>8.2f} {row['itl_p99_ms']:>7.2f} "
             f"{row['e2e_p50_ms']:>8.1f} {row['output_throughput']:>7.0f} "
             f"{row['client_cpu_ms_per_request']:>6.2f}ms"
+            f" {row['delivered_p50_ms']:>9.2f} {row['error_p50_ms']:>9.2f}"
+            f" {row['error_max_ms']:>6.2f}"
         )
-    print("(times in ms; CPU/req: the load generator's own CPU time per request)")
+    print(
+        "(times in ms; CPU/req: the load generator's own CPU time per request; delivered: the\n"
+        " TTFT p50 the stand-in really delivered; error: measured minus delivered, p50 and max)"
+    )
+    accurate = all(abs(row["error_p50_ms"]) <= TTFT_TOLERANCE_MS for row in rows)
+    print(
+        f"Accuracy: the measured TTFT p50 within {TTFT_TOLERANCE_MS} ms of what the stand-in "
+        f"delivered at every level: {'met' if accurate else 'NOT met'}"
+    )
     print(
         f"Target: TTFT p50 within {TTFT_TOLERANCE_MS} ms of {TTFT_MS} ms and TPOT p50 within "
         f"{TPOT_TOLERANCE_MS} ms of {ITL_MS} ms at every level, no errors: "

@@ -154,6 +154,11 @@ def test_the_sweep_reports_tables_json_chart_and_the_slo_met(
             assert request["e2e_ms"] > request["ttft_ms"]
     assert Path("results/sweep.png").read_bytes().startswith(b"\x89PNG")
     assert "Chart: results/sweep.png" in output
+    # Each request names its completion, so the server's own record of it can be found.
+    served = {event["id"] for event in start_engine.log.events("chat") if event.get("id")}
+    measured = [request["id"] for level in results["levels"] for request in level["requests"]]
+    assert len(set(measured)) == 16 and set(measured) <= served
+    assert all(request["started_at"] > 0 for request in results["levels"][0]["requests"])
 
     chats = start_engine.log.requests("/v1/chat/completions")
     assert len(chats) == 2 + 16  # the warm-up is sent, not counted
