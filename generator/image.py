@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import AliasChoices, Discriminator, Field, StringConstraints, Tag, model_validator
 
-from generator.fields import SGLANG_VERSION, EnvVarName, SpecModel
+from generator.fields import SGLANG_VERSION, EnvVarName, ModalObjectName, SpecModel
 
 NonEmpty = Annotated[str, StringConstraints(min_length=1)]
 # A shell command or a package requirement: one line, so it stays one literal in the file.
@@ -16,23 +16,36 @@ OneLine = Annotated[str, StringConstraints(min_length=1, pattern=ONE_LINE)]
 PythonVersion = Annotated[str, StringConstraints(pattern=r"^3\.\d{1,2}$")]
 
 
-class UvPipInstall(SpecModel):
+class PackageIndexes(SpecModel):
+    """Where a pip or uv layer finds its packages."""
+
+    index_url: OneLine | None = Field(
+        default=None, description="The package index instead of PyPI."
+    )
+    extra_index_url: OneLine | None = Field(
+        default=None, description="A further package index, such as PyTorch's."
+    )
+    find_links: OneLine | None = Field(
+        default=None, description="A page or folder of links to packages (`--find-links`)."
+    )
+    pre: bool = Field(default=False, description="Allow pre-release versions.")
+    secrets: list[ModalObjectName] = Field(
+        default_factory=list,
+        description="Modal Secrets the install gets (a private index's credentials).",
+    )
+
+
+class UvPipInstall(PackageIndexes):
     uv_pip_install: list[OneLine] = Field(
         min_length=1,
         description="Python packages installed with uv (`Image.uv_pip_install`); pin versions.",
     )
-    extra_index_url: NonEmpty | None = Field(
-        default=None, description="A further package index, such as PyTorch's."
-    )
 
 
-class PipInstall(SpecModel):
+class PipInstall(PackageIndexes):
     pip_install: list[OneLine] = Field(
         min_length=1,
         description="Python packages installed with pip (`Image.pip_install`); pin versions.",
-    )
-    extra_index_url: NonEmpty | None = Field(
-        default=None, description="A further package index, such as PyTorch's."
     )
 
 
@@ -109,6 +122,11 @@ class ImageSection(SpecModel):
         default=None,
         description="Python to add to a registry image that has none, such as a CUDA image.",
     )
+    registry_secret: ModalObjectName | None = Field(
+        default=None,
+        description="Modal Secret with the credentials of a private registry (for "
+        "`registry_tag`): REGISTRY_USERNAME and REGISTRY_PASSWORD, or a cloud's keys.",
+    )
     clear_entrypoint: bool = Field(
         default=True,
         description="Clear the registry image's entrypoint, which keeps container start quiet.",
@@ -145,6 +163,8 @@ class ImageSection(SpecModel):
             )
         if self.add_python is not None and self.registry_tag is None:
             raise ValueError("`add_python` goes with `registry_tag`")
+        if self.registry_secret is not None and self.registry_tag is None:
+            raise ValueError("`registry_secret` goes with `registry_tag`")
         return self
 
     @property

@@ -9,11 +9,12 @@ from generator.image import (
     AptInstall,
     EnvLayer,
     ImageSection,
+    PackageIndexes,
     PipInstall,
     RunCommands,
     UvPipInstall,
 )
-from generator.pycode import PyCode, comment, literal, name
+from generator.pycode import PyCode, call, comment, literal, name
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,12 @@ def _arguments(*args: object, **kwargs: object) -> PyCode:
 def image_view(image: ImageSection, variable: str, env: dict[str, str]) -> ImageView:
     """The image of `image`, with `env` (the spec's `image.env` and what the engine adds) first."""
     if image.registry_tag is not None:
-        arguments = _arguments(image.registry_tag, add_python=image.add_python)
+        secret = (
+            call("modal.Secret.from_name", image.registry_secret)
+            if image.registry_secret is not None
+            else None
+        )
+        arguments = _arguments(image.registry_tag, add_python=image.add_python, secret=secret)
         base = PyCode(f"modal.Image.from_registry({arguments})")
         description = f"We build on the registry image `{image.registry_tag}`."
     else:
@@ -75,17 +81,23 @@ def image_view(image: ImageSection, variable: str, env: dict[str, str]) -> Image
     )
 
 
+def _install(packages: list[str], indexes: PackageIndexes) -> PyCode:
+    secrets = [call("modal.Secret.from_name", secret) for secret in indexes.secrets]
+    return _arguments(
+        *packages,
+        index_url=indexes.index_url,
+        extra_index_url=indexes.extra_index_url,
+        find_links=indexes.find_links,
+        pre=indexes.pre or None,
+        secrets=secrets or None,
+    )
+
+
 def _layer_call(layer: object) -> ImageCall:
     if isinstance(layer, UvPipInstall):
-        return ImageCall(
-            PyCode("uv_pip_install"),
-            _arguments(*layer.uv_pip_install, extra_index_url=layer.extra_index_url),
-        )
+        return ImageCall(PyCode("uv_pip_install"), _install(layer.uv_pip_install, layer))
     if isinstance(layer, PipInstall):
-        return ImageCall(
-            PyCode("pip_install"),
-            _arguments(*layer.pip_install, extra_index_url=layer.extra_index_url),
-        )
+        return ImageCall(PyCode("pip_install"), _install(layer.pip_install, layer))
     if isinstance(layer, AptInstall):
         return ImageCall(PyCode("apt_install"), _arguments(*layer.apt_install))
     if isinstance(layer, RunCommands):

@@ -291,3 +291,27 @@ def test_a_local_file_must_exist_inside_the_project(
         generate(tmp_path, spec(image={"layers": [layer]}))
     assert "image.layers[0].add_local_file" in str(refused.value)
     assert not (tmp_path / "generated").exists()
+
+
+def test_private_registry_and_package_indexes(tmp_path: Path) -> None:
+    layer = {
+        "uv_pip_install": ["vllm==0.11.2"],
+        "index_url": "https://pypi.example.com/simple",
+        "find_links": "https://example.com/wheels",
+        "pre": True,
+        "secrets": ["index-token"],
+    }
+    image = {"registry_secret": "registry-login", "layers": [layer]}
+    path = generate(tmp_path, spec(image=image))
+    source = path.read_text()
+    assert 'secret=modal.Secret.from_name("registry-login")' in source
+    assert 'secrets=[modal.Secret.from_name("index-token")]' in source
+    (service,) = describe_app(import_app_file(path)).services.values()
+    commands = [c for layer in service.image.facts()["layers"] for c in layer["dockerfile"]]
+    (install,) = [c for c in commands if "vllm==0.11.2" in c]
+    for option in (
+        "--index-url https://pypi.example.com/simple",
+        "--find-links https://example.com/wheels",
+        "--prerelease allow",
+    ):
+        assert option in install, install

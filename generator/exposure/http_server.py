@@ -17,6 +17,7 @@ from generator.fields import MODAL_DEFAULT_TIMEOUT, Seconds
 from generator.pycode import PyCode, comment, literal
 from generator.view_parts import Decorator, keyword
 
+Region = Annotated[str, Field(min_length=1)]
 KIND = "http_server"
 HINTS = {
     "routing_region": "use `proxy_regions` (a list)",
@@ -46,8 +47,9 @@ class HttpServerSection(ServingSection):
     timeout: Seconds | None = Field(
         default=None, description="Maximum seconds for one input (Modal's default is 300)."
     )
-    region: str | None = Field(
-        default=None, description="Cloud region for the serving containers, e.g. `us-east`."
+    region: Region | list[Region] | None = Field(
+        default=None,
+        description="Cloud region, or regions, for the serving containers, e.g. `us-east`.",
     )
     proxy_regions: list[Annotated[str, StringConstraints(min_length=1)]] | None = Field(
         default=None,
@@ -64,10 +66,10 @@ class HttpServerSection(ServingSection):
 
     @property
     def resolved_proxy_regions(self) -> list[str]:
-        """The proxy regions to declare: as given, else the containers' region."""
+        """The proxy regions to declare: as given, else the containers' regions."""
         if self.proxy_regions is not None:
             return list(self.proxy_regions)
-        return [self.region] if self.region is not None else []
+        return self.compute_regions
 
     @property
     def startup_limit(self) -> int:
@@ -85,7 +87,8 @@ class HttpServerSection(ServingSection):
 
     @property
     def compute_regions(self) -> list[str]:
-        return [self.region] if self.region is not None else []
+        region = self.region
+        return [] if region is None else [region] if isinstance(region, str) else list(region)
 
 
 SECTION = HttpServerSection

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -17,6 +17,7 @@ from generator.fields import MODAL_DEFAULT_TIMEOUT, Seconds
 from generator.pycode import PyCode, comment, literal
 from generator.view_parts import Decorator, keyword
 
+Region = Annotated[str, Field(min_length=1)]
 KIND = "web_server"
 HINTS = {
     "routing_region": 'only Modal Servers take it: use kind = "server"',
@@ -46,8 +47,9 @@ class WebServerSection(ServingSection):
     timeout: Seconds | None = Field(
         default=None, description="Maximum seconds for one input (Modal's default is 300)."
     )
-    region: str | None = Field(
-        default=None, description="Cloud region for the serving containers, e.g. `us-east`."
+    region: Region | list[Region] | None = Field(
+        default=None,
+        description="Cloud region, or regions, for the serving containers, e.g. `us-east`.",
     )
 
     @property
@@ -63,7 +65,8 @@ class WebServerSection(ServingSection):
 
     @property
     def compute_regions(self) -> list[str]:
-        return [self.region] if self.region is not None else []
+        region = self.region
+        return [] if region is None else [region] if isinstance(region, str) else list(region)
 
 
 SECTION = WebServerSection
