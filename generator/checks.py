@@ -15,6 +15,7 @@ from generator.engines.registry import engine_for
 from generator.errors import FieldPath
 from generator.exposure import kind_findings
 from generator.gpus import GPU_INFO
+from generator.image import PipInstall, UvPipInstall
 from generator.models import (
     MODAL_DEFAULT_TIMEOUT,
     Spec,
@@ -163,6 +164,8 @@ def containers(spec: Spec) -> Iterator[Finding]:
         )
 
 
+# How weights files are named in a Hugging Face repository: sharded or not, safetensors or not.
+WEIGHT_FILES = ("model.safetensors", "model-00001-of-00002.safetensors", "pytorch_model.bin")
 # Organisations whose models need an accepted licence, and so a token, to download.
 GATED_ORGANISATIONS = frozenset({"meta-llama"})
 
@@ -183,40 +186,32 @@ def weights_download(spec: Spec) -> Iterator[Finding]:
     gated = (
         spec.model.gated if spec.model.gated is not None else organisation in GATED_ORGANISATIONS
     )
-    secrets = (
-        spec.model.download.secrets if spec.model.download.secrets is not None else spec.secrets
-    )
-    if gated and not secrets:
+    if gated and not spec.download_secrets:
         yield Finding(
             ("model", "download"),
             f"{spec.model.name} is gated: downloading it needs a Hugging Face token. Create a "
             "Modal Secret (`modal secret create huggingface HF_TOKEN=hf_...`) and add "
             '`secrets = ["huggingface"]`',
         )
-    for patterns in (spec.model.download.allow_patterns,):
-        if patterns is not None and not any(
-            fnmatch.fnmatch(name, pattern)
-            for pattern in patterns
-            for name in (
-                "model.safetensors",
-                "model-00001-of-00002.safetensors",
-                "pytorch_model.bin",
-            )
-        ):
-            yield Finding(
-                ("model", "download", "allow_patterns"),
-                f"no weights file matches {patterns!r}: the engine would find no weights; "
-                "allow `*.safetensors`",
-            )
-    ignored = spec.model.download.ignore_patterns or []
-    if any(fnmatch.fnmatch("model.safetensors", pattern) for pattern in ignored) and any(
-        fnmatch.fnmatch("pytorch_model.bin", pattern) for pattern in ignored
-    ):
+    download = spec.model.download
+    allowed = download.allow_patterns
+    if allowed is not None and not any(_matches(name, allowed) for name in WEIGHT_FILES):
+        yield Finding(
+            ("model", "download", "allow_patterns"),
+            f"no weights file matches {allowed!r}: the engine would find no weights; "
+            "allow `*.safetensors`",
+        )
+    ignored = download.ignore_patterns or []
+    if ignored and all(_matches(name, ignored) for name in WEIGHT_FILES):
         yield Finding(
             ("model", "download", "ignore_patterns"),
             f"{ignored!r} skips every weights file (`*.safetensors` and `*.bin`): the engine "
             "would find no weights",
         )
+
+
+def _matches(name: str, patterns: list[str]) -> bool:
+    return any(fnmatch.fnmatch(name, pattern) for pattern in patterns)
 
 
 _PINNED = re.compile(r"===?|\s@\s|^[a-z]+\+?[a-z]*://", re.IGNORECASE)
@@ -225,12 +220,12 @@ _PINNED = re.compile(r"===?|\s@\s|^[a-z]+\+?[a-z]*://", re.IGNORECASE)
 def unpinned_packages(spec: Spec) -> Iterator[Finding]:
     """A warning: a package without a pinned version changes under a rebuilt image."""
     for index, layer in enumerate(spec.image.layers):
-        packages = getattr(layer, "uv_pip_install", None) or getattr(layer, "pip_install", None)
-        key = "uv_pip_install" if getattr(layer, "uv_pip_install", None) else "pip_install"
-        for position, package in enumerate(packages or ()):
+        if not isinstance(layer, UvPipInstall | PipInstall):
+            continue
+        for position, package in enumerate(layer.packages):
             if not _PINNED.search(package):
                 yield Finding(
-                    ("image", "layers", index, key, position),
+                    ("image", "layers", index, layer.method, position),
                     f"{package!r} is not pinned: a rebuilt image may get another version; "
                     "write `name==version`",
                 )

@@ -3,7 +3,7 @@ cache order), each one of Modal's `Image` methods with literal arguments."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import AliasChoices, Discriminator, Field, StringConstraints, Tag, model_validator
 
@@ -36,17 +36,27 @@ class PackageIndexes(SpecModel):
 
 
 class UvPipInstall(PackageIndexes):
+    method: ClassVar[str] = "uv_pip_install"
     uv_pip_install: list[OneLine] = Field(
         min_length=1,
         description="Python packages installed with uv (`Image.uv_pip_install`); pin versions.",
     )
 
+    @property
+    def packages(self) -> list[str]:
+        return self.uv_pip_install
+
 
 class PipInstall(PackageIndexes):
+    method: ClassVar[str] = "pip_install"
     pip_install: list[OneLine] = Field(
         min_length=1,
         description="Python packages installed with pip (`Image.pip_install`); pin versions.",
     )
+
+    @property
+    def packages(self) -> list[str]:
+        return self.pip_install
 
 
 class AptInstall(SpecModel):
@@ -179,10 +189,9 @@ class ImageSection(SpecModel):
     @property
     def requirements(self) -> list[str]:
         """Every Python package requirement the layers install."""
-        found: list[str] = []
-        for layer in self.layers:
-            if isinstance(layer, UvPipInstall):
-                found += layer.uv_pip_install
-            elif isinstance(layer, PipInstall):
-                found += layer.pip_install
-        return found
+        return [
+            package
+            for layer in self.layers
+            if isinstance(layer, UvPipInstall | PipInstall)
+            for package in layer.packages
+        ]

@@ -94,10 +94,8 @@ def _install(packages: list[str], indexes: PackageIndexes) -> PyCode:
 
 
 def _layer_call(layer: object) -> ImageCall:
-    if isinstance(layer, UvPipInstall):
-        return ImageCall(PyCode("uv_pip_install"), _install(layer.uv_pip_install, layer))
-    if isinstance(layer, PipInstall):
-        return ImageCall(PyCode("pip_install"), _install(layer.pip_install, layer))
+    if isinstance(layer, UvPipInstall | PipInstall):
+        return ImageCall(PyCode(layer.method), _install(layer.packages, layer))
     if isinstance(layer, AptInstall):
         return ImageCall(PyCode("apt_install"), _arguments(*layer.apt_install))
     if isinstance(layer, RunCommands):

@@ -347,6 +347,12 @@ class Spec(SpecModel):
         return max(covering, key=lambda v: len(v.mount_path), default=None)
 
     @property
+    def download_secrets(self) -> list[str]:
+        """The Secrets the weights download gets: its own, else the spec's."""
+        secrets = self.model.download.secrets
+        return list(secrets) if secrets is not None else list(self.secrets)
+
+    @property
     def downloads_at_build(self) -> bool:
         return self.model.download.at == "build"
 

@@ -206,7 +206,7 @@ def _download_view(spec: Spec, volumes: dict[str, PyCode]) -> DownloadView | Non
         )
         if value is not None
     ]
-    secrets = download.secrets if download.secrets is not None else spec.secrets
+    secrets = spec.download_secrets
     run_keywords = [
         keyword("volumes", _volume_mapping(spec, [weights_volume.name], volumes)),
         *([keyword("secrets", code)] if (code := _secrets(secrets)) is not None else []),
