@@ -255,10 +255,10 @@ def test_readiness_probes_start_at_once_and_keep_a_steady_pace(
         server.wait_ready(5)
     finally:
         server.stop(5)
-    assert calls[0] - started < 0.1, "the first probe waited"
+    assert calls[0] - started < 0.2, "the first probe waited a poll interval (0.25 s)"
     intervals = [later - earlier for earlier, later in itertools.pairwise(calls)]
     assert len(intervals) >= 3, intervals
-    assert all(interval <= 0.35 for interval in intervals), intervals
+    assert all(interval <= 0.45 for interval in intervals), intervals
     # Besides the timed probes (1.2 s / 0.25 s), one per line the server prints ("serving on",
     # "ready"); the lines that log our own probes call for none, so probing never feeds itself.
     assert len(calls) <= 1 + 5 + 2 + 1, intervals
@@ -276,7 +276,8 @@ def test_a_line_from_the_server_is_followed_by_a_probe_at_once(
     finally:
         server.stop(5)
     (ready,) = engine.events("ready")
-    assert 0 <= ready_noticed - ready["at"] < 0.05
+    # The next timed probe is 0.15 s after the ready line; noticing sooner proves the line did it.
+    assert 0 <= ready_noticed - ready["at"] < 0.12
 
 
 def test_ready_soon_after_the_engine_is_healthy(
