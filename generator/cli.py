@@ -102,7 +102,7 @@ project_option = click.option(
 @click.option("-v", "--verbose", is_flag=True, help="Print more detail.")
 @click.pass_context
 def main(context: click.Context, quiet: bool, verbose: bool) -> None:
-    """Generate deployable Modal apps that serve LLMs with SGLang, from declarative specs.
+    """Generate deployable Modal apps that serve LLMs with SGLang or vLLM, from declarative specs.
 
     Colour is used on a terminal, unless NO_COLOR is set.
     """

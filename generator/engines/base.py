@@ -120,6 +120,40 @@ class Engine(ABC):
                     "over a default, not over an explicit option)",
                 )
 
+    def repeated_option_findings(self, spec: Spec) -> Iterator[tuple[FieldPath, str]]:
+        """An option the server command would pass twice, in any spelling (`--tp` and
+        `--tp-size`, `--enforce-eager` and `--no-enforce-eager`): argparse keeps the last one
+        and silently drops the other, so the spec would not say what runs."""
+        table = self._server_table_or_none(spec)
+        first_by_option: dict[str, Argument] = {}
+        for argument in self.typed_arguments(spec):
+            if argument.flag is None or argument.value is None or argument.value is False:
+                continue
+            first = first_by_option.setdefault(_option_key(table, argument.flag), argument)
+            if first is argument:
+                continue
+            where = ".".join(map(str, first.field[:2]))
+            if first.field[:2] == ("engine", "extra_args"):
+                message = f"`{argument.flag}` and `{first.flag}` are one option: keep one"
+            elif argument.flag == first.flag:
+                message = f"`{argument.flag}` is added by {where} already: remove it from engine.extra_args"
+            else:
+                message = (
+                    f"`{argument.flag}` sets the same option as `{first.flag}`, which {where} "
+                    "adds: remove it from engine.extra_args"
+                )
+            yield argument.field, message
+
+    def _server_table_or_none(self, spec: Spec) -> OptionTable | None:
+        """The server options of the image's engine version, where a catalog has them."""
+        version = self.version(spec)
+        if version is None:
+            return None
+        try:
+            return self.server_options_table(version)
+        except CatalogNotFound:
+            return None
+
     @abstractmethod
     def version(self, spec: Spec) -> str | None:
         """The engine version in the spec's image, or None when nothing says it."""
@@ -224,6 +258,17 @@ class Engine(ABC):
                     f"{self.title} {version} does not read {key} (no such name in its source)"
                     f"{hint}",
                 )
+
+
+def _option_key(table: OptionTable | None, flag: str) -> str:
+    """What tells two spellings of one option apart from two options: the catalog's name for
+    it, else the name without `--`, `no-` and with dashes."""
+    if table is not None:
+        try:
+            return table.resolve(flag).option.name
+        except OptionError:
+            pass  # reported against the catalog elsewhere
+    return flag.removeprefix("--").replace("_", "-").removeprefix("no-")
 
 
 def _option_findings(

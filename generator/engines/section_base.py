@@ -5,12 +5,25 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar
 
-from pydantic import Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
+from pydantic_core import PydanticCustomError
 
 from generator.fields import ENGINE_FLAG, EnvVarName, ModalObjectName, SpecModel
 
+
+def _dashed(flag: str) -> str:
+    """Refuse `--tokenizer_mode` with the name to write: the catalogs and SGLang's argparse know
+    only the dashed form (vLLM's parser rewrites underscores, so both spellings would pass)."""
+    if flag.startswith("--") and "_" in flag:
+        dashed = "--" + flag[2:].replace("_", "-")
+        raise PydanticCustomError(
+            "engine_flag", "option names are written with dashes: `{dashed}`", {"dashed": dashed}
+        )
+    return flag
+
+
 EngineArgValue = str | int | float | bool | list[str]
-EngineFlag = Annotated[str, StringConstraints(pattern=ENGINE_FLAG)]
+EngineFlag = Annotated[str, AfterValidator(_dashed), StringConstraints(pattern=ENGINE_FLAG)]
 CONFIG_KEY = r"^[a-z0-9][a-z0-9_-]*$"
 
 

@@ -171,6 +171,7 @@ class Sglang(Engine):
 
     def findings(self, spec: Spec) -> Iterator[tuple[FieldPath, str]]:
         yield from self.config_findings(spec)
+        yield from self.repeated_option_findings(spec)
         yield from _tag_and_version(spec)
         yield from _deep_gemm_needs_jit(spec)
         yield from _speculative_decoding(spec)
@@ -276,13 +277,6 @@ def _memory_snapshot(spec: Spec) -> Iterator[tuple[FieldPath, str]]:
                 f"{key} turns on expandable_segments, which SGLang's memory saver "
                 "(torch_memory_saver) refuses, and lifecycle.memory_snapshot needs the memory "
                 "saver to release GPU memory before the snapshot: drop one or the other",
-            )
-    for flag in MEMORY_SNAPSHOT_FLAGS:
-        if flag in _section(spec).extra_args:
-            yield (
-                ("engine", "extra_args", flag),
-                f"{flag} is added by lifecycle.memory_snapshot, which needs it: remove it from "
-                "engine.extra_args",
             )
     match = _SGLANG_IMAGE_VERSION.match(spec.image.registry_tag or "")
     if match and tuple(int(part) for part in match.groups()) < WEIGHTS_CPU_BACKUP_SINCE:

@@ -174,17 +174,12 @@ class Vllm(Engine):
 
     def findings(self, spec: Spec) -> Iterator[tuple[FieldPath, str]]:
         yield from self.config_findings(spec)
+        yield from self.repeated_option_findings(spec)
         if spec.deep_gemm.enabled:
             yield (
                 ("deep_gemm", "enabled"),
                 "DeepGEMM pre-compilation is SGLang's build step (`sglang.compile_deep_gemm`); "
                 "vLLM compiles its kernels itself: drop `deep_gemm.enabled`",
-            )
-        if spec.lifecycle.memory_snapshot and SLEEP_MODE_FLAG in _section(spec).extra_args:
-            yield (
-                ("engine", "extra_args", SLEEP_MODE_FLAG),
-                f"{SLEEP_MODE_FLAG} is added by lifecycle.memory_snapshot, which needs it: "
-                "remove it from engine.extra_args",
             )
 
 
