@@ -171,13 +171,13 @@ def bench_view(spec: Spec) -> BenchView | None:
         warmup_requests=literal(bench.warmup_requests),
         timeout=literal(bench.timeout),
         payload=literal(
-            {
+            {  # the probe's sampling options, but every answer exactly output_tokens long
+                **dict(spec.probe.request_extras),
                 "messages": name("messages"),
                 "stream": True,
                 "stream_options": {"include_usage": True},
                 "max_tokens": bench.output_tokens,
                 "ignore_eos": True,
-                **dict(spec.probe.request_extras),
             }
         ),
         prompts=literal(bench.prompts) if bench.prompts else None,

@@ -8,9 +8,9 @@ taken from the two reference apps the project started from.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from generator.bench import BenchSection
 from generator.engines.sections import AnyEngineSection
@@ -75,8 +75,9 @@ class DownloadSection(SpecModel):
     at: Literal["build", "start"] = Field(
         default="start",
         description="`build`: a build step downloads the pinned revision into the weights "
-        "Volume and the server starts with `HF_HUB_OFFLINE=1`; `start` (the default): the "
-        "engine downloads the weights on its first start.",
+        "Volume and the server starts with `HF_HUB_OFFLINE=1`; `start` (the default without a "
+        "`download` table): the engine downloads the weights on its first start. A table "
+        "without `at` means `build`.",
     )
     allow_patterns: list[OneLine] | None = Field(
         default=None, description="Only files matching these patterns (`*.safetensors`)."
@@ -96,8 +97,31 @@ class DownloadSection(SpecModel):
     @model_validator(mode="before")
     @classmethod
     def _shorthand(cls, value: object) -> object:
-        # `download = "build"` is `download = { at = "build" }`.
-        return {"at": value} if isinstance(value, str) else value
+        # `download = "build"` is `download = { at = "build" }`; a table of download settings
+        # without `at` asks for the download those settings are for.
+        if isinstance(value, str):
+            return {"at": value}
+        if isinstance(value, dict) and value and "at" not in value:
+            return {"at": "build", **value}
+        return value
+
+    @model_validator(mode="after")
+    def _settings_need_a_build_step(self) -> DownloadSection:
+        if self.at == "start":
+            given = [
+                key
+                for key in ("allow_patterns", "ignore_patterns", "cpu", "memory", "secrets")
+                if getattr(self, key) is not None
+            ]
+            if self.timeout != DownloadSection.model_fields["timeout"].default:
+                given.append("timeout")
+            if given:
+                raise ValueError(
+                    f"{', '.join(f'`{key}`' for key in given)}: settings of the build-time "
+                    'download, which `at = "start"` does not run; write `at = "build"` or '
+                    "leave them out (the engine then downloads what it needs on first start)"
+                )
+        return self
 
 
 class ModelSection(SpecModel):
@@ -126,7 +150,8 @@ class ModelSection(SpecModel):
     )
     download: DownloadSection = Field(
         default_factory=DownloadSection,
-        description='When the weights are downloaded: `"build"` or a table with `at`.',
+        description='When the weights are downloaded: `"build"`, or a table of the build-time '
+        "download's settings.",
     )
 
 
@@ -218,6 +243,10 @@ class WarmupSection(SpecModel):
     )
 
 
+# Fields of the chat request the test client and the load test set themselves.
+RESERVED_REQUEST_FIELDS = frozenset({"messages", "stream", "stream_options"})
+
+
 class ProbeSection(SpecModel):
     entrypoint: PythonIdentifier = Field(
         default="main", description="Name of the `modal run` local entrypoint."
@@ -255,6 +284,18 @@ class ProbeSection(SpecModel):
         default_factory=dict,
         description="Further fields of the request body, such as sampling options (`top_k`).",
     )
+
+    @field_validator("request_extras")
+    @classmethod
+    def _extras_leave_the_stream_alone(cls, extras: dict[str, Any]) -> dict[str, Any]:
+        taken = sorted(RESERVED_REQUEST_FIELDS & extras.keys())
+        if taken:
+            raise ValueError(
+                f"{', '.join(f'`{key}`' for key in taken)}: set by the test client itself, which "
+                "streams its messages and reads the answer as a stream; leave "
+                + ("it out" if len(taken) == 1 else "them out")
+            )
+        return extras
 
     @model_validator(mode="after")
     def _second_run_needs_system_prompt(self) -> ProbeSection:

@@ -225,8 +225,14 @@ def _problem_from_pydantic(document: SourceDocument, item: dict[str, Any]) -> Pr
         misplaced = section.misplaced(chosen, str(field[-1])) if section and chosen else None
         known = _known_keys(field[:-1], document)
         close = difflib.get_close_matches(str(field[-1]), known, n=1, cutoff=0.6)
+        top_level = len(field) > 1 and field[-1] in Spec.model_fields and field[-1] not in known
         if misplaced:
             message = misplaced
+        elif top_level:
+            message += (
+                f" in `{'.'.join(map(str, field[:-1]))}`: `{field[-1]}` is a top-level key (in "
+                "TOML, write it above the first `[table]`)"
+            )
         elif close:
             message += f"; did you mean `{close[0]}`?"
         elif known:

@@ -136,7 +136,10 @@ class Engine(ABC):
             if first.field[:2] == ("engine", "extra_args"):
                 message = f"`{argument.flag}` and `{first.flag}` are one option: keep one"
             elif argument.flag == first.flag:
-                message = f"`{argument.flag}` is added by {where} already: remove it from engine.extra_args"
+                message = (
+                    f"`{argument.flag}` is added by {where} already: remove it from "
+                    "engine.extra_args"
+                )
             else:
                 message = (
                     f"`{argument.flag}` sets the same option as `{first.flag}`, which {where} "
