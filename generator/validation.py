@@ -16,7 +16,7 @@ from generator.credentials import redact, spec_findings
 from generator.engines.sections import DEFAULT_ENGINE, ENGINE_SECTIONS
 from generator.errors import FieldPath, Problem, SpecError
 from generator.exposure import DEFAULT_KIND, KINDS, hint_for
-from generator.fields import GPU_EXAMPLE, Gpu
+from generator.fields import ENGINE_FLAG, GPU_EXAMPLE, Gpu
 from generator.image import LAYERS, AddLocalFile
 from generator.inherit import load_layered
 from generator.loader import SourceDocument
@@ -260,6 +260,11 @@ def _problem_from_pydantic(document: SourceDocument, item: dict[str, Any]) -> Pr
         pattern = item["ctx"]["pattern"]
         expected = PATTERN_EXPECTATIONS.get(pattern, f"text matching {pattern}")
         message = f"expected {expected}; given {_show(item['input'])}"
+        given = item["input"]
+        if pattern == ENGINE_FLAG and isinstance(given, str) and "_" in given:
+            # vLLM's parser takes `--tokenizer_mode`, SGLang's and the catalogs do not.
+            dashed = "--" + given.lstrip("-").replace("_", "-")
+            message = f"option names are written with dashes: `{dashed}`; given {_show(given)}"
     elif kind == "value_error":  # a rule of the model's own, which says what it wants
         message = item["msg"].removeprefix("Value error, ")
         if not isinstance(item["input"], dict):  # a whole section is not worth quoting

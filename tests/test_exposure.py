@@ -17,7 +17,13 @@ import pytest
 from generator.project import Project
 from tests.support.engine import StandinLog, free_port, kill_processes
 from tests.support.facts import DeployedStandin
-from tests.support.introspect import Service, describe_app, import_app_file, lifecycle_method
+from tests.support.introspect import (
+    Service,
+    describe_app,
+    endpoint_methods,
+    import_app_file,
+    lifecycle_method,
+)
 
 SPEC = """\
 version = 1
@@ -50,7 +56,7 @@ port = {port}
 
 [warmup]
 requests = {warmup}
-"""
+{tail}"""
 
 SPECS: dict[str, dict[str, str]] = {
     "current": {
@@ -93,6 +99,15 @@ proxy_regions = ["us-east"]""",
         "engine": 'api_key_secret = "engine-key"\napi_key_variable = "ENGINE_KEY"',
         "warmup": "1",
     },
+    "snapshotted": {
+        "service": "Server",
+        "server": """kind = "web_server"
+target_inputs = 10
+max_inputs = 100""",
+        "engine": "",
+        "warmup": "1",
+        "tail": "[lifecycle]\nmemory_snapshot = true\n",
+    },
     "open": {
         "service": "Server",
         "server": """kind = "server"
@@ -112,7 +127,7 @@ def apps(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[ModuleType
     ports = {}
     for name, settings in SPECS.items():
         ports[name] = free_port()
-        text = SPEC.format(name=name, port=ports[name], **settings)
+        text = SPEC.format(name=name, port=ports[name], **{"tail": "", **settings})
         (root / "specs" / f"{name}.toml").write_text(text)
     project = Project(root)
     for output in project.render(project.discover_specs()):
@@ -172,6 +187,25 @@ def test_web_server_kind_is_a_function_behind_proxy_auth(apps) -> None:
     webhook = declared["webhook_config"]
     assert webhook["web_server_port"] == port
     assert webhook["web_server_startup_timeout"] == 600
+    assert webhook["requires_proxy_auth"] is True
+
+
+def test_web_server_with_memory_snapshots_is_a_class_whose_method_is_the_endpoint(apps) -> None:
+    _, service, port = apps["snapshotted"]
+    declared = service.declared
+    assert service.decorator == "cls"
+    assert declared["enable_memory_snapshot"] is True
+    assert declared["experimental_options"] == {"enable_gpu_snapshot": "True"}
+    assert declared["max_concurrent_inputs"] == 100
+    assert declared["target_concurrent_inputs_int"] == 10
+    assert service.lifecycle == {
+        "enter_pre_snapshot": ["startup"],
+        "enter_post_snapshot": ["wake_up"],
+        "exit": ["stop"],
+    }
+    assert service.user_cls is not None
+    (webhook,) = endpoint_methods(service.user_cls).values()
+    assert webhook["web_server_port"] == port
     assert webhook["requires_proxy_auth"] is True
 
 
@@ -236,10 +270,11 @@ def test_client_fails_at_once_without_a_proxy_token(
     assert standin.requests("/v1/chat/completions") == []
 
 
+@pytest.mark.parametrize("name", ["current", "endpoint", "snapshotted"])
 def test_client_sends_the_proxy_token(
-    apps, standin: StandinLog, monkeypatch: pytest.MonkeyPatch
+    apps, name: str, standin: StandinLog, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    module, _, port = apps["current"]
+    module, _, port = apps[name]
     for variable, value in PROXY_TOKEN.items():
         monkeypatch.setenv(variable, value)
     (request,) = run_client(module, standin, port, "main")
@@ -263,6 +298,7 @@ def test_unauthenticated_app_client_sends_no_token(
         ("current", "modal.Server.from_name"),
         ("endpoint", "modal.Function.from_name"),
         ("keyed", "modal.Cls.from_name"),
+        ("snapshotted", "modal.Cls.from_name"),
     ],
 )
 def test_deployed_client_finds_the_app_by_name(

@@ -364,7 +364,10 @@ def problems(tmp_path: Path, data: dict) -> list[str]:
 
 
 def with_extra_args(**extra: object) -> dict:
+    """The VLM spec with these options in `extra_args`, and not also as typed fields."""
     data = spec_data()
+    for key in extra:
+        data["engine"].pop(key, None)
     data["engine"]["extra_args"] = {
         f"--{key.replace('_', '-')}": value for key, value in extra.items()
     }
@@ -451,9 +454,8 @@ def test_good_values_pass(tmp_path: Path) -> None:
         cuda_graph_bs=["1", "2", "4"],
         enable_torch_compile=True,
         disable_radix_cache=False,
-        model="Qwen/Qwen3.6-35B-A3B-FP8",  # an alias is a full name
+        dp_size=1,  # an alias is a full name
     )
-    data["engine"].pop("context_length")
     assert problems(tmp_path, data) == []
 
 
@@ -477,10 +479,10 @@ def test_abbreviation(tmp_path: Path) -> None:
 
 def test_version_and_catalog_must_be_known(tmp_path: Path) -> None:
     data = spec_data()
-    data["image"]["registry_tag"] = "lmsysorg/sglang:v0.5.2-cu126"
+    data["image"]["registry_tag"] = "lmsysorg/sglang:v0.4.10-cu126"
     (problem,) = problems(tmp_path, data)
-    assert "image.registry_tag: no option catalog for SGLang 0.5.2" in problem
-    assert "create it with `python scripts/extract_sglang_catalog.py 0.5.2`" in problem
+    assert "image.registry_tag: no option catalog for SGLang 0.4.10, which is older" in problem
+    assert "create it with `python scripts/extract_sglang_catalog.py 0.4.10`" in problem
     assert "`image.check_engine_options = false`" in problem
     data["image"]["check_engine_options"] = False
     assert problems(tmp_path, data) == []
@@ -492,14 +494,39 @@ def test_version_and_catalog_must_be_known(tmp_path: Path) -> None:
     assert "set `image.engine_version`" in problem
     data["image"]["sglang_version"] = "0.5.10.post1"
     assert problems(tmp_path, data) == []
-    data["image"]["sglang_version"] = "0.5.99"
-    (problem,) = problems(tmp_path, data)
-    assert "image.sglang_version: no option catalog for SGLang 0.5.99" in problem
 
     data = spec_data()
     data["image"]["sglang_version"] = "0.5.9"
     (problem,) = problems(tmp_path, data)
     assert "image.sglang_version: the image tag says SGLang 0.5.10.post1, not 0.5.9" in problem
+
+
+def test_a_version_without_catalog_is_checked_against_the_one_before_with_warnings(
+    tmp_path: Path,
+) -> None:
+    data = spec_data()
+    data["image"]["registry_tag"] = "example.com/private/sglang-build:latest"
+    data["image"]["sglang_version"] = "0.5.10.post9"  # after 0.5.10.post1, before 0.5.11
+    data["engine"]["extra_args"] = {"--max-running-request": 8, "--no-such-option": True}
+    assert problems(tmp_path, data) == []  # not errors: this version may have changed them
+
+    def warnings() -> list[str]:
+        spec = load_spec(write_spec(tmp_path, data)).spec
+        return [m for field, m in run_warnings(spec) if field != ("server", "unauthenticated")]
+
+    found = warnings()
+    assert found[0].startswith(
+        "no option catalog for SGLang 0.5.10.post9: options are checked against 0.5.10.post1, "
+        "the closest older one, and what it refuses is a warning"
+    )
+    assert "`--max-running-request` is an abbreviation" in found[1]
+    assert (
+        "`--no-such-option` is not an option of `sglang.launch_server` of SGLang 0.5.10.post1"
+        in (found[2])
+    )
+    # Newer than every catalog: checked against the newest.
+    data["image"]["sglang_version"] = "0.6.0"
+    assert f"checked against {available_versions()[-1]}, the closest older one" in warnings()[0]
 
 
 def test_warnings_do_not_fail(tmp_path: Path) -> None:
@@ -586,6 +613,6 @@ def test_flags_command() -> None:
     )
     result = CliRunner().invoke(main, ["flags", "0.5.9", "^--tp"])
     assert "--tensor-parallel-size (--tp-size)  [int; default: 1]" in result.output
-    result = CliRunner().invoke(main, ["flags", "0.5.2"])
+    result = CliRunner().invoke(main, ["flags", "0.4.10"])
     assert result.exit_code == 1
-    assert "create it with `python scripts/extract_sglang_catalog.py 0.5.2`" in result.output
+    assert "create it with `python scripts/extract_sglang_catalog.py 0.4.10`" in result.output

@@ -14,7 +14,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from generator.engines.option_table import CatalogNotFound, OptionError, OptionTable
+from generator.engines.option_table import (
+    CatalogNotFound,
+    OptionError,
+    OptionTable,
+    version_key,
+)
 from generator.errors import FieldPath
 
 if TYPE_CHECKING:
@@ -176,6 +181,15 @@ class Engine(ABC):
     @abstractmethod
     def available_versions(self) -> list[str]: ...
 
+    def closest_older_version(self, version: str) -> str | None:
+        """The newest catalogued version before `version`, if any."""
+        older = [
+            known
+            for known in self.available_versions()
+            if version_key(known) < version_key(version)
+        ]
+        return max(older, key=version_key, default=None)
+
     @abstractmethod
     def extract_command(self, version: str) -> str: ...
 
@@ -226,17 +240,35 @@ class Engine(ABC):
                 f"{SKIP_HINT}",
             )
             return
+        version_field = ("image", "engine_version") if spec.image.engine_version else field
+        exact = True
         try:
             tables = self.catalog_tables(spec, version)
         except CatalogNotFound:
-            known = ", ".join(self.available_versions()) or "none"
+            closest = self.closest_older_version(version)
+            if closest is None:
+                known = self.available_versions()
+                span = f"{known[0]} to {known[-1]}" if known else "none"
+                yield (
+                    "error",
+                    version_field,
+                    f"no option catalog for {self.title} {version}, which is older than every "
+                    f"catalog (catalogs: {span}): create it with "
+                    f"`{self.extract_command(version)}`, {SKIP_HINT}",
+                )
+                return
+            # A release newer than the catalogs, or a patch between two: its options are
+            # mostly those of the release before it. Check against that one, and since a
+            # difference may be a real change, report what it refuses as warnings.
             yield (
-                "error",
-                ("image", "engine_version") if spec.image.engine_version else field,
-                f"no option catalog for {self.title} {version} (catalogs: {known}): create it "
-                f"with `{self.extract_command(version)}`, {SKIP_HINT}",
+                "warning",
+                version_field,
+                f"no option catalog for {self.title} {version}: options are checked against "
+                f"{closest}, the closest older one, and what it refuses is a warning; "
+                f"`{self.extract_command(version)}` creates the exact catalog",
             )
-            return
+            tables = self.catalog_tables(spec, closest)
+            version, exact = closest, False
         for table, arguments in tables:
             if table is tables[0][0]:  # the server command: its config file's options too
                 arguments = arguments + self.config_arguments(spec)
@@ -245,9 +277,10 @@ class Engine(ABC):
                     continue
                 written = argument.field[:2] in {("engine", "extra_args"), ("engine", "config")}
                 generated = not written
-                yield from _option_findings(
+                for severity, where, message in _option_findings(
                     table, argument.field, argument.flag, argument.value, generated
-                )
+                ):
+                    yield (severity if exact else "warning"), where, message
         known_env = self.env_vars(version)
         if known_env is None or not self.env_prefix:
             return

@@ -37,7 +37,7 @@ class OptionError(ValueError):
     """A flag that argparse would refuse or expand, with what to write instead."""
 
 
-def _version_key(version: str) -> tuple:
+def version_key(version: str) -> tuple:
     return tuple(int(part) if part.isdigit() else -1 for part in re.split(r"[.a-z]+", version))
 
 

@@ -125,6 +125,10 @@ class ExposureView:
     deployed_lookup: PyCode  # expression for the deployed object, by app and object name
     deployed_url: PyCode  # awaitable expression for the URL of `deployed`
     proxy_auth: bool  # Modal's proxy asks for a Proxy Auth Token
+    # A method of the class that Modal routes the web endpoint to, with its decorators; for
+    # kinds whose class decorators expose the port themselves, none.
+    endpoint_method: PyCode | None = None
+    endpoint_decorators: tuple[Decorator, ...] = ()
 
 
 def container_keywords(

@@ -34,7 +34,8 @@ HINTS = {
 class WebServerSection(ServingSection):
     kind: Literal["web_server"] = Field(
         description="How the app is exposed: `web_server` is `@app.function` with "
-        "`@modal.web_server` and `@modal.concurrent`."
+        "`@modal.web_server` and `@modal.concurrent` (with memory snapshots, `@app.cls` whose "
+        "`serve` method is the web server)."
     )
     target_inputs: int | None = Field(
         default=None,
@@ -79,16 +80,15 @@ def findings(section: WebServerSection, spec: Any) -> Iterator[tuple[tuple[str, 
             "set target_inputs or max_inputs: without them Modal sends each replica one request "
             "at a time, and an LLM engine serves many at once",
         )
-    if spec.lifecycle.memory_snapshot:
-        yield (
-            ("kind",),
-            "lifecycle.memory_snapshot needs a class that starts the engine before the snapshot "
-            'and wakes it after: use kind = "server" or "http_server"',
-        )
+
+
+# With memory snapshots the engine must start before the snapshot and wake after each restore,
+# in `modal.enter` methods: the app is then a class whose method is the web endpoint.
+ENDPOINT_METHOD = "serve"
 
 
 def exposure(section: WebServerSection, parts: ServiceParts) -> ExposureView:
-    function = container_keywords(section, parts, section.region, section.timeout)
+    container = container_keywords(section, parts, section.region, section.timeout)
     concurrent = [
         keyword(key, literal(value))
         for key, value in (
@@ -103,7 +103,12 @@ def exposure(section: WebServerSection, parts: ServiceParts) -> ExposureView:
     ]
     if not section.unauthenticated:
         web.append(keyword("requires_proxy_auth", literal(True), "callers need a proxy token"))
-    decorators = [Decorator(PyCode("app.function"), tuple(function))]
+    in_class = bool(parts.snapshot)
+    decorators = [
+        Decorator(PyCode("app.cls"), (*container, *parts.snapshot))
+        if in_class
+        else Decorator(PyCode("app.function"), tuple(container))
+    ]
     if concurrent:
         decorators.append(
             Decorator(
@@ -112,12 +117,27 @@ def exposure(section: WebServerSection, parts: ServiceParts) -> ExposureView:
                 comment("requests per replica"),
             )
         )
-    decorators.append(Decorator(PyCode("modal.web_server"), tuple(web)))
+    endpoint = Decorator(PyCode("modal.web_server"), tuple(web))
     name = literal(str(parts.name))
+    description = comment("a Modal web endpoint (`@modal.web_server`)")
+    if in_class:
+        method = ENDPOINT_METHOD
+        return ExposureView(
+            description=description,
+            from_class=True,
+            decorators=tuple(decorators),
+            needs_experimental_import=False,
+            url_lookup=PyCode(f"await {parts.name}().{method}.get_web_url.aio()"),
+            deployed_lookup=PyCode(f"modal.Cls.from_name(APP_NAME, {name})()"),
+            deployed_url=PyCode(f"await deployed.{method}.get_web_url.aio()"),
+            proxy_auth=not section.unauthenticated,
+            endpoint_method=PyCode(method),
+            endpoint_decorators=(endpoint,),
+        )
     return ExposureView(
-        description=comment("a Modal web endpoint (`@modal.web_server`)"),
+        description=description,
         from_class=False,
-        decorators=tuple(decorators),
+        decorators=(*decorators, endpoint),
         needs_experimental_import=False,
         url_lookup=PyCode(f"await {parts.name}.get_web_url.aio()"),
         deployed_lookup=PyCode(f"modal.Function.from_name(APP_NAME, {name})"),

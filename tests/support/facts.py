@@ -60,6 +60,15 @@ class DeployedStandin:
         self._experimental_get_flash_urls = _Url([url])
         self.get_web_url = _Url(url)
 
+    def __call__(self) -> DeployedStandin:
+        """An instance of the class, whose web-endpoint methods answer the same."""
+        return self
+
+    def __getattr__(self, method: str) -> DeployedStandin:  # a web-endpoint method
+        if method.startswith("_"):
+            raise AttributeError(method)
+        return self
+
 
 def _request_facts(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [

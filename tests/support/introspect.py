@@ -269,6 +269,17 @@ def _describe_service(name: str, decorator: str, function: Any, user_cls: type |
     )
 
 
+def endpoint_methods(user_cls: type) -> dict[str, dict[str, Any]]:
+    """The web endpoints among a class's methods: method name -> its webhook config."""
+    endpoints = {}
+    for attribute, value in vars(user_cls).items():
+        if isinstance(value, modal.partial_function.PartialFunction):
+            params = synchronizer._translate_in(value).params
+            if params.webhook_config is not None:
+                endpoints[attribute] = _proto(params.webhook_config)
+    return endpoints
+
+
 @dataclass
 class Entrypoint:
     name: str

@@ -21,7 +21,7 @@ from generator.engines.option_table import (
     OptionError,
     OptionTable,
     Resolution,
-    _version_key,
+    version_key,
 )
 
 __all__ = [
@@ -57,7 +57,7 @@ def extract_command(version: str) -> str:
 def available_versions() -> list[str]:
     return sorted(
         (path.name.removeprefix("sglang-").removesuffix(".json") for path in _catalog_paths()),
-        key=_version_key,
+        key=version_key,
     )
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cache, cached_property
 from typing import Any
 
-from generator.engines.option_table import CATALOG_DIR, CatalogNotFound, OptionTable, _version_key
+from generator.engines.option_table import CATALOG_DIR, CatalogNotFound, OptionTable, version_key
 
 ENGINE = "vLLM"
 COMMAND = "vllm serve"
@@ -50,7 +50,7 @@ def available_versions() -> list[str]:
             path.name.removeprefix("vllm-").removesuffix(".json")
             for path in CATALOG_DIR.glob("vllm-*.json")
         ),
-        key=_version_key,
+        key=version_key,
     )
 
 
