@@ -20,6 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from generator.engines.option_table import write_catalog_manifest  # noqa: E402
 from generator.engines.sglang.catalog_extract import SERVER_ARGS_MODULE, extract_catalog  # noqa: E402
 
 CATALOG_DIR = ROOT / "generator" / "catalogs"
@@ -68,6 +69,7 @@ def write_catalog(version: str, wheel: Path, output_dir: Path) -> Path:
     output_dir.mkdir(parents=True, exist_ok=True)
     path = output_dir / f"sglang-{version}.json"
     path.write_text(catalog_text(catalog), encoding="utf-8")
+    write_catalog_manifest(output_dir)
     print(
         f"wrote {path} ({len(catalog['launch_server'])} launch_server options, "
         f"{len(catalog['compile_deep_gemm'])} compile_deep_gemm options, "

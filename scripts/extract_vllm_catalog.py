@@ -24,6 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from generator.engines.option_table import write_catalog_manifest  # noqa: E402
 from generator.engines.vllm.catalog_extract import SOURCE_PATHS, extract_catalog  # noqa: E402
 
 CATALOG_DIR = ROOT / "generator" / "catalogs"
@@ -85,6 +86,7 @@ def write_catalog(version: str, source: Path, output_dir: Path) -> Path:
     output_dir.mkdir(parents=True, exist_ok=True)
     path = output_dir / f"vllm-{version}.json"
     path.write_text(catalog_text(catalog), encoding="utf-8")
+    write_catalog_manifest(output_dir)
     print(
         f"wrote {path} ({len(catalog['serve'])} serve options, "
         f"{len(catalog['env_vars'])} VLLM_* variables, "

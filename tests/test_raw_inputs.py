@@ -10,6 +10,11 @@ from pathlib import Path
 import pytest
 
 from generator import locations
+from generator.engines.option_table import (
+    CATALOG_MANIFEST,
+    catalog_manifest_text,
+    write_catalog_manifest,
+)
 from generator.raw_inputs import (
     bases_from_text,
     bases_to_text,
@@ -106,6 +111,31 @@ def test_modalgen_digest_covers_every_template_file(
     assert modalgen_digest() == before  # the same files, wherever they are
     (copy / "_partial.jinja").write_text("{# a new partial #}\n")
     assert modalgen_digest() != before
+
+
+def test_the_catalog_manifest_names_every_catalog_with_its_digest() -> None:
+    # modalgen's digest reads the manifest instead of the catalogs: it must be exact.
+    assert CATALOG_MANIFEST.read_text(encoding="utf-8") == catalog_manifest_text(), (
+        "generator/catalogs/SHA256SUMS is stale: the extract scripts rewrite it; or run "
+        "`python -c 'from generator.engines.option_table import write_catalog_manifest as w; w()'`"
+    )
+
+
+def test_modalgen_digest_covers_the_catalogs_through_their_manifest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = modalgen_digest()
+    package = tmp_path / "generator"
+    shutil.copytree(locations.PACKAGE_DIR, package, ignore=shutil.ignore_patterns("__pycache__"))
+    templates = locations.find_templates_dir()
+    monkeypatch.setattr(locations, "PACKAGE_DIR", package)
+    monkeypatch.setattr(locations, "find_templates_dir", lambda: templates)
+    assert modalgen_digest() == before
+    catalog = package / "catalogs" / "vllm-0.11.2.json"
+    catalog.write_text(catalog.read_text().replace("--max-model-len", "--max-model-length"))
+    assert modalgen_digest() == before  # the manifest stands for the catalogs...
+    write_catalog_manifest(package / "catalogs")
+    assert modalgen_digest() != before  # ...and changes with them
 
 
 def test_modalgen_digest_covers_the_rendering_distributions() -> None:

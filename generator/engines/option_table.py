@@ -8,6 +8,7 @@ check a value against the option's type and choices.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -16,6 +17,24 @@ from typing import Any
 
 # Every engine's catalogs, one JSON file a version: `sglang-0.5.9.json`, `vllm-0.11.2.json`.
 CATALOG_DIR = Path(__file__).resolve().parent.parent / "catalogs"
+# The sha256 of each catalog, one `<digest>  <file name>` line each, as `sha256sum` writes them:
+# what modalgen's own digest reads instead of the catalogs' many megabytes (see raw_inputs).
+CATALOG_MANIFEST = CATALOG_DIR / "SHA256SUMS"
+
+
+def catalog_manifest_text(directory: Path = CATALOG_DIR) -> str:
+    """The manifest the catalogs in `directory` call for."""
+    lines = [
+        f"{hashlib.sha256(path.read_bytes()).hexdigest()}  {path.name}\n"
+        for path in sorted(directory.glob("*.json"))
+    ]
+    return "".join(lines)
+
+
+def write_catalog_manifest(directory: Path = CATALOG_DIR) -> None:
+    """Bring the manifest up to date after a catalog was written."""
+    (directory / CATALOG_MANIFEST.name).write_text(catalog_manifest_text(directory), "utf-8")
+
 
 FLAG_TYPE = "bool-flag"
 
