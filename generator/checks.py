@@ -89,6 +89,18 @@ class Finding(NamedTuple):
 Check = Callable[[Spec], Iterator[Finding]]
 
 
+def secret_key_references(spec: Spec) -> Iterator[Finding]:
+    """`secret_keys` names only Secrets the app attaches, or its keys would check nothing."""
+    used = spec.secrets_used
+    for secret_name in spec.secret_keys:
+        if secret_name not in used:
+            yield Finding(
+                ("secret_keys", secret_name),
+                f"the app attaches no Secret named {secret_name!r} (it attaches: "
+                f"{', '.join(used) or 'none'}); list it under `secrets`, or drop it here",
+            )
+
+
 def volume_references(spec: Spec) -> Iterator[Finding]:
     names = [volume.name for volume in spec.volumes]
     mounts: dict[str, int] = {}
@@ -353,6 +365,7 @@ def engine_option_warnings(spec: Spec) -> Iterator[Finding]:
 
 
 CHECKS: tuple[Check, ...] = (
+    secret_key_references,
     volume_references,
     app_names,
     server_kind,

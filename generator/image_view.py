@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from generator.image import (
@@ -14,7 +15,8 @@ from generator.image import (
     RunCommands,
     UvPipInstall,
 )
-from generator.pycode import PyCode, call, comment, literal, name
+from generator.pycode import PyCode, comment, literal, name
+from generator.view_parts import secret as _secret
 
 
 @dataclass(frozen=True)
@@ -41,14 +43,17 @@ def _arguments(*args: object, **kwargs: object) -> PyCode:
     return PyCode(", ".join(parts))
 
 
-def image_view(image: ImageSection, variable: str, env: dict[str, str]) -> ImageView:
-    """The image of `image`, with `env` (the spec's `image.env` and what the engine adds) first."""
+def image_view(
+    image: ImageSection,
+    variable: str,
+    env: dict[str, str],
+    secret_keys: Mapping[str, list[str]],
+) -> ImageView:
+    """The image of `image`, with `env` (the spec's `image.env` and what the engine adds) first;
+    `secret_keys`: the variables each Secret must hold."""
     if image.registry_tag is not None:
-        secret = (
-            call("modal.Secret.from_name", image.registry_secret)
-            if image.registry_secret is not None
-            else None
-        )
+        registry = image.registry_secret
+        secret = _secret(registry, secret_keys) if registry is not None else None
         arguments = _arguments(image.registry_tag, add_python=image.add_python, secret=secret)
         base = PyCode(f"modal.Image.from_registry({arguments})")
         description = f"We build on the registry image `{image.registry_tag}`."
@@ -71,7 +76,7 @@ def image_view(image: ImageSection, variable: str, env: dict[str, str]) -> Image
     if env:
         calls.append(ImageCall(PyCode("env"), literal(env)))
     for layer in image.layers:
-        calls.append(_layer_call(layer))
+        calls.append(_layer_call(layer, secret_keys))
     return ImageView(
         variable=name(variable),
         description=comment(description),
@@ -81,8 +86,10 @@ def image_view(image: ImageSection, variable: str, env: dict[str, str]) -> Image
     )
 
 
-def _install(packages: list[str], indexes: PackageIndexes) -> PyCode:
-    secrets = [call("modal.Secret.from_name", secret) for secret in indexes.secrets]
+def _install(
+    packages: list[str], indexes: PackageIndexes, secret_keys: Mapping[str, list[str]]
+) -> PyCode:
+    secrets = [_secret(secret, secret_keys) for secret in indexes.secrets]
     return _arguments(
         *packages,
         index_url=indexes.index_url,
@@ -93,9 +100,9 @@ def _install(packages: list[str], indexes: PackageIndexes) -> PyCode:
     )
 
 
-def _layer_call(layer: object) -> ImageCall:
+def _layer_call(layer: object, secret_keys: Mapping[str, list[str]]) -> ImageCall:
     if isinstance(layer, UvPipInstall | PipInstall):
-        return ImageCall(PyCode(layer.method), _install(layer.packages, layer))
+        return ImageCall(PyCode(layer.method), _install(layer.packages, layer, secret_keys))
     if isinstance(layer, AptInstall):
         return ImageCall(PyCode("apt_install"), _arguments(*layer.apt_install))
     if isinstance(layer, RunCommands):

@@ -23,6 +23,7 @@ from generator.fields import (
     MODAL_DEFAULT_TIMEOUT,
     PATTERN_EXPECTATIONS,
     AbsolutePosixPath,
+    EnvVarName,
     Gpu,
     ModalObjectName,
     PythonIdentifier,
@@ -329,6 +330,12 @@ class Spec(SpecModel):
         "such as a Hugging Face token (`modal secret create huggingface HF_TOKEN=...`). Never "
         "put secrets in `image.env`: they would be baked into the image and the generated file.",
     )
+    secret_keys: dict[ModalObjectName, Annotated[list[EnvVarName], Field(min_length=1)]] = Field(
+        default_factory=dict,
+        description="Variables a Modal Secret must hold, by Secret name (`huggingface = "
+        '["HF_TOKEN"]`): wherever the app attaches that Secret, Modal then refuses to start '
+        "without them (`required_keys`), rather than failing later inside the engine.",
+    )
     deep_gemm: DeepGemmSection = Field(
         default_factory=DeepGemmSection, description="DeepGEMM kernel pre-compilation."
     )
@@ -370,6 +377,15 @@ class Spec(SpecModel):
         """The Secrets of the serving containers: the spec's, and the engine's API key."""
         extra = [self.engine.api_key_secret] if self.engine.api_key_secret else []
         return [*self.secrets, *(name for name in extra if name not in self.secrets)]
+
+    @property
+    def secrets_used(self) -> list[str]:
+        """Every Secret the app attaches anywhere: server, download, image layers, registry."""
+        names = [*self.secrets_for_server, *self.download_secrets]
+        names += [name for layer in self.image.layers for name in getattr(layer, "secrets", ())]
+        if self.image.registry_secret is not None:
+            names.append(self.image.registry_secret)
+        return list(dict.fromkeys(names))
 
     @property
     def weights_cache(self) -> str:

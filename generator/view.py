@@ -15,8 +15,8 @@ from generator.engines.registry import engine_for
 from generator.exposure import ExposureView, ServiceParts, exposure_of
 from generator.image_view import ImageView, image_view
 from generator.models import ContentFormat, Spec, Volume
-from generator.pycode import PyCode, call, comment, literal, name
-from generator.view_parts import Keyword, ListItem, keyword
+from generator.pycode import PyCode, comment, literal, name
+from generator.view_parts import Keyword, ListItem, keyword, secret
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,7 @@ def build_view(spec: Spec, spec_path: str, output_path: str, inputs_digest: str)
         image=name(image_variable),
         gpu=GPU,
         volumes=_volume_mapping(spec, server.volumes, volumes),
-        secrets=_secrets(spec.secrets_for_server),
+        secrets=_secrets(spec, spec.secrets_for_server),
         port=PORT,
         snapshot=_snapshot_keywords(spec),
         ready_timeout=name("READY_TIMEOUT"),
@@ -147,7 +147,9 @@ def build_view(spec: Spec, spec_path: str, output_path: str, inputs_digest: str)
         model_name=literal(spec.model.name),
         model_revision=literal(spec.model.revision),
         engine_title=comment(engine_impl.title),
-        image=image_view(spec.image, image_variable, _image_env(spec, engine_impl)),
+        image=image_view(
+            spec.image, image_variable, _image_env(spec, engine_impl), spec.secret_keys
+        ),
         volumes=tuple(
             VolumeView(
                 constant=volumes[volume.name],
@@ -209,7 +211,7 @@ def _download_view(spec: Spec, volumes: dict[str, PyCode]) -> DownloadView | Non
     secrets = spec.download_secrets
     run_keywords = [
         keyword("volumes", _volume_mapping(spec, [weights_volume.name], volumes)),
-        *([keyword("secrets", code)] if (code := _secrets(secrets)) is not None else []),
+        *([keyword("secrets", code)] if (code := _secrets(spec, secrets)) is not None else []),
         keyword("timeout", literal(download.timeout), "seconds"),
     ]
     if download.cpu is not None:
@@ -315,7 +317,7 @@ def _deep_gemm_view(spec: Spec, engine: Engine, volumes: dict[str, PyCode]) -> D
             keyword("gpu", GPU if gpu == spec.server.gpu else literal(gpu.modal_spec)),
             *(
                 [keyword("secrets", secrets)]
-                if (secrets := _secrets(spec.secrets)) is not None
+                if (secrets := _secrets(spec, spec.secrets)) is not None
                 else []
             ),
         ),
@@ -349,10 +351,10 @@ def _command_items(engine: Engine, arguments: list[Argument]) -> list[ListItem]:
     return items
 
 
-def _secrets(names: list[str]) -> PyCode | None:
+def _secrets(spec: Spec, names: list[str]) -> PyCode | None:
     if not names:
         return None
-    return literal([call("modal.Secret.from_name", secret) for secret in names])
+    return literal([secret(name, spec.secret_keys) for name in names])
 
 
 def _content(message, text: PyCode | str | None = None) -> object:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from generator.pycode import PyCode, comment, name
+from generator.pycode import PyCode, call, comment, name
 
 
 @dataclass(frozen=True)
@@ -40,3 +41,11 @@ class Decorator:
 
 def keyword(keyword_name: str, value: PyCode, note: str = "") -> Keyword:
     return Keyword(name(keyword_name), value, comment(note) if note else None)
+
+
+def secret(secret_name: str, secret_keys: Mapping[str, list[str]]) -> PyCode:
+    """`modal.Secret.from_name(...)`, with the variables the spec says it must hold."""
+    keys = secret_keys.get(secret_name)
+    if keys:
+        return call("modal.Secret.from_name", secret_name, required_keys=list(keys))
+    return call("modal.Secret.from_name", secret_name)

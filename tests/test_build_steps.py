@@ -223,6 +223,36 @@ def test_a_build_time_secret_is_attached_only_where_it_is_used(tmp_path: Path) -
     assert service.declared["secrets"] == []
 
 
+def test_secret_keys_are_required_wherever_the_secret_is_attached(tmp_path: Path) -> None:
+    layers = [{"uv_pip_install": ["numpy==2.2.0"], "secrets": ["huggingface", "index"]}]
+    data = spec(
+        model={"download": "build"},
+        image={"layers": layers},
+        secrets=["huggingface"],
+        secret_keys={"huggingface": ["HF_TOKEN"]},
+    )
+    path = generate(tmp_path, data)
+    module = import_app_file(path)
+    tree = ast.parse(path.read_text())
+    attached = [
+        (node.args[0].value, {k.arg: ast.literal_eval(k.value) for k in node.keywords})
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and ast.unparse(node.func) == "modal.Secret.from_name"
+    ]
+    # The server, the download step and the layer; the layer's other Secret is left as it is.
+    assert attached.count(("huggingface", {"required_keys": ["HF_TOKEN"]})) == 3
+    assert ("index", {}) in attached
+    assert len(attached) == 4
+    (service,) = describe_app(module).services.values()
+    assert service.declared["secrets"] == ["huggingface"]  # and modal took the keyword
+
+    data["secret_keys"] = {"hugginface": ["HF_TOKEN"]}
+    assert messages(data) == [
+        "secret_keys.hugginface: the app attaches no Secret named 'hugginface' (it attaches: "
+        "huggingface, index); list it under `secrets`, or drop it here"
+    ]
+
+
 # ## Engine config files
 
 
