@@ -34,7 +34,13 @@ BASE: dict[str, Any] = {
     "model": {"name": "Qwen/Qwen3-8B", "revision": REVISION},
     "volumes": [{"name": "huggingface-cache", "mount_path": "/root/.cache/huggingface"}],
     "deep_gemm": {"enabled": False},
-    "server": {"kind": "server", "gpu": "H100", "target_concurrency": 4, "port": 18433},
+    "server": {
+        "kind": "server",
+        "gpu": "H100",
+        "target_concurrency": 4,
+        "port": 18433,
+        "startup_timeout": 600,
+    },
 }
 
 

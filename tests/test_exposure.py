@@ -112,6 +112,7 @@ max_inputs = 100""",
         "service": "Server",
         "server": """kind = "server"
 target_concurrency = 4
+startup_timeout = 600
 unauthenticated = true""",
         "engine": "",
         "warmup": "1",

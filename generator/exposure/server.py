@@ -22,6 +22,8 @@ HINTS = {
     "timeout": "Modal Servers have no per-request timeout; `startup_timeout` bounds start-up",
 }
 Region = Annotated[str, Field(min_length=1)]
+# `App.server`'s default `startup_timeout` in modal 1.6.4, in seconds.
+SERVER_STARTUP_TIMEOUT = 30
 
 
 class ServerSection(ServingSection):
@@ -57,6 +59,10 @@ class ServerSection(ServingSection):
     h2_enabled: bool = Field(default=False, description="Serve HTTP/2.")
 
     @property
+    def startup_limit(self) -> int:
+        return self.startup_timeout or SERVER_STARTUP_TIMEOUT
+
+    @property
     def concurrency_target(self) -> int | None:
         if self.target_concurrency is not None:
             return max(1, round(self.target_concurrency))
@@ -72,6 +78,13 @@ SECTION = ServerSection
 
 
 def findings(section: ServerSection, spec: Any) -> Iterator[tuple[tuple[str, ...], str]]:
+    if section.startup_timeout is None:
+        yield (
+            ("startup_timeout",),
+            f"Modal Servers give a container {SERVER_STARTUP_TIMEOUT} seconds to start unless "
+            "`startup_timeout` says otherwise, and an engine needs minutes to load a model: "
+            'set it (such as "20m"), weights, warm-up and memory snapshot included',
+        )
     if section.target_concurrency is None and section.max_concurrency is None:
         yield (
             ("target_concurrency",),
