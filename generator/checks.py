@@ -243,6 +243,17 @@ def unpinned_packages(spec: Spec) -> Iterator[Finding]:
                 )
 
 
+def placeholder_revision(spec: Spec) -> Iterator[Finding]:
+    """A warning: a revision of one repeated digit is a placeholder no repository has."""
+    revision = spec.model.revision
+    if len(set(revision)) == 1:
+        yield Finding(
+            ("model", "revision"),
+            f"{revision[:8]}... looks like a placeholder: no commit has this hash, so the "
+            "download fails once deployed; write the commit you tested",
+        )
+
+
 def unauthenticated(spec: Spec) -> Iterator[Finding]:
     """A warning: the spec serves GPUs to anyone who finds the URL."""
     if spec.server.unauthenticated and spec.engine.api_key_secret is None:
@@ -378,7 +389,12 @@ CHECKS: tuple[Check, ...] = (
     engine_options,
 )
 # Findings that do not stop generation, printed as `warning: ...`.
-WARNINGS: tuple[Check, ...] = (unauthenticated, unpinned_packages, engine_option_warnings)
+WARNINGS: tuple[Check, ...] = (
+    unauthenticated,
+    placeholder_revision,
+    unpinned_packages,
+    engine_option_warnings,
+)
 
 
 def run_checks(spec: Spec) -> list[Finding]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.checks import GENERATED_MODULE_NAMES, run_checks
+from generator.checks import GENERATED_MODULE_NAMES, run_checks, run_warnings
 from generator.errors import SpecError
 from generator.loader import SourceDocument
 from generator.models import Spec
@@ -43,6 +43,13 @@ def messages(spec: Spec) -> list[str]:
 
 def test_minimal_spec_passes_every_check() -> None:
     assert messages(spec_with()) == []
+
+
+def test_a_placeholder_revision_is_a_warning() -> None:
+    (warning,) = [f for f in run_warnings(spec_with()) if f.field == ("model", "revision")]
+    assert "00000000... looks like a placeholder" in warning.message
+    real = spec_with(model={"revision": "95a723d08a9490559dae23d0cff1d9466213d989"})
+    assert [f for f in run_warnings(real) if f.field == ("model", "revision")] == []
 
 
 def test_secrets_are_named_not_inlined(tmp_path: Path) -> None:
