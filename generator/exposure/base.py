@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
+from pydantic_core import PydanticCustomError
 
 from generator.fields import (
     MODAL_DEFAULT_TIMEOUT,
@@ -25,6 +26,18 @@ from generator.view_parts import Decorator, Keyword, keyword
 Cloud = Literal["aws", "gcp", "oci", "auto"]
 CpuCores = Annotated[float, Field(gt=0)]
 MiB = Annotated[int, Field(gt=0)]
+
+
+def _request_or_request_and_limit(value: object) -> object:
+    """A list of other than two values is neither form: say so once, in the spec's terms."""
+    if isinstance(value, list | tuple) and len(value) != 2:
+        raise PydanticCustomError(
+            "request_limit", "expected one value, or two as `[request, limit]`"
+        )
+    return value
+
+
+RequestLimit = BeforeValidator(_request_or_request_and_limit)
 
 
 class ServingSection(SpecModel):
@@ -52,11 +65,11 @@ class ServingSection(SpecModel):
         default=None,
         description="Seconds an idle container waits for work before it is shut down.",
     )
-    cpu: CpuCores | tuple[CpuCores, CpuCores] | None = Field(
+    cpu: Annotated[CpuCores | tuple[CpuCores, CpuCores] | None, RequestLimit] = Field(
         default=None,
         description="CPU cores to request, or `[request, limit]` to also cap them.",
     )
-    memory: MiB | tuple[MiB, MiB] | None = Field(
+    memory: Annotated[MiB | tuple[MiB, MiB] | None, RequestLimit] = Field(
         default=None,
         description="Memory in MiB to request, or `[request, limit]` to also cap it.",
     )
