@@ -3,7 +3,10 @@
 Source: Modal's GPU guide (https://modal.com/docs/guide/gpu, "Specifying GPU type" and
 "Specifying GPU count"). `H100!` is an H100 that Modal never upgrades to an H200; `B200+` is a
 B200 that Modal may upgrade to a B300. Memory is per GPU, in GB (10^9 bytes), as NVIDIA and Modal
-quote it; the upgradable `B200+` counts as the smaller of the two.
+quote it; the upgradable `B200+` counts as the smaller of the two. `B300` is not in the guide's
+list yet but is a type Modal serves: Modal's own example `inkling_small.py` (modal-labs/
+modal-examples, 06_gpu_and_ml/llm-serving) runs on `gpu="B300"`, 288 GB each. `A10G` is the
+older name of `A10`, which older examples still write.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ class GpuType(StrEnum):
     T4 = "T4"
     L4 = "L4"
     A10 = "A10"
+    A10G = "A10G"
     L40S = "L40S"
     A100 = "A100"
     A100_40GB = "A100-40GB"
@@ -28,6 +32,7 @@ class GpuType(StrEnum):
     H200 = "H200"
     B200 = "B200"
     B200_PLUS = "B200+"
+    B300 = "B300"
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,7 @@ GPU_INFO: dict[GpuType, GpuInfo] = {
     GpuType.T4: GpuInfo(memory_gb=16, max_count=8),
     GpuType.L4: GpuInfo(memory_gb=24, max_count=8),
     GpuType.A10: GpuInfo(memory_gb=24, max_count=4),
+    GpuType.A10G: GpuInfo(memory_gb=24, max_count=4),
     GpuType.L40S: GpuInfo(memory_gb=48, max_count=8),
     GpuType.A100: GpuInfo(memory_gb=40, max_count=8),
     GpuType.A100_40GB: GpuInfo(memory_gb=40, max_count=8),
@@ -50,4 +56,5 @@ GPU_INFO: dict[GpuType, GpuInfo] = {
     GpuType.H200: GpuInfo(memory_gb=141, max_count=8),
     GpuType.B200: GpuInfo(memory_gb=192, max_count=8),
     GpuType.B200_PLUS: GpuInfo(memory_gb=192, max_count=8),
+    GpuType.B300: GpuInfo(memory_gb=288, max_count=8),
 }

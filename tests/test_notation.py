@@ -40,6 +40,8 @@ MODAL_EXAMPLES = ROOT / "examples" / "modal-examples" / "specs"
         ("H100:2", GpuType.H100, 2),
         ("H100!:2", GpuType.H100_EXACT, 2),
         ("B200+", GpuType.B200_PLUS, 1),
+        ("B300:8", GpuType.B300, 8),
+        ("A10G", GpuType.A10G, 1),
         ("h100:2", GpuType.H100, 2),
         ("a100-80gb:4", GpuType.A100_80GB, 4),
         ({"type": "H100", "count": 2}, GpuType.H100, 2),

@@ -529,6 +529,39 @@ def test_a_version_without_catalog_is_checked_against_the_one_before_with_warnin
     assert f"checked against {available_versions()[-1]}, the closest older one" in warnings()[0]
 
 
+@pytest.mark.parametrize(
+    ("version", "flag"),
+    [
+        ("0.5.10.post1", "--cuda-graph-max-bs"),
+        ("0.5.19", "--cuda-graph-max-bs-decode"),  # the old name is a deprecated alias there
+        ("0.5.23", "--cuda-graph-max-bs-decode"),  # and gone
+        ("0.5.99", "--cuda-graph-max-bs-decode"),  # no catalog: as the closest older one
+    ],
+)
+def test_the_cuda_graph_limit_takes_the_name_the_version_knows(
+    tmp_path: Path, version: str, flag: str
+) -> None:
+    data = spec_data()
+    data["image"]["registry_tag"] = "example.com/private/sglang-build:latest"
+    data["image"]["sglang_version"] = version
+    data["engine"].pop("mamba_scheduler_strategy")  # not an option of the newest releases
+    spec = load_spec(write_spec(tmp_path, data)).spec
+    arguments = {argument.field: argument for argument in ENGINE.arguments(spec)}
+    assert arguments[("engine", "cuda_graph_max_bs")].flag == flag
+    assert arguments[("engine", "cuda_graph_max_bs")].value == 20  # twice target_inputs
+
+
+def test_a_cuda_graph_limit_the_spec_passes_itself_replaces_the_default(tmp_path: Path) -> None:
+    data = spec_data()
+    data["image"]["registry_tag"] = "lmsysorg/sglang:v0.5.23"
+    data["engine"].pop("mamba_scheduler_strategy")
+    data["engine"]["extra_args"] = {"--cuda-graph-max-bs-decode": 64}
+    spec = load_spec(write_spec(tmp_path, data)).spec
+    flags = [argument.flag for argument in ENGINE.arguments(spec) if argument.value is not None]
+    assert flags.count("--cuda-graph-max-bs-decode") == 1
+    assert "--cuda-graph-max-bs" not in flags
+
+
 def test_warnings_do_not_fail(tmp_path: Path) -> None:
     data = with_extra_args(stream_output=True)
     data["image"]["env"]["SGLANG_USE_CUDA_IPC_TRANSPORTT"] = "1"

@@ -153,14 +153,16 @@ class Engine(ABC):
             yield argument.field, message
 
     def _server_table_or_none(self, spec: Spec) -> OptionTable | None:
-        """The server options of the image's engine version, where a catalog has them."""
+        """The server options of the image's engine version, from its catalog or else the
+        closest older one; None when neither the version nor such a catalog is known."""
         version = self.version(spec)
         if version is None:
             return None
         try:
             return self.server_options_table(version)
         except CatalogNotFound:
-            return None
+            closest = self.closest_older_version(version)
+            return self.server_options_table(closest) if closest is not None else None
 
     @abstractmethod
     def version(self, spec: Spec) -> str | None:

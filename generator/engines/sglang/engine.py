@@ -31,10 +31,23 @@ def _section(spec: Spec) -> SglangEngineSection:
     return spec.engine
 
 
+# SGLang 0.5.15 split `--cuda-graph-max-bs` into a decode and a prefill limit, kept the old name
+# as a deprecated alias of the decode one, and dropped it in 0.5.20.
+CUDA_GRAPH_MAX_BS = "--cuda-graph-max-bs"
+CUDA_GRAPH_MAX_BS_DECODE = "--cuda-graph-max-bs-decode"
+
+
 def cuda_graph_max_bs(spec: Spec) -> int | None:
-    """Largest batch captured in CUDA graphs: as set, else twice the concurrency target."""
+    """Largest batch captured in CUDA graphs: as set, else twice the concurrency target, unless
+    the spec passes one of SGLang's CUDA-graph batch limits itself."""
+    engine = _section(spec)
+    if engine.cuda_graph_max_bs is not None:
+        return engine.cuda_graph_max_bs
+    passed = {*engine.extra_args, *(f"--{key}" for key in engine.config)}
+    if any(flag.startswith(CUDA_GRAPH_MAX_BS) for flag in passed):
+        return None
     target = spec.server.concurrency_target
-    return _section(spec).cuda_graph_max_bs or (2 * target if target else None)
+    return 2 * target if target else None
 
 
 class Sglang(Engine):
@@ -45,7 +58,8 @@ class Sglang(Engine):
     env_prefix = "SGLANG_"
     option_comments: ClassVar[dict[str, str]] = {
         "--tp-size": "tensor parallelism: split each layer across the GPUs",
-        "--cuda-graph-max-bs": "only capture CUDA graphs for batch sizes we expect to see",
+        CUDA_GRAPH_MAX_BS: "only capture CUDA graphs for batch sizes we expect to see",
+        CUDA_GRAPH_MAX_BS_DECODE: "only capture CUDA graphs for batch sizes we expect to see",
         "--enable-metrics": "expose Prometheus metrics",
         "--decode-log-interval": "how often to log while decoding, in tokens",
         "--mem-fraction-static": "GPU memory for weights and KV cache; the rest is headroom",
@@ -79,7 +93,9 @@ class Sglang(Engine):
             Argument(("server", "port"), "--port", spec.server.port),
             Argument(("engine", "tensor_parallel_size"), "--tp-size", spec.tensor_parallel_size),
             Argument(
-                ("engine", "cuda_graph_max_bs"), "--cuda-graph-max-bs", cuda_graph_max_bs(spec)
+                ("engine", "cuda_graph_max_bs"),
+                self._cuda_graph_max_bs_flag(spec),
+                cuda_graph_max_bs(spec),
             ),
             Argument(("engine", "enable_metrics"), "--enable-metrics", engine.enable_metrics),
             Argument(
@@ -125,6 +141,17 @@ class Sglang(Engine):
             for flag, value in engine.extra_args.items()
         ]
         return arguments
+
+    def _cuda_graph_max_bs_flag(self, spec: Spec) -> str:
+        """`--cuda-graph-max-bs`, or its successor where the image's SGLang deprecates or
+        lacks it (read from the version's catalog, else the closest older one)."""
+        table = self._server_table_or_none(spec)
+        if table is None:
+            return CUDA_GRAPH_MAX_BS
+        old = table.by_string.get(CUDA_GRAPH_MAX_BS)
+        if (old is None or old.deprecated) and CUDA_GRAPH_MAX_BS_DECODE in table.by_string:
+            return CUDA_GRAPH_MAX_BS_DECODE
+        return CUDA_GRAPH_MAX_BS
 
     def resolved_section(self, spec: Spec) -> SglangEngineSection:
         section = super().resolved_section(spec)

@@ -65,7 +65,8 @@ class SglangEngineSection(EngineSectionBase):
     cuda_graph_max_bs: int | None = Field(
         default=None,
         ge=1,
-        description="Largest batch size captured in CUDA graphs (`--cuda-graph-max-bs`); defaults "
+        description="Largest batch size captured in CUDA graphs (`--cuda-graph-max-bs`, from SGLang "
+        "0.5.15 `--cuda-graph-max-bs-decode`); defaults "
         "to twice the server's concurrency target.",
     )
     enable_metrics: bool = Field(
