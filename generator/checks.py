@@ -13,11 +13,10 @@ from typing import NamedTuple
 
 from generator.engines.registry import engine_for
 from generator.errors import FieldPath
-from generator.exposure import kind_findings
+from generator.exposure import kind_findings, lock_hint
 from generator.gpus import GPU_INFO
 from generator.image import PipInstall, UvPipInstall
 from generator.models import (
-    MODAL_DEFAULT_TIMEOUT,
     Spec,
     WeightDtype,
 )
@@ -260,8 +259,7 @@ def unauthenticated(spec: Spec) -> Iterator[Finding]:
         yield Finding(
             ("server", "unauthenticated"),
             "the endpoint is served without authentication: anyone on the internet who finds "
-            "the URL can start GPU containers at your cost. Drop `unauthenticated` (Modal's "
-            "proxy then asks for a Proxy Auth Token) or set `engine.api_key_secret`",
+            f"the URL can start GPU containers at your cost. {lock_hint(spec.server.kind)}",
         )
 
 
@@ -298,7 +296,7 @@ def timeouts(spec: Spec) -> Iterator[Finding]:
             if server.startup_timeout
             else "server.timeout"
             if timeout
-            else f"Modal's default timeout of {MODAL_DEFAULT_TIMEOUT} s"
+            else "Modal's default for this server kind"
         )
         yield Finding(
             ("lifecycle", "ready_timeout"),

@@ -37,10 +37,20 @@ EXIT_USAGE = 2
 
 
 def _spec_paths(project: Project, specs: tuple[Path, ...]) -> list[Path]:
-    paths = list(specs) or project.discover_specs()
+    """The SPECS given, relative to the project directory as `git -C` reads paths, or every
+    spec in specs/."""
+    paths = [_in_project(project, spec) for spec in specs] or project.discover_specs()
     if not paths:
         raise click.UsageError(f"no specs given and none found in {project.specs_dir}")
     return paths
+
+
+def _in_project(project: Project, spec: Path) -> Path:
+    path = spec if spec.is_absolute() else project.root / spec
+    if not path.is_file():
+        where = "" if spec.is_absolute() else f" in {project.root}"
+        raise click.BadParameter(f"no spec file {str(spec)!r}{where}", param_hint="SPECS")
+    return path
 
 
 def _console() -> Console:
@@ -83,16 +93,14 @@ def _warn(loaded: Iterable[LoadedSpec]) -> None:
             _console().problem("warning", str(item.document.problem(message, field)))
 
 
-spec_argument = click.argument(
-    "specs", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path)
-)
+spec_argument = click.argument("specs", nargs=-1, type=click.Path(path_type=Path))
 project_option = click.option(
     "-C",
     "--project-dir",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     default=Path("."),
     show_default=True,
-    help="Project directory holding specs/ and generated/.",
+    help="Project directory holding specs/ and generated/; SPECS are relative to it.",
 )
 
 
@@ -203,7 +211,7 @@ def diff(specs: tuple[Path, ...], project_dir: Path) -> None:
 
 
 @main.command()
-@click.argument("spec", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("spec", type=click.Path(path_type=Path))
 @click.option("--format", "format_", type=click.Choice(FORMATS), default="toml", show_default=True)
 @project_option
 def show(spec: Path, format_: str, project_dir: Path) -> None:
@@ -211,8 +219,9 @@ def show(spec: Path, format_: str, project_dir: Path) -> None:
     from generator.resolved import dump
 
     project = Project(project_dir)
+    path = _in_project(project, spec)
     with _exit_on_spec_error("nothing to show."):
-        (loaded,) = project.load_all([spec])
+        (loaded,) = project.load_all([path])
     click.echo(dump(loaded.spec, format_), nl=False)
 
 

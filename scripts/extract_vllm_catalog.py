@@ -40,7 +40,10 @@ def download_sdist(version: str, directory: Path) -> Path:
     name = f"vllm-{version}.tar.gz"
     entry = next((item for item in files if item["filename"] == name), None)
     if entry is None:
-        raise SystemExit(f"PyPI has no sdist {name}")
+        raise SystemExit(
+            f"PyPI has no sdist {name}: download the wheel (`pip download vllm=={version} "
+            "--no-deps -d DIR`, about 400 MB) and pass it with --source"
+        )
     target = directory / name
     urllib.request.urlretrieve(entry["url"], target)
     expected = entry.get("hashes", {}).get("sha256")

@@ -71,6 +71,18 @@ def test_validate_checks_without_writing(project: Path) -> None:
     assert not (project / "generated").exists()
 
 
+def test_spec_paths_are_relative_to_the_project_directory(project: Path) -> None:
+    shutil.copy(project / "specs" / "qwen36_vlm.toml", project / "specs" / "only_here.toml")
+    result = run(project, "validate", "specs/only_here.toml")  # not a path from here
+    assert result.exit_code == 0, result.output
+    assert "ok specs/only_here.toml" in result.output
+    result = run(project, "show", "specs/only_here.toml")
+    assert result.exit_code == 0, result.output
+    result = run(project, "validate", "specs/missing.toml")
+    assert result.exit_code == 2
+    assert f"no spec file 'specs/missing.toml' in {project}" in result.output
+
+
 def test_usage_errors_exit_2(project: Path) -> None:
     result = CliRunner().invoke(main, ["generate", str(project / "specs" / "missing.toml")])
     assert result.exit_code == 2

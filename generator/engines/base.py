@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from generator.engines.option_table import (
@@ -70,6 +70,8 @@ class Engine(ABC):
     snapshot: SnapshotSupport
     # The build step that pre-compiles DeepGEMM kernels, for engines that have one.
     deep_gemm_prefix: tuple[str, ...] | None = None
+    # Positional arguments of the server command that an option sets as well: field -> option.
+    positional_options: ClassVar[dict[FieldPath, str]] = {}
 
     @abstractmethod
     def typed_arguments(self, spec: Spec) -> list[Argument]:
@@ -132,6 +134,10 @@ class Engine(ABC):
         table = self._server_table_or_none(spec)
         first_by_option: dict[str, Argument] = {}
         for argument in self.typed_arguments(spec):
+            if argument.flag is None and argument.field in self.positional_options:
+                # A positional argument that an option could also set, as `vllm serve MODEL`
+                # and `--model`.
+                argument = replace(argument, flag=self.positional_options[argument.field])
             if argument.flag is None or argument.value is None or argument.value is False:
                 continue
             first = first_by_option.setdefault(_option_key(table, argument.flag), argument)
@@ -267,7 +273,8 @@ class Engine(ABC):
                 version_field,
                 f"no option catalog for {self.title} {version}: options are checked against "
                 f"{closest}, the closest older one, and what it refuses is a warning; "
-                f"`{self.extract_command(version)}` creates the exact catalog",
+                f"`{self.extract_command(version)}`, in a checkout of modalgen, creates the "
+                "exact catalog",
             )
             tables = self.catalog_tables(spec, closest)
             version, exact = closest, False

@@ -52,3 +52,8 @@ def kind_findings(section: ServingSection, spec: Any) -> Iterator[tuple[tuple[st
 def hint_for(kind: str, key: str) -> str | None:
     """What to write instead of `key`, which another server kind takes."""
     return KINDS[kind].HINTS.get(key) if kind in KINDS else None
+
+
+def lock_hint(kind: str) -> str:
+    """How to put an endpoint of this kind behind authentication."""
+    return KINDS[kind].LOCK_HINT

@@ -19,6 +19,11 @@ from generator.view_parts import Decorator, keyword
 
 Region = Annotated[str, Field(min_length=1)]
 KIND = "http_server"
+# How to put the endpoint behind authentication, for the warning about an open one.
+LOCK_HINT = (
+    "This kind has no proxy authentication: set `engine.api_key_secret`, or use "
+    'kind = "server", whose proxy asks for a Proxy Auth Token'
+)
 HINTS = {
     "routing_region": "use `proxy_regions` (a list)",
     "compute_region": "use `region`",

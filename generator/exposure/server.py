@@ -14,6 +14,11 @@ from generator.view_parts import Decorator, keyword
 
 KIND = "server"
 # What to write instead of a key another kind takes: shown when a spec uses it with this kind.
+# How to put the endpoint behind authentication, for the warning about an open one.
+LOCK_HINT = (
+    "Drop `unauthenticated` (Modal's proxy then asks for a Proxy Auth Token) or set "
+    "`engine.api_key_secret`"
+)
 HINTS = {
     "region": "use `compute_region`",
     "proxy_regions": "use `routing_region` (one region)",

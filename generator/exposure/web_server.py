@@ -19,6 +19,11 @@ from generator.view_parts import Decorator, keyword
 
 Region = Annotated[str, Field(min_length=1)]
 KIND = "web_server"
+# How to put the endpoint behind authentication, for the warning about an open one.
+LOCK_HINT = (
+    "Drop `unauthenticated` (Modal's proxy then asks for a Proxy Auth Token) or set "
+    "`engine.api_key_secret`"
+)
 HINTS = {
     "routing_region": 'only Modal Servers take it: use kind = "server"',
     "compute_region": "use `region`",

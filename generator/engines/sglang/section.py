@@ -65,9 +65,9 @@ class SglangEngineSection(EngineSectionBase):
     cuda_graph_max_bs: int | None = Field(
         default=None,
         ge=1,
-        description="Largest batch size captured in CUDA graphs (`--cuda-graph-max-bs`, from SGLang "
-        "0.5.15 `--cuda-graph-max-bs-decode`); defaults "
-        "to twice the server's concurrency target.",
+        description="Largest batch size captured in CUDA graphs (`--cuda-graph-max-bs`, from "
+        "SGLang 0.5.15 on `--cuda-graph-max-bs-decode`); defaults to twice the server's "
+        "concurrency target.",
     )
     enable_metrics: bool = Field(
         default=True, description="Expose Prometheus metrics (`--enable-metrics`)."

@@ -40,6 +40,7 @@ class Vllm(Engine):
         "--gpu-memory-utilization": "GPU memory vLLM may use; the rest is headroom",
         "--enable-sleep-mode": "lets vLLM release and take back its GPU memory, for the snapshot",
     }
+    positional_options: ClassVar[dict[FieldPath, str]] = {("model", "name"): "--model"}
     snapshot = SnapshotSupport(
         release=MemoryRoute("/sleep?level=1", None),
         resume=MemoryRoute("/wake_up", None),
