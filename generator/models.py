@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints, field_validator, model_validator
+from pydantic import Field, JsonValue, StringConstraints, field_validator, model_validator
 
 from generator.bench import BenchSection
 from generator.engines.sections import AnyEngineSection
@@ -281,9 +281,10 @@ class ProbeSection(SpecModel):
         "string sends none.",
     )
     session_id: str = Field(default="test-session", description="Value of the session header.")
-    request_extras: dict[str, str | int | float | bool] = Field(
+    request_extras: dict[str, JsonValue] = Field(
         default_factory=dict,
-        description="Further fields of the request body, such as sampling options (`top_k`).",
+        description="Further fields of the request body, such as sampling options (`top_k`) or "
+        "a table (`chat_template_kwargs = { enable_thinking = false }`).",
     )
 
     @field_validator("request_extras")

@@ -45,3 +45,10 @@ def test_validated_specs_are_immutable() -> None:
     assert spec.engine.enable_metrics is True
     assert spec.warmup.max_tokens == 16
     assert spec.deep_gemm_enabled and spec.deep_gemm.fail_build_on_error
+
+
+def test_request_extras_take_nested_tables_but_not_the_stream_settings() -> None:
+    extras = {"top_k": 20, "chat_template_kwargs": {"enable_thinking": False, "depth": [1, 2]}}
+    assert models.ProbeSection(request_extras=extras).request_extras == extras
+    with pytest.raises(ValidationError, match="`stream`: set by the test client itself"):
+        models.ProbeSection(request_extras={"stream": False})
