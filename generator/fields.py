@@ -37,6 +37,7 @@ HF_REPO_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$"
 GIT_COMMIT = r"^[0-9a-f]{40}$"
 ENGINE_FLAG = r"^--[a-z0-9][a-z0-9-]*$"
 ABSOLUTE_PATH = r"^/[^\x00]*$"
+SPECULATIVE_ALGORITHM = r"^[A-Z][A-Z0-9_]*$"
 SGLANG_VERSION = r"^\d+\.\d+\.\d+(?:\.post\d+|rc\d+|\.dev\d+)?$"
 
 PythonIdentifier = Annotated[str, StringConstraints(pattern=PYTHON_IDENTIFIER)]
@@ -90,6 +91,7 @@ PATTERN_EXPECTATIONS = {
     ABSOLUTE_PATH: "an absolute path starting with `/`",
     r"^[^\n\r\x00]*$": "one line, without a line break or NUL (it stays one literal)",
     SGLANG_VERSION: "an engine release such as `0.5.10.post1` or `0.11.2`",
+    SPECULATIVE_ALGORITHM: "an algorithm name as SGLang writes it, in capitals, such as `EAGLE`",
 }
 
 

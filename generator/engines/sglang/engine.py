@@ -11,9 +11,9 @@ from generator.engines.option_table import OptionTable
 from generator.engines.sglang import catalog
 from generator.engines.sglang.section import (
     MEMORY_SNAPSHOT_FLAGS,
+    NGRAM,
     MambaSchedulerStrategy,
     SglangEngineSection,
-    SpeculativeAlgorithm,
 )
 from generator.errors import FieldPath
 
@@ -236,7 +236,7 @@ def _speculative_decoding(spec: Spec) -> Iterator[tuple[FieldPath, str]]:
     """
     engine = _section(spec)
     speculative = engine.speculative
-    if speculative is None or speculative.algorithm is SpeculativeAlgorithm.NGRAM:
+    if speculative is None or speculative.algorithm == NGRAM:
         return
     field = ("engine", "speculative")
     tuning = {

@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from generator.engines.section_base import EngineSectionBase
-from generator.fields import SpecModel
+from generator.fields import SPECULATIVE_ALGORITHM, SpecModel
 
-
-class SpeculativeAlgorithm(StrEnum):
-    EAGLE = "EAGLE"
-    EAGLE3 = "EAGLE3"
-    NEXTN = "NEXTN"
-    STANDALONE = "STANDALONE"
-    NGRAM = "NGRAM"
+# SGLang's algorithm names (EAGLE, EAGLE3, NEXTN, STANDALONE, NGRAM, and newer releases DFLASH,
+# DSPARK, UNO, or any a fork registers): checked against the image's catalog where it lists them.
+SpeculativeAlgorithm = Annotated[str, StringConstraints(pattern=SPECULATIVE_ALGORITHM)]
+# The one algorithm without a draft model, whose tuning the draft-tree rules do not apply to.
+NGRAM = "NGRAM"
 
 
 class MambaSchedulerStrategy(StrEnum):
@@ -27,8 +25,9 @@ class MambaSchedulerStrategy(StrEnum):
 
 class SpeculativeDecoding(SpecModel):
     algorithm: SpeculativeAlgorithm = Field(
-        description="Speculative decoding algorithm (`--speculative-algorithm`); EAGLE uses the "
-        "model's multi-token-prediction head."
+        description="Speculative decoding algorithm (`--speculative-algorithm`), as SGLang names "
+        "it: `EAGLE` uses the model's multi-token-prediction head; also `EAGLE3`, `NEXTN`, "
+        "`STANDALONE`, `NGRAM` and what newer releases add, checked against the image's version."
     )
     num_steps: int | None = Field(
         default=None, ge=1, description="Draft steps per verification (`--speculative-num-steps`)."
