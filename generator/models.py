@@ -86,6 +86,11 @@ class DownloadSection(SpecModel):
     ignore_patterns: list[OneLine] | None = Field(
         default=None, description="Files matching these patterns are skipped (`*.pth`)."
     )
+    max_workers: int | None = Field(
+        default=None,
+        ge=1,
+        description="Files downloaded at once (`snapshot_download`'s `max_workers`, 8 by default).",
+    )
     timeout: Seconds = Field(default=3600, description="Seconds the download may take.")
     cpu: float | None = Field(default=None, gt=0, description="CPU cores for the download.")
     memory: int | None = Field(default=None, gt=0, description="Memory in MiB for the download.")
@@ -111,7 +116,14 @@ class DownloadSection(SpecModel):
         if self.at == "start":
             given = [
                 key
-                for key in ("allow_patterns", "ignore_patterns", "cpu", "memory", "secrets")
+                for key in (
+                    "allow_patterns",
+                    "ignore_patterns",
+                    "max_workers",
+                    "cpu",
+                    "memory",
+                    "secrets",
+                )
                 if getattr(self, key) is not None
             ]
             if self.timeout != DownloadSection.model_fields["timeout"].default:

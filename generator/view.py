@@ -205,6 +205,7 @@ def _download_view(spec: Spec, volumes: dict[str, PyCode]) -> DownloadView | Non
         for key, value in (
             ("allow_patterns", download.allow_patterns),
             ("ignore_patterns", download.ignore_patterns),
+            ("max_workers", download.max_workers),
         )
         if value is not None
     ]

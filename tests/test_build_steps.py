@@ -185,7 +185,13 @@ def test_download_fetches_the_pinned_revision_and_the_server_starts_offline(
     tmp_path: Path, hub: Path, standin: StandinLog, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     data = spec(
-        model={"download": {"at": "build", "allow_patterns": ["*.json", "*.safetensors"]}},
+        model={
+            "download": {
+                "at": "build",
+                "allow_patterns": ["*.json", "*.safetensors"],
+                "max_workers": 16,
+            }
+        },
         secrets=["huggingface"],
         warmup={"requests": 0},
     )
@@ -202,6 +208,7 @@ def test_download_fetches_the_pinned_revision_and_the_server_starts_offline(
     (event,) = standin.events("snapshot_download")
     assert event["repo_id"] == "Qwen/Qwen3-8B" and event["revision"] == REVISION
     assert event["allow_patterns"] == ["*.json", "*.safetensors"]
+    assert event["max_workers"] == 16
     snapshot = hub / "hub" / "models--Qwen--Qwen3-8B" / "snapshots" / REVISION
     assert sorted(p.name for p in snapshot.iterdir())  # the weights are in the Volume
 

@@ -35,6 +35,7 @@ def snapshot_download(
     allow_patterns: list[str] | str | None = None,
     ignore_patterns: list[str] | str | None = None,
     token: str | None = None,
+    max_workers: int = 8,
     **others: object,
 ) -> str:
     if os.environ.get("HF_HUB_OFFLINE") == "1":
@@ -54,6 +55,7 @@ def snapshot_download(
         revision=revision,
         allow_patterns=allow_patterns,
         ignore_patterns=ignore_patterns,
+        max_workers=max_workers,
         others=sorted(others),
         hf_token=bool(token or os.environ.get("HF_TOKEN")),
     )
