@@ -253,6 +253,19 @@ def placeholder_revision(spec: Spec) -> Iterator[Finding]:
         )
 
 
+def deep_gemm_by_default(spec: Spec) -> Iterator[Finding]:
+    """A warning: a GPU build step the spec did not ask for in so many words."""
+    if spec.deep_gemm.enabled is None and spec.deep_gemm_enabled:
+        gpu = spec.deep_gemm_gpu.modal_spec
+        gpu = gpu if isinstance(gpu, str) else " or ".join(gpu)
+        yield Finding(
+            ("deep_gemm", "enabled"),
+            f"on by default for SGLang: the image build compiles DeepGEMM's FP8 kernels on "
+            f"{gpu} (GPU time, tens of minutes the first time). Write `[deep_gemm] enabled = "
+            "true` to keep it, or `false` for a model that does not use DeepGEMM",
+        )
+
+
 def unauthenticated(spec: Spec) -> Iterator[Finding]:
     """A warning: the spec serves GPUs to anyone who finds the URL."""
     if spec.server.unauthenticated and spec.engine.api_key_secret is None:
@@ -389,6 +402,7 @@ CHECKS: tuple[Check, ...] = (
 # Findings that do not stop generation, printed as `warning: ...`.
 WARNINGS: tuple[Check, ...] = (
     unauthenticated,
+    deep_gemm_by_default,
     placeholder_revision,
     unpinned_packages,
     engine_option_warnings,

@@ -39,6 +39,11 @@ mount_path = "/root/.cache/huggingface"
 [[volumes]]
 name = "deepgemm-cache"
 mount_path = "/root/.cache/deep_gemm"
+
+# Compile DeepGEMM's FP8 kernels on the serving GPU while the image builds, into the cache above;
+# `false` for a model that does not use them.
+[deep_gemm]
+enabled = true
 """,
         engine="""\
 [engine]

@@ -52,6 +52,17 @@ def test_a_placeholder_revision_is_a_warning() -> None:
     assert [f for f in run_warnings(real) if f.field == ("model", "revision")] == []
 
 
+def test_deep_gemm_on_by_default_is_a_warning_until_written() -> None:
+    def warned(spec: Spec) -> list[str]:
+        return [f.message for f in run_warnings(spec) if f.field == ("deep_gemm", "enabled")]
+
+    (message,) = warned(spec_with())
+    assert message.startswith("on by default for SGLang: the image build compiles DeepGEMM")
+    assert "on H100:1" in message
+    assert warned(spec_with(deep_gemm={"enabled": True})) == []
+    assert warned(spec_with(deep_gemm={"enabled": False})) == []
+
+
 def test_secrets_are_named_not_inlined(tmp_path: Path) -> None:
     def document(env: dict[str, str]) -> SourceDocument:
         data = copy.deepcopy(MINIMAL)
