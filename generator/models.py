@@ -242,6 +242,20 @@ class ChatMessage(SpecModel):
         return self
 
 
+# Fields of the chat request the test client and the load test set themselves.
+RESERVED_REQUEST_FIELDS = frozenset({"messages", "stream", "stream_options"})
+
+
+def _leave_the_client_fields(extras: dict[str, Any], reserved: frozenset[str]) -> None:
+    taken = sorted(reserved & extras.keys())
+    if taken:
+        raise ValueError(
+            f"{', '.join(f'`{key}`' for key in taken)}: set by the client itself, which "
+            "sends its own messages and reads the answer as it wants it; leave "
+            + ("it out" if len(taken) == 1 else "them out")
+        )
+
+
 class WarmupSection(SpecModel):
     requests: int = Field(
         default=2,
@@ -254,10 +268,16 @@ class WarmupSection(SpecModel):
         default_factory=lambda: ChatMessage(text="Hello, how are you?"),
         description="The user message each warm-up request sends.",
     )
+    request_extras: dict[str, JsonValue] = Field(
+        default_factory=dict,
+        description="Further fields of each warm-up request's body, such as `temperature = 0`.",
+    )
 
-
-# Fields of the chat request the test client and the load test set themselves.
-RESERVED_REQUEST_FIELDS = frozenset({"messages", "stream", "stream_options"})
+    @field_validator("request_extras")
+    @classmethod
+    def _extras_leave_the_request_alone(cls, extras: dict[str, Any]) -> dict[str, Any]:
+        _leave_the_client_fields(extras, RESERVED_REQUEST_FIELDS | {"max_tokens"})
+        return extras
 
 
 class ProbeSection(SpecModel):
@@ -302,13 +322,7 @@ class ProbeSection(SpecModel):
     @field_validator("request_extras")
     @classmethod
     def _extras_leave_the_stream_alone(cls, extras: dict[str, Any]) -> dict[str, Any]:
-        taken = sorted(RESERVED_REQUEST_FIELDS & extras.keys())
-        if taken:
-            raise ValueError(
-                f"{', '.join(f'`{key}`' for key in taken)}: set by the test client itself, which "
-                "streams its messages and reads the answer as a stream; leave "
-                + ("it out" if len(taken) == 1 else "them out")
-            )
+        _leave_the_client_fields(extras, RESERVED_REQUEST_FIELDS)
         return extras
 
     @model_validator(mode="after")

@@ -252,6 +252,7 @@ def _warmup_view(spec: Spec) -> WarmupView | None:
                 **_model_field(spec),
                 "messages": [{"role": "user", "content": _content(warmup.message)}],
                 "max_tokens": warmup.max_tokens,
+                **dict(warmup.request_extras),
             }
         ),
     )

@@ -71,6 +71,7 @@ memory_snapshot = {memory_snapshot}
 [warmup]
 requests = 2
 timeout = 5
+request_extras = {{ temperature = 0 }}
 """
 SPECS = {
     "plain": {"ready_timeout": 10, "stop_timeout": 5, "memory_snapshot": "false"},
@@ -291,7 +292,9 @@ def test_ready_soon_after_the_engine_is_healthy(
         (ready,) = engine.events("ready")
         # The reference polls every 5 s; this is a behaviour check, not a benchmark.
         assert 0 <= entered - ready["at"] < 1.0
-        assert len(engine.requests("/v1/chat/completions")) == 2  # warm-up
+        warm_ups = engine.requests("/v1/chat/completions")
+        assert len(warm_ups) == 2
+        assert all(request["body"]["temperature"] == 0 for request in warm_ups)
         output = capsys.readouterr().out
         title = apps["plain"].engine.title
         assert f"{title} healthy after" in output and f"{title} warmed up in" in output
