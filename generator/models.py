@@ -246,13 +246,12 @@ class ChatMessage(SpecModel):
 RESERVED_REQUEST_FIELDS = frozenset({"messages", "stream", "stream_options"})
 
 
-def _leave_the_client_fields(extras: dict[str, Any], reserved: frozenset[str]) -> None:
+def _leave_the_client_fields(extras: dict[str, Any], reserved: frozenset[str], who: str) -> None:
     taken = sorted(reserved & extras.keys())
     if taken:
+        them = "it" if len(taken) == 1 else "them"
         raise ValueError(
-            f"{', '.join(f'`{key}`' for key in taken)}: set by the client itself, which "
-            "sends its own messages and reads the answer as it wants it; leave "
-            + ("it out" if len(taken) == 1 else "them out")
+            f"{', '.join(f'`{key}`' for key in taken)}: {who} sets {them} itself; leave {them} out"
         )
 
 
@@ -276,7 +275,9 @@ class WarmupSection(SpecModel):
     @field_validator("request_extras")
     @classmethod
     def _extras_leave_the_request_alone(cls, extras: dict[str, Any]) -> dict[str, Any]:
-        _leave_the_client_fields(extras, RESERVED_REQUEST_FIELDS | {"max_tokens"})
+        _leave_the_client_fields(
+            extras, RESERVED_REQUEST_FIELDS | {"max_tokens"}, "the warm-up (`max_tokens` above)"
+        )
         return extras
 
 
@@ -322,7 +323,7 @@ class ProbeSection(SpecModel):
     @field_validator("request_extras")
     @classmethod
     def _extras_leave_the_stream_alone(cls, extras: dict[str, Any]) -> dict[str, Any]:
-        _leave_the_client_fields(extras, RESERVED_REQUEST_FIELDS)
+        _leave_the_client_fields(extras, RESERVED_REQUEST_FIELDS, "the test client")
         return extras
 
     @model_validator(mode="after")

@@ -50,7 +50,7 @@ def test_validated_specs_are_immutable() -> None:
 def test_request_extras_take_nested_tables_but_not_the_stream_settings() -> None:
     extras = {"top_k": 20, "chat_template_kwargs": {"enable_thinking": False, "depth": [1, 2]}}
     assert models.ProbeSection(request_extras=extras).request_extras == extras
-    with pytest.raises(ValidationError, match="`stream`: set by the client itself"):
+    with pytest.raises(ValidationError, match="`stream`: the test client sets it itself"):
         models.ProbeSection(request_extras={"stream": False})
 
 
@@ -58,5 +58,5 @@ def test_warm_up_extras_go_into_each_request_but_leave_its_length_alone() -> Non
     assert models.WarmupSection(request_extras={"temperature": 0}).request_extras == {
         "temperature": 0
     }
-    with pytest.raises(ValidationError, match="`max_tokens`: set by the client itself"):
+    with pytest.raises(ValidationError, match="`max_tokens`: the warm-up"):
         models.WarmupSection(request_extras={"max_tokens": 99})
