@@ -14,8 +14,9 @@ from typing import NamedTuple
 from generator.engines.registry import engine_for
 from generator.errors import FieldPath
 from generator.exposure import kind_findings, lock_hint
+from generator.fields import Gpu
 from generator.gpus import GPU_INFO
-from generator.image import PipInstall, UvPipInstall
+from generator.image import PipInstall, RunCommands, UvPipInstall
 from generator.models import (
     Spec,
     WeightDtype,
@@ -277,14 +278,23 @@ def unauthenticated(spec: Spec) -> Iterator[Finding]:
 
 
 def gpu_limits(spec: Spec) -> Iterator[Finding]:
-    for section, gpu in (("server", spec.server.gpu), ("deep_gemm", spec.deep_gemm.gpu)):
+    gpus: list[tuple[FieldPath, Gpu | None]] = [
+        (("server", "gpu"), spec.server.gpu),
+        (("deep_gemm", "gpu"), spec.deep_gemm.gpu),
+    ]
+    gpus += [
+        (("image", "layers", index, "gpu"), layer.gpu)
+        for index, layer in enumerate(spec.image.layers)
+        if isinstance(layer, RunCommands)
+    ]
+    for field, gpu in gpus:
         if gpu is None:
             continue
         for gpu_type in gpu.types:
             limit = GPU_INFO[gpu_type].max_count
             if gpu.count > limit:
                 yield Finding(
-                    (section, "gpu", "count"),
+                    (*field, "count"),
                     f"Modal attaches at most {limit} {gpu_type.value} GPUs to one container; "
                     f"given {gpu.count}",
                 )

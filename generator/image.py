@@ -7,7 +7,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import AliasChoices, Discriminator, Field, StringConstraints, Tag, model_validator
 
-from generator.fields import SGLANG_VERSION, EnvVarName, ModalObjectName, SpecModel
+from generator.fields import SGLANG_VERSION, EnvVarName, Gpu, ModalObjectName, SpecModel
 
 NonEmpty = Annotated[str, StringConstraints(min_length=1)]
 # A shell command or a package requirement: one line, so it stays one literal in the file.
@@ -70,6 +70,15 @@ class RunCommands(SpecModel):
         min_length=1,
         description="Shell commands, one layer each in order (`Image.run_commands`); each is "
         "passed as written, never joined with another.",
+    )
+    secrets: list[ModalObjectName] = Field(
+        default_factory=list,
+        description="Modal Secrets the commands get (a token to clone a private repository).",
+    )
+    gpu: Gpu | None = Field(
+        default=None,
+        description='GPUs the commands run on, as `"H100"` or a table (a kernel build); none '
+        "by default.",
     )
 
 

@@ -106,7 +106,10 @@ def _layer_call(layer: object, secret_keys: Mapping[str, list[str]]) -> ImageCal
     if isinstance(layer, AptInstall):
         return ImageCall(PyCode("apt_install"), _arguments(*layer.apt_install))
     if isinstance(layer, RunCommands):
-        return ImageCall(PyCode("run_commands"), _arguments(*layer.run_commands))
+        secrets = [_secret(secret, secret_keys) for secret in layer.secrets]
+        gpu = layer.gpu.modal_spec if layer.gpu is not None else None
+        arguments = _arguments(*layer.run_commands, secrets=secrets or None, gpu=gpu)
+        return ImageCall(PyCode("run_commands"), arguments)
     if isinstance(layer, AddLocalFile):
         local = PyCode(f"PROJECT_DIR / {literal(layer.add_local_file)}")
         return ImageCall(PyCode("add_local_file"), _arguments(local, layer.remote_path))

@@ -236,6 +236,24 @@ def test_a_build_time_secret_is_attached_only_where_it_is_used(tmp_path: Path) -
     assert service.declared["secrets"] == []
 
 
+def test_commands_can_run_with_secrets_and_on_a_gpu(tmp_path: Path) -> None:
+    layers = [
+        {"run_commands": ["git clone https://example.com/private.git"], "secrets": ["github"]},
+        {"run_commands": ["python -c 'import torch'"], "gpu": "H100:2"},
+    ]
+    path = generate(tmp_path, spec(image={"layers": layers}))
+    source = path.read_text()
+    assert '"git clone https://example.com/private.git",' in source
+    assert 'secrets=[modal.Secret.from_name("github")]' in source
+    assert 'gpu="H100:2"' in source
+    describe_app(import_app_file(path))  # modal takes both keywords
+
+    layers[1]["gpu"] = "H100:9"
+    assert messages(spec(image={"layers": layers})) == [
+        "image.layers.1.gpu.count: Modal attaches at most 8 H100 GPUs to one container; given 9"
+    ]
+
+
 def test_secret_keys_are_required_wherever_the_secret_is_attached(tmp_path: Path) -> None:
     layers = [{"uv_pip_install": ["numpy==2.2.0"], "secrets": ["huggingface", "index"]}]
     data = spec(
