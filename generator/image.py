@@ -98,6 +98,20 @@ class AddLocalFile(SpecModel):
     )
 
 
+class AddLocalDir(SpecModel):
+    add_local_dir: Annotated[str, StringConstraints(min_length=1, pattern=ONE_LINE)] = Field(
+        description="A folder of this project to copy into the image (`Image.add_local_dir`), "
+        "as a path relative to the project (the folder that holds specs/ and generated/).",
+    )
+    remote_path: Annotated[str, StringConstraints(pattern=r"^/[^\n\r\x00]*$")] = Field(
+        description="Where the folder goes in the image: an absolute path."
+    )
+    ignore: list[OneLine] = Field(
+        default_factory=list,
+        description="Files of the folder left out, as patterns (`*.pyc`, `**/__pycache__`).",
+    )
+
+
 LAYERS: dict[str, type[SpecModel]] = {
     "uv_pip_install": UvPipInstall,
     "pip_install": PipInstall,
@@ -105,6 +119,7 @@ LAYERS: dict[str, type[SpecModel]] = {
     "run_commands": RunCommands,
     "env": EnvLayer,
     "add_local_file": AddLocalFile,
+    "add_local_dir": AddLocalDir,
 }
 
 
@@ -120,7 +135,8 @@ ImageLayer = Annotated[
     | Annotated[AptInstall, Tag("apt_install")]
     | Annotated[RunCommands, Tag("run_commands")]
     | Annotated[EnvLayer, Tag("env")]
-    | Annotated[AddLocalFile, Tag("add_local_file")],
+    | Annotated[AddLocalFile, Tag("add_local_file")]
+    | Annotated[AddLocalDir, Tag("add_local_dir")],
     Discriminator(_layer_kind),
 ]
 
@@ -158,7 +174,8 @@ class ImageSection(SpecModel):
     layers: list[ImageLayer] = Field(
         default_factory=list,
         description="Further layers, in order: `uv_pip_install`, `pip_install`, `apt_install`, "
-        "`run_commands`, `env` or `add_local_file` (with `remote_path`), one table each.",
+        "`run_commands`, `env`, `add_local_file` or `add_local_dir` (with `remote_path`), one "
+        "table each.",
     )
     engine_version: Annotated[str, StringConstraints(pattern=SGLANG_VERSION)] | None = Field(
         default=None,

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from generator.image import (
+    AddLocalDir,
     AddLocalFile,
     AptInstall,
     EnvLayer,
@@ -82,7 +83,9 @@ def image_view(
         description=comment(description),
         base=base,
         calls=tuple(calls),
-        adds_local_files=any(isinstance(layer, AddLocalFile) for layer in image.layers),
+        adds_local_files=any(
+            isinstance(layer, AddLocalFile | AddLocalDir) for layer in image.layers
+        ),
     )
 
 
@@ -113,6 +116,10 @@ def _layer_call(layer: object, secret_keys: Mapping[str, list[str]]) -> ImageCal
     if isinstance(layer, AddLocalFile):
         local = PyCode(f"PROJECT_DIR / {literal(layer.add_local_file)}")
         return ImageCall(PyCode("add_local_file"), _arguments(local, layer.remote_path))
+    if isinstance(layer, AddLocalDir):
+        local = PyCode(f"PROJECT_DIR / {literal(layer.add_local_dir)}")
+        arguments = _arguments(local, layer.remote_path, ignore=layer.ignore or None)
+        return ImageCall(PyCode("add_local_dir"), arguments)
     if isinstance(layer, EnvLayer):
         return ImageCall(PyCode("env"), literal(dict(layer.env)))
     raise TypeError(f"no image call for {type(layer).__name__}")

@@ -17,7 +17,7 @@ from generator.engines.sections import DEFAULT_ENGINE, ENGINE_SECTIONS
 from generator.errors import FieldPath, Problem, SpecError
 from generator.exposure import DEFAULT_KIND, KINDS, hint_for
 from generator.fields import ENGINE_FLAG, GPU_EXAMPLE, Gpu
-from generator.image import LAYERS, AddLocalFile
+from generator.image import LAYERS, AddLocalDir, AddLocalFile
 from generator.inherit import load_layered
 from generator.loader import SourceDocument
 from generator.models import PATTERN_EXPECTATIONS, SPEC_VERSION, Spec
@@ -107,28 +107,33 @@ def project_root(spec_path: Path) -> Path:
 
 
 def _local_files(spec: Spec, document: SourceDocument) -> list[tuple[FieldPath, str]]:
-    """Each file an image layer adds must exist inside the project (paths from its root)."""
+    """Each file or folder an image layer adds must exist inside the project (paths from its
+    root)."""
     root = project_root(document.path)
     found = []
     for index, layer in enumerate(spec.image.layers):
-        if not isinstance(layer, AddLocalFile):
+        if isinstance(layer, AddLocalFile):
+            key, local, what, exists = "add_local_file", layer.add_local_file, "file", Path.is_file
+        elif isinstance(layer, AddLocalDir):
+            key, local, what, exists = "add_local_dir", layer.add_local_dir, "folder", Path.is_dir
+        else:
             continue
-        field = ("image", "layers", index, "add_local_file")
-        relative = Path(layer.add_local_file)
+        field = ("image", "layers", index, key)
+        relative = Path(local)
         target = (root / relative).resolve()
         if relative.is_absolute() or not target.is_relative_to(root):
             found.append(
                 (
                     field,
-                    f"{layer.add_local_file!r} lies outside the project ({root}): "
+                    f"{local!r} lies outside the project ({root}): "
                     "give a path inside it, relative to the folder that holds specs/",
                 )
             )
-        elif not target.is_file():
+        elif not exists(target):
             found.append(
                 (
                     field,
-                    f"no file {layer.add_local_file!r} in the project ({root}); "
+                    f"no {what} {local!r} in the project ({root}); "
                     "paths are relative to the folder that holds specs/",
                 )
             )

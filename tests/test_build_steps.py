@@ -339,6 +339,25 @@ def test_a_local_file_is_added_from_the_project(tmp_path: Path) -> None:
     }
 
 
+def test_a_local_folder_is_added_from_the_project(tmp_path: Path) -> None:
+    (tmp_path / "patches" / "sub").mkdir(parents=True)
+    (tmp_path / "patches" / "sub" / "fix.py").write_text("print('patched')\n")
+    layer = {"add_local_dir": "patches", "remote_path": "/root/patches", "ignore": ["*.pyc"]}
+    path = generate(tmp_path, spec(image={"layers": [layer]}))
+    assert (
+        '.add_local_dir(PROJECT_DIR / "patches", "/root/patches", ignore=["*.pyc"])'
+        in path.read_text()
+    )
+    (service,) = describe_app(import_app_file(path)).services.values()
+    assert service.image.facts()["layers"][-1] == {
+        "local_dirs": [{"local_name": "patches", "remote_path": "/root/patches"}]
+    }
+
+    missing = {**layer, "add_local_dir": "nowhere"}
+    with pytest.raises(SpecError, match="no folder 'nowhere' in the project"):
+        generate(tmp_path / "other", spec(image={"layers": [missing]}))
+
+
 @pytest.mark.parametrize(
     ("local", "expected"),
     [("missing.yaml", "no file 'missing.yaml' in the project"), ("../x.yaml", "lies outside")],

@@ -152,13 +152,34 @@ def describe_image(image: modal.Image) -> ImageDescription:
     for loader in reversed(layers):
         if "mount" in loader:
             mount = synchronizer._translate_in(loader["mount"])
-            files = [
-                {"remote_path": str(entry.remote_path), "local_name": Path(entry.local_file).name}
-                for entry in mount._entries
-            ]
-            description.layers.append({"local_files": files})
+            files = [entry for entry in mount._entries if hasattr(entry, "local_file")]
+            folders = [entry for entry in mount._entries if hasattr(entry, "local_dir")]
+            if files:
+                description.layers.append(
+                    {
+                        "local_files": [
+                            {
+                                "remote_path": str(e.remote_path),
+                                "local_name": Path(e.local_file).name,
+                            }
+                            for e in files
+                        ]
+                    }
+                )
+            if folders:
+                description.layers.append(
+                    {
+                        "local_dirs": [
+                            {
+                                "remote_path": str(e.remote_path),
+                                "local_name": Path(e.local_dir).name,
+                            }
+                            for e in folders
+                        ]
+                    }
+                )
             description.mounted_files.update(
-                {str(entry.remote_path): str(entry.local_file) for entry in mount._entries}
+                {str(entry.remote_path): str(entry.local_file) for entry in files}
             )
             continue
         dockerfile = loader.get("dockerfile_function")
