@@ -152,34 +152,24 @@ def describe_image(image: modal.Image) -> ImageDescription:
     for loader in reversed(layers):
         if "mount" in loader:
             mount = synchronizer._translate_in(loader["mount"])
-            files = [entry for entry in mount._entries if hasattr(entry, "local_file")]
-            folders = [entry for entry in mount._entries if hasattr(entry, "local_dir")]
-            if files:
-                description.layers.append(
-                    {
-                        "local_files": [
-                            {
-                                "remote_path": str(e.remote_path),
-                                "local_name": Path(e.local_file).name,
-                            }
-                            for e in files
-                        ]
-                    }
-                )
-            if folders:
-                description.layers.append(
-                    {
-                        "local_dirs": [
-                            {
-                                "remote_path": str(e.remote_path),
-                                "local_name": Path(e.local_dir).name,
-                            }
-                            for e in folders
-                        ]
-                    }
-                )
+            # `add_local_file` mounts files, `add_local_dir` folders: one kind per layer.
+            for kind, attribute in (("local_files", "local_file"), ("local_dirs", "local_dir")):
+                entries = [entry for entry in mount._entries if hasattr(entry, attribute)]
+                if entries:
+                    layer = [
+                        {
+                            "remote_path": str(entry.remote_path),
+                            "local_name": Path(getattr(entry, attribute)).name,
+                        }
+                        for entry in entries
+                    ]
+                    description.layers.append({kind: layer})
             description.mounted_files.update(
-                {str(entry.remote_path): str(entry.local_file) for entry in files}
+                {
+                    str(entry.remote_path): str(entry.local_file)
+                    for entry in mount._entries
+                    if hasattr(entry, "local_file")
+                }
             )
             continue
         dockerfile = loader.get("dockerfile_function")
