@@ -358,5 +358,8 @@ def test_every_nth_chat_completion_fails(start: Start) -> None:
 
 
 def stream_status(standin: Standin) -> int:
+    """The status of a streamed chat, read to its end: the stand-in has recorded it by then."""
     with standin.chat(stream=True) as response:
+        for _ in response.iter_lines():
+            pass
         return response.status_code

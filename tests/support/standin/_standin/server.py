@@ -8,6 +8,7 @@ subclasses it to add its own routes and says how it behaves while its memory is 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -344,12 +345,13 @@ class _Answer:
             message["reasoning_content"] = reasoning
         choice = {"index": 0, "message": message, "finish_reason": self.completion.finish_reason}
         payload = {**self._envelope("chat.completion", [choice]), "usage": self.usage}
-        self.handler.send_json(200, payload)
+        # Recorded before the answer goes out, so that a client holding it finds it in the log.
         self._record(
             stream=False,
             first_token_at=self._wall(0) if tokens else None,
             last_token_at=self._wall(len(tokens) - 1) if tokens else None,
         )
+        self.handler.send_json(200, payload)
 
     def stream(self) -> None:
         """Stream each token when due as a Server-Sent Event, then the usage if asked, then done."""
@@ -376,13 +378,15 @@ class _Answer:
             if self.include_usage:
                 final = self._envelope("chat.completion.chunk", [])
                 self._send_event({**final, "usage": self.usage})
-            handler.wfile.write(b"data: [DONE]\n\n")
-            handler.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
             sent = len(written)
             self._record(stream=True, disconnected=True, tokens_sent=sent, **_times(written))
             return
+        # Recorded before the stream ends, so that a client that read it all finds it in the log.
         self._record(stream=True, **_times(written))
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            handler.wfile.write(b"data: [DONE]\n\n")
+            handler.wfile.flush()
 
     def _send_event(self, event: dict[str, Any]) -> None:
         self.handler.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
