@@ -45,6 +45,32 @@ def test_minimal_spec_passes_every_check() -> None:
     assert messages(spec_with()) == []
 
 
+def test_the_open_endpoint_warning_says_how_to_lock_each_kind() -> None:
+    def advice(server: dict | None = None) -> str:
+        data = copy.deepcopy(MINIMAL)
+        if server is not None:
+            data["server"] = server
+        spec = Spec.model_validate(data)
+        (message,) = [f.message for f in run_warnings(spec) if f.field[0] == "server"]
+        return message
+
+    assert advice().endswith(  # http_server: Modal's proxy has no authentication to turn on
+        "This kind has no proxy authentication: set `engine.api_key_secret`, or use kind = "
+        '"server", whose proxy asks for a Proxy Auth Token'
+    )
+    current = {
+        "kind": "server",
+        "gpu": "H100",
+        "target_concurrency": 4,
+        "startup_timeout": 600,
+        "unauthenticated": True,
+    }
+    assert advice(current).endswith(
+        "Drop `unauthenticated` (Modal's proxy then asks for a Proxy Auth Token) or set "
+        "`engine.api_key_secret`"
+    )
+
+
 def test_a_placeholder_revision_is_a_warning() -> None:
     (warning,) = [f for f in run_warnings(spec_with()) if f.field == ("model", "revision")]
     assert "00000000... looks like a placeholder" in warning.message

@@ -60,3 +60,12 @@ def test_warm_up_extras_go_into_each_request_but_leave_its_length_alone() -> Non
     }
     with pytest.raises(ValidationError, match="`max_tokens`: the warm-up"):
         models.WarmupSection(request_extras={"max_tokens": 99})
+
+
+def test_a_download_table_without_at_is_a_build_time_download() -> None:
+    table = models.DownloadSection.model_validate({"ignore_patterns": ["*.pth"]})
+    assert (table.at, table.ignore_patterns) == ("build", ["*.pth"])
+    assert models.DownloadSection.model_validate("build").at == "build"
+    assert models.DownloadSection().at == "start"  # no `download` at all
+    with pytest.raises(ValidationError, match="`ignore_patterns`: settings of the build-time"):
+        models.DownloadSection.model_validate({"at": "start", "ignore_patterns": ["*.pth"]})
