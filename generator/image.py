@@ -13,10 +13,22 @@ NonEmpty = Annotated[str, StringConstraints(min_length=1)]
 # A shell command or a package requirement: one line, so it stays one literal in the file.
 ONE_LINE = r"^[^\n\r\x00]*$"
 OneLine = Annotated[str, StringConstraints(min_length=1, pattern=ONE_LINE)]
+# Where a file or folder goes in the image: an absolute path, one line.
+ImagePath = Annotated[str, StringConstraints(pattern=r"^/[^\n\r\x00]*$")]
 PythonVersion = Annotated[str, StringConstraints(pattern=r"^3\.\d{1,2}$")]
 
 
-class PackageIndexes(SpecModel):
+class LayerSecrets(SpecModel):
+    """The Modal Secrets a layer's build step gets."""
+
+    secrets: list[ModalObjectName] = Field(
+        default_factory=list,
+        description="Modal Secrets this layer's build gets, such as a private package index's "
+        "or repository's credentials.",
+    )
+
+
+class PackageIndexes(LayerSecrets):
     """Where a pip or uv layer finds its packages."""
 
     index_url: OneLine | None = Field(
@@ -29,10 +41,6 @@ class PackageIndexes(SpecModel):
         default=None, description="A page or folder of links to packages (`--find-links`)."
     )
     pre: bool = Field(default=False, description="Allow pre-release versions.")
-    secrets: list[ModalObjectName] = Field(
-        default_factory=list,
-        description="Modal Secrets the install gets (a private index's credentials).",
-    )
 
 
 class UvPipInstall(PackageIndexes):
@@ -65,15 +73,11 @@ class AptInstall(SpecModel):
     )
 
 
-class RunCommands(SpecModel):
+class RunCommands(LayerSecrets):
     run_commands: list[OneLine] = Field(
         min_length=1,
         description="Shell commands, one layer each in order (`Image.run_commands`); each is "
         "passed as written, never joined with another.",
-    )
-    secrets: list[ModalObjectName] = Field(
-        default_factory=list,
-        description="Modal Secrets the commands get (a token to clone a private repository).",
     )
     gpu: Gpu | None = Field(
         default=None,
@@ -89,21 +93,21 @@ class EnvLayer(SpecModel):
 
 
 class AddLocalFile(SpecModel):
-    add_local_file: Annotated[str, StringConstraints(min_length=1, pattern=ONE_LINE)] = Field(
+    add_local_file: OneLine = Field(
         description="A file of this project to copy into the image (`Image.add_local_file`), "
         "as a path relative to the project (the folder that holds specs/ and generated/).",
     )
-    remote_path: Annotated[str, StringConstraints(pattern=r"^/[^\n\r\x00]*$")] = Field(
+    remote_path: ImagePath = Field(
         description="Where the file goes in the image: an absolute path."
     )
 
 
 class AddLocalDir(SpecModel):
-    add_local_dir: Annotated[str, StringConstraints(min_length=1, pattern=ONE_LINE)] = Field(
+    add_local_dir: OneLine = Field(
         description="A folder of this project to copy into the image (`Image.add_local_dir`), "
         "as a path relative to the project (the folder that holds specs/ and generated/).",
     )
-    remote_path: Annotated[str, StringConstraints(pattern=r"^/[^\n\r\x00]*$")] = Field(
+    remote_path: ImagePath = Field(
         description="Where the folder goes in the image: an absolute path."
     )
     ignore: list[OneLine] = Field(

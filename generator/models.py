@@ -30,7 +30,7 @@ from generator.fields import (
     Seconds,
     SpecModel,
 )
-from generator.image import ImageSection, OneLine
+from generator.image import ImageSection, LayerSecrets, OneLine
 
 __all__ = [
     "ABSOLUTE_PATH",
@@ -410,7 +410,12 @@ class Spec(SpecModel):
     def secrets_used(self) -> list[str]:
         """Every Secret the app attaches anywhere: server, download, image layers, registry."""
         names = [*self.secrets_for_server, *self.download_secrets]
-        names += [name for layer in self.image.layers for name in getattr(layer, "secrets", ())]
+        names += [
+            name
+            for layer in self.image.layers
+            if isinstance(layer, LayerSecrets)
+            for name in layer.secrets
+        ]
         if self.image.registry_secret is not None:
             names.append(self.image.registry_secret)
         return list(dict.fromkeys(names))
