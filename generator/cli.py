@@ -1,8 +1,10 @@
 """The `modalgen` command line.
 
-Validation and rendering (pydantic, Jinja, ruff) are imported only by the commands that need
-them, and `check` and `generate` need them only for specs whose generated file is not known to be
-up to date from its raw inputs (see `raw_inputs.py` and `provenance.py`).
+Every command finds its project upward from the current folder (or from -C DIR, as git does):
+the folder that holds `modalgen.toml`, or `specs/` beside `generated/`. Validation and rendering
+(pydantic, Jinja, ruff) are imported only by the commands that need them, and `check` and
+`generate` need them only for specs whose generated file the user's cache does not already
+know to be up to date (see `project.py`).
 """
 
 from __future__ import annotations
@@ -17,11 +19,20 @@ from typing import TYPE_CHECKING
 import click
 
 from generator.console import Console
-from generator.drift import find_drift
+from generator.drift import Drift, DriftKind
 from generator.errors import SpecError
-from generator.project import SPEC_STEM, CredentialInOutput, Project, UnsafeOutputPath
+from generator.project import (
+    SPEC_STEM,
+    CredentialInOutput,
+    NoProject,
+    Project,
+    UnsafeOutputPath,
+    WriteFailed,
+)
+from generator.reports import FORMATS as REPORT_FORMATS
+from generator.reports import Finding, Report, Severity
 from generator.resolved import FORMATS
-from generator.schema import SCHEMA_PATH
+from generator.settings import ProjectFileError
 from generator.starter import DEFAULT_ENGINE, ENGINE_STARTERS
 
 ENGINE_KINDS = tuple(ENGINE_STARTERS)
@@ -33,23 +44,69 @@ if TYPE_CHECKING:
 
 EXIT_INVALID_SPEC = 1
 EXIT_DRIFT = 1
+EXIT_DIFFERENCE = 1
 EXIT_USAGE = 2
 
 
-def _spec_paths(project: Project, specs: tuple[Path, ...]) -> list[Path]:
-    """The SPECS given, relative to the project directory as `git -C` reads paths, or every
-    spec in specs/."""
-    paths = [_in_project(project, spec) for spec in specs] or project.discover_specs()
+@contextlib.contextmanager
+def _project_errors() -> Iterator[None]:
+    """Problems with the project itself (none found, a broken modalgen.toml) as usage errors."""
+    try:
+        yield
+    except NoProject as error:
+        raise click.UsageError(str(error)) from None
+    except ProjectFileError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _project(project_dir: Path | None) -> Project:
+    """The project of this command: found from -C DIR (given before or after the command), else
+    upward from the current folder."""
+    with _project_errors():
+        project = Project.locate(_start_dir(project_dir))
+        project.settings  # noqa: B018  (read now: a broken project file is reported here)
+    return project
+
+
+def _start_dir(project_dir: Path | None) -> Path | None:
+    """-C DIR as given after the command, else before it."""
+    if project_dir is not None:
+        return project_dir
+    context = click.get_current_context(silent=True)
+    root = context.find_root() if context else None
+    return root.params.get("project_dir") if root else None
+
+
+def _base_dir(project_dir: Path | None) -> Path:
+    """What relative SPECS are relative to: -C DIR, as `git -C` reads paths, else the current
+    folder."""
+    return _start_dir(project_dir) or Path.cwd()
+
+
+def _spec_paths(project: Project, specs: tuple[Path, ...], project_dir: Path | None) -> list[Path]:
+    """The SPECS given, relative to -C DIR or the current folder, or every spec of the project."""
+    paths = [_in_project(project, spec, project_dir) for spec in specs] or project.discover_specs()
     if not paths:
-        raise click.UsageError(f"no specs given and none found in {project.specs_dir}")
+        raise click.UsageError(
+            f"no specs given and none found in {project.display_path(project.specs_dir)}/ "
+            f"of the project at {project.root}; write one with `modalgen new NAME ...`"
+        )
     return paths
 
 
-def _in_project(project: Project, spec: Path) -> Path:
-    path = spec if spec.is_absolute() else project.root / spec
-    if not path.is_file():
-        where = "" if spec.is_absolute() else f" in {project.root}"
-        raise click.BadParameter(f"no spec file {str(spec)!r}{where}", param_hint="SPECS")
+def _in_project(project: Project, spec: Path, project_dir: Path | None) -> Path:
+    path = spec if spec.is_absolute() else _base_dir(project_dir) / spec
+    try:
+        is_file = path.is_file()
+        inside = path.resolve().is_relative_to(project.root)
+    except (OSError, ValueError) as error:
+        raise click.BadParameter(f"{str(spec)!r}: {error}", param_hint="SPECS") from None
+    if not is_file:
+        raise click.BadParameter(f"no spec file {str(spec)!r} in {path.parent}", param_hint="SPECS")
+    if not inside:
+        raise click.BadParameter(
+            f"{str(spec)!r} is not inside the project at {project.root}", param_hint="SPECS"
+        )
     return path
 
 
@@ -84,13 +141,41 @@ def _refuse_credentials(project: Project, outputs: list[Output]) -> None:
         raise click.ClickException(str(error)) from None
 
 
-def _warn(loaded: Iterable[LoadedSpec]) -> None:
-    """Print what valid specs should still look at; warnings never fail a command."""
+def _warnings(loaded: Iterable[LoadedSpec]) -> list[Finding]:
+    """What valid specs should still look at, each once (a base's warning is the same for every
+    spec that extends it); warnings never fail a command."""
+    findings: dict[str, Finding] = {}
     for item in loaded:
         from generator.checks import run_warnings  # loaded specs have imported the models
 
         for field, message in run_warnings(item.spec):
-            _console().problem("warning", str(item.document.problem(message, field)))
+            problem = item.document.problem(message, field)
+            findings.setdefault(str(problem), Finding.from_problem(problem, Severity.WARNING))
+    return list(findings.values())
+
+
+def _warn(loaded: Iterable[LoadedSpec]) -> None:
+    for finding in _warnings(loaded):
+        _console().problem("warning", _finding_text(finding))
+
+
+def _finding_text(finding: Finding) -> str:
+    where = finding.file
+    if finding.line is not None:
+        where += f":{finding.line}:{finding.column}"
+    return (
+        f"{where}: {finding.field}: {finding.message}"
+        if finding.field
+        else (f"{where}: {finding.message}")
+    )
+
+
+def _emit(report: Report, format_: str) -> None:
+    """Print a json or github report (text is printed as the command goes)."""
+    if format_ == "json":
+        click.echo(report.as_json(), nl=False)
+    elif format_ == "github":
+        click.echo(report.as_github(), nl=False)
 
 
 spec_argument = click.argument("specs", nargs=-1, type=click.Path(path_type=Path))
@@ -98,9 +183,17 @@ project_option = click.option(
     "-C",
     "--project-dir",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
-    default=Path("."),
+    default=None,
+    help="Run as if modalgen was started in DIR (as `git -C`): the project is found from there, "
+    "and SPECS are relative to it. Also accepted before the command.",
+)
+format_option = click.option(
+    "--format",
+    "format_",
+    type=click.Choice(REPORT_FORMATS),
+    default="text",
     show_default=True,
-    help="Project directory holding specs/ and generated/; SPECS are relative to it.",
+    help="text for people; json: one document on stdout; github: workflow annotations.",
 )
 
 
@@ -108,11 +201,14 @@ project_option = click.option(
 @click.version_option(package_name="modalgen")
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors, warnings and diffs.")
 @click.option("-v", "--verbose", is_flag=True, help="Print more detail.")
+@project_option
 @click.pass_context
-def main(context: click.Context, quiet: bool, verbose: bool) -> None:
+def main(context: click.Context, quiet: bool, verbose: bool, project_dir: Path | None) -> None:
     """Generate deployable Modal apps that serve LLMs with SGLang or vLLM, from declarative specs.
 
-    Colour is used on a terminal, unless NO_COLOR is set.
+    Every command works from any folder of a project: the folder holding modalgen.toml (which
+    `modalgen init` writes), or specs/ beside generated/. Colour is used on a terminal, unless
+    NO_COLOR is set.
     """
     context.obj = Console(quiet=quiet, verbose=verbose)
 
@@ -120,106 +216,204 @@ def main(context: click.Context, quiet: bool, verbose: bool) -> None:
 @main.command()
 @spec_argument
 @project_option
-def generate(specs: tuple[Path, ...], project_dir: Path) -> None:
-    """Write generated/<name>.py for each SPEC (default: every spec in specs/).
+def generate(specs: tuple[Path, ...], project_dir: Path | None) -> None:
+    """Write generated/<name>.py for each SPEC (default: every spec of the project).
 
-    Every spec is validated first; if any is invalid, no file is written. A file that is known
-    to be up to date from its raw inputs is left alone without validating its spec again, so
-    its warnings show when it is next rewritten, or with `modalgen validate`.
+    Every spec is validated first; if any is invalid, no file is written, and the files are
+    written all or none. Removes the generated files whose spec is gone (only files that carry
+    modalgen's header) and temporary files a stopped run left, and keeps the project's schema
+    current. A file the user's cache knows to be up to date is left alone without validating
+    its spec again, so its warnings show when it is next rewritten, or with `modalgen validate`.
     """
-    project = Project(project_dir)
-    paths = _spec_paths(project, specs)
+    project = _project(project_dir)
+    every_spec = project.discover_specs()
+    paths = _spec_paths(project, specs, project_dir)
     _, rest = project.split_current(paths)
     with _exit_on_spec_error("nothing was written."):
         outputs = {output.source.document.path: output for output in project.render(rest)}
     _warn(output.source for output in outputs.values())
     console = _console()
+    leftovers = project.orphans({*every_spec, *paths})
+    removals = [d.path for d in leftovers if d.kind in (DriftKind.ORPHANED, DriftKind.LEFTOVER)]
+    extra: list[tuple[Path, str]] = []
+    schema = project.schema_drift()
+    if schema is not None:
+        extra.append((schema.path, project.expected_schema()))
+    _refuse_credentials(project, list(outputs.values()))
     try:
         project.check_targets(project.output_path(path) for path in paths)
-    except UnsafeOutputPath as error:
+        result = project.write_all(list(outputs.values()), removals, extra)
+    except (UnsafeOutputPath, WriteFailed) as error:
         raise click.ClickException(str(error)) from None
-    _refuse_credentials(project, list(outputs.values()))
     for path in paths:
-        output = outputs.get(path)
-        changed = output is not None and project.write(output)
-        status = "wrote" if changed else "unchanged"
-        target = project.output_path(path).as_posix()
-        console.info(status, f"{target} (from {project.display_path(path)})")
-
-
-@main.command()
-@spec_argument
-@project_option
-def validate(specs: tuple[Path, ...], project_dir: Path) -> None:
-    """Check each SPEC (default: every spec in specs/) without writing anything."""
-    project = Project(project_dir)
-    with _exit_on_spec_error("fix them and run again."):
-        loaded = project.load_all(_spec_paths(project, specs))
-    _warn(loaded)
-    for spec in loaded:
-        _console().info("ok", spec.display_path)
-
-
-@main.command()
-@project_option
-def check(project_dir: Path) -> None:
-    """Fail when generated/ or the schema is not what `generate` and `schema` would write.
-
-    Names each stale, missing, hand-edited or orphaned file with its diff. Writes nothing: made
-    for pre-commit hooks and CI.
-    """
-    project = Project(project_dir)
-    console = _console()
-    current, rest = project.split_current(_spec_paths(project, ()))
-    with _exit_on_spec_error("cannot check generated/."):
-        outputs = project.render(rest)
-    _refuse_credentials(project, outputs)
-    drifts = find_drift(
-        project.root,
-        outputs,
-        project.generated_files(),
-        [project.output_path(path) for path in current],
-    )
-    schema = project.schema_drift()
-    for drift in drifts:
-        console.problem("drift", f"{drift.path.as_posix()}: {drift.kind.value}: {drift.reason}")
-        console.diff(drift.diff)
+        target = project.output_path(path)
+        status = "wrote" if target in result.written else "unchanged"
+        console.info(status, f"{target.as_posix()} (from {project.display_path(path)})")
+    for drift in leftovers:
+        if drift.kind is DriftKind.ORPHANED:
+            console.info("removed", f"{drift.path.as_posix()} (no spec generates it any more)")
+        elif drift.kind is DriftKind.LEFTOVER:
+            console.info("removed", f"{drift.path.as_posix()} (a stopped run's temporary file)")
+        else:
+            console.problem("warning", f"{drift.path.as_posix()}: {drift.reason}")
     if schema is not None:
-        console.problem("drift", f"{SCHEMA_PATH.as_posix()}: stale: run `modalgen schema`")
-        console.diff(schema)
-    if drifts or schema is not None:
-        count = len(drifts) + (schema is not None)
-        click.echo(f"{count} file(s) out of date; run `modalgen generate` and review.", err=True)
-        sys.exit(EXIT_DRIFT)
-    count = len(outputs) + len(current)
-    console.info("ok", f"{count} generated file(s) and the schema are up to date")
+        console.info("wrote", f"{schema.path.as_posix()} (the spec schema)")
 
 
 @main.command()
 @spec_argument
 @project_option
-def diff(specs: tuple[Path, ...], project_dir: Path) -> None:
-    """Print the unified diff `generate` would apply to the code of each SPEC's file (leaving out
-    the digests in its header that only speed up `check`); write nothing."""
-    project = Project(project_dir)
-    _, rest = project.split_current(_spec_paths(project, specs))
+@format_option
+def validate(specs: tuple[Path, ...], project_dir: Path | None, format_: str) -> None:
+    """Check each SPEC (default: every spec of the project) without writing anything."""
+    project = _project(project_dir)
+    paths = _spec_paths(project, specs, project_dir)
+    report = Report("validate", [project.display_path(path) for path in paths])
+    try:
+        loaded = project.load_all(paths)
+    except SpecError as error:
+        if format_ == "text":
+            _report(error, "fix them and run again.")
+        report.findings += [Finding.from_problem(p, Severity.ERROR) for p in error.problems]
+        _emit(report, format_)
+        sys.exit(EXIT_INVALID_SPEC)
+    report.findings += _warnings(loaded)
+    if format_ == "text":
+        for finding in report.findings:
+            _console().problem("warning", _finding_text(finding))
+        for spec in loaded:
+            _console().info("ok", spec.display_path)
+    _emit(report, format_)
+
+
+@main.command()
+@project_option
+@format_option
+def check(project_dir: Path | None, format_: str) -> None:
+    """Fail when generated/ or the schema is not exactly what `generate` would write.
+
+    Checks every spec of the project. Names each stale, missing, hand-edited, orphaned or
+    leftover file, with its diff. Proves it by rendering each spec and comparing byte for byte,
+    except where the user's cache already knows the answer for these very bytes; nothing in
+    the repository is trusted instead. Writes nothing in the project: made for pre-commit hooks
+    and CI (`--format github` annotates a pull request).
+    """
+    project = _project(project_dir)
+    console = _console()
+    paths = _spec_paths(project, (), project_dir)
+    report = Report("check", [project.output_path(path).as_posix() for path in paths])
+    current, rest = project.split_current(paths)
+    try:
+        outputs = project.render(rest)
+    except SpecError as error:
+        if format_ == "text":
+            _report(error, "cannot check generated/.")
+        report.findings += [Finding.from_problem(p, Severity.ERROR) for p in error.problems]
+        _emit(report, format_)
+        sys.exit(EXIT_INVALID_SPEC)
+    _refuse_credentials(project, outputs)
+    drifts = project.drift(outputs, current)
+    schema = project.schema_drift()
+    if schema is not None:
+        drifts.append(schema)
+    report.findings += [_drift_finding(drift) for drift in drifts]
+    if format_ != "text":
+        _emit(report, format_)
+    else:
+        for drift in drifts:
+            console.problem(
+                "drift", f"{drift.path.as_posix()}: {drift.kind.value}: {_reason(drift)}"
+            )
+            if drift.diff:
+                console.diff(drift.diff)
+    if drifts:
+        if format_ == "text":
+            click.echo(
+                f"{len(drifts)} file(s) out of date; run `modalgen generate` and review.", err=True
+            )
+        sys.exit(EXIT_DRIFT)
+    if format_ == "text":
+        what = f"{len(paths)} generated file(s)"
+        kept = project.schema_path
+        console.info(
+            "ok", f"{what} and {kept.as_posix()} up to date" if kept else f"{what} up to date"
+        )
+
+
+def _reason(drift: Drift) -> str:
+    """Why the file is out of date, and (for the schema) what fixes it."""
+    if drift.path.suffix != ".json":
+        return drift.reason
+    if drift.kind is DriftKind.MISSING:
+        return (
+            "modalgen.toml keeps the spec schema here, but there is none; "
+            "`modalgen generate` writes it"
+        )
+    if drift.kind is DriftKind.STALE:
+        return (
+            "not the schema this modalgen writes; "
+            "`modalgen generate` (or `modalgen schema`) rewrites it"
+        )
+    return drift.reason
+
+
+def _drift_finding(drift: Drift) -> Finding:
+    line = _first_changed_line(drift.diff)
+    return Finding(
+        Severity.ERROR,
+        drift.path.as_posix(),
+        f"{drift.kind.value}: {_reason(drift)}; run `modalgen generate` and commit the result",
+        line=line,
+        column=1 if line is not None else None,
+        kind=drift.kind.value,
+    )
+
+
+_HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+\d+(?:,\d+)? @@", re.MULTILINE)
+
+
+def _first_changed_line(diff: str) -> int | None:
+    """The line of the file on disk where the diff's first hunk starts (1 for a new file)."""
+    match = _HUNK.search(diff)
+    return None if match is None else max(1, int(match[1]))
+
+
+@main.command()
+@spec_argument
+@project_option
+def diff(specs: tuple[Path, ...], project_dir: Path | None) -> None:
+    """Print the unified diff `generate` would apply to each SPEC's file; write nothing.
+
+    Exits 1 when it prints a difference and 0 when there is none, as `git diff --exit-code`.
+    """
+    project = _project(project_dir)
+    paths = _spec_paths(project, specs, project_dir)
+    _, rest = project.split_current(paths)
     with _exit_on_spec_error("nothing to diff."):
         outputs = project.render(rest)
     _refuse_credentials(project, outputs)
-    for drift in find_drift(project.root, outputs, None):
-        _console().diff(drift.diff)
+    drifts = project.drift(outputs, [])
+    drifts = [drift for drift in drifts if drift.path in {output.path for output in outputs}]
+    for drift in drifts:
+        if drift.diff:
+            _console().diff(drift.diff)
+        else:
+            _console().problem("drift", f"{drift.path.as_posix()}: {drift.reason}")
+    if drifts:
+        sys.exit(EXIT_DIFFERENCE)
 
 
 @main.command()
 @click.argument("spec", type=click.Path(path_type=Path))
 @click.option("--format", "format_", type=click.Choice(FORMATS), default="toml", show_default=True)
 @project_option
-def show(spec: Path, format_: str, project_dir: Path) -> None:
+def show(spec: Path, format_: str, project_dir: Path | None) -> None:
     """Print SPEC fully resolved: bases merged, every default filled in."""
     from generator.resolved import dump
 
-    project = Project(project_dir)
-    path = _in_project(project, spec)
+    with _project_errors():
+        project = Project.locate(_start_dir(project_dir), create=True)
+    path = _in_project(project, spec, project_dir)
     with _exit_on_spec_error("nothing to show."):
         (loaded,) = project.load_all([path])
     click.echo(dump(loaded.spec, format_), nl=False)
@@ -246,15 +440,18 @@ def new(
     gpu: str,
     engine: str,
     engine_image: str | None,
-    project_dir: Path,
+    project_dir: Path | None,
 ) -> None:
     """Write a commented, valid starter spec to specs/NAME.toml."""
-    project = Project(project_dir)
+    with _project_errors():
+        project = Project.locate(_start_dir(project_dir), create=True)
     if not SPEC_STEM.match(name):
         raise click.BadParameter("use lower-case letters, digits and _", param_hint="NAME")
     target = project.specs_dir / f"{name}.toml"
     if target.exists() or any(project.specs_dir.glob(f"{name}.y*ml")):
-        raise click.UsageError(f"a spec named {name!r} already exists in {project.specs_dir}")
+        raise click.UsageError(
+            f"a spec named {name!r} already exists in {project.display_path(project.specs_dir)}/"
+        )
     from generator.starter import starter_spec
 
     with _exit_on_spec_error("nothing was written."):
@@ -266,11 +463,14 @@ def new(
 
 @main.command()
 @project_option
-def schema(project_dir: Path) -> None:
-    """Write schemas/spec.schema.json from the spec models, for editors and CI."""
-    project = Project(project_dir)
-    changed = project.write_schema()
-    _console().info("wrote" if changed else "unchanged", SCHEMA_PATH.as_posix())
+def schema(project_dir: Path | None) -> None:
+    """Write the spec schema (schemas/spec.schema.json) from the spec models, for editors and CI.
+
+    `generate` keeps it current once the project has it."""
+    project = _project(project_dir)
+    target = project.schema_path or Path(project.settings.schema or "schemas/spec.schema.json")
+    changed = project.write_schema(target)
+    _console().info("wrote" if changed else "unchanged", target.as_posix())
 
 
 @main.command()

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from generator.provenance import recorded_digest, without_fast_path_lines
+from generator import limits
+from generator.provenance import is_generated, recorded_digest
+from generator.safe_files import UnsafeFile, read_project_file
 
 if TYPE_CHECKING:
     from generator.render import Output
@@ -18,14 +22,28 @@ class DriftKind(StrEnum):
     MISSING = "missing"
     STALE = "stale"
     HAND_EDITED = "hand-edited"
+    UNREADABLE = "unreadable"
     ORPHANED = "orphaned"
+    FOREIGN = "foreign"
+    LEFTOVER = "leftover"
 
 
 REASONS = {
     DriftKind.MISSING: "not generated yet",
     DriftKind.STALE: "its spec or the templates changed since it was generated",
     DriftKind.HAND_EDITED: "edited by hand: its spec and templates are unchanged, its code is not",
-    DriftKind.ORPHANED: "no spec generates it any more",
+    DriftKind.UNREADABLE: (
+        f"not a regular file inside the project of at most {limits.MAX_GENERATED_BYTES} bytes "
+        "(a symbolic link, a special file?): remove it, then run `modalgen generate`"
+    ),
+    DriftKind.ORPHANED: "no spec generates it any more; `modalgen generate` removes it",
+    DriftKind.FOREIGN: (
+        "not written by modalgen (no header) and no spec generates it: move it out of "
+        "generated/ (`modalgen generate` never removes it)"
+    ),
+    DriftKind.LEFTOVER: (
+        "a temporary file that a stopped `modalgen generate` left; the next one removes it"
+    ),
 }
 
 
@@ -53,17 +71,30 @@ def unified_diff(path: Path, old: str, new: str) -> str:
     return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
 
 
-def _read(path: Path) -> str | None:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+def read_generated(root: Path, path: Path) -> str | None:
+    """The text of the file at `path` (relative to `root`) that modalgen writes, None when there
+    is none; UnsafeFile when it is a symbolic link, or no regular UTF-8 file inside the project
+    within the size limit (modalgen never writes such a thing)."""
+    target = root / path
+    if not os.path.lexists(target):
         return None
-    except (OSError, UnicodeDecodeError):
-        return ""
+    if target.is_symlink():
+        raise UnsafeFile("is a symbolic link")
+    try:
+        return read_project_file(target, root, limits.MAX_GENERATED_BYTES).decode("utf-8")
+    except UnicodeDecodeError:
+        raise UnsafeFile("is not UTF-8 text") from None
 
 
-def _same_code(on_disk: str, expected: str) -> bool:
-    return without_fast_path_lines(on_disk) == without_fast_path_lines(expected)
+def _read_or_flag(root: Path, path: Path) -> str | None:
+    try:
+        return read_generated(root, path)
+    except UnsafeFile:
+        return UNREADABLE
+
+
+# What an unreadable file is compared as: no output ever equals it.
+UNREADABLE = "\0unreadable\0"
 
 
 def find_drift(
@@ -74,18 +105,18 @@ def find_drift(
 ) -> list[Drift]:
     """Each output that differs from its file under `root`, and, when `expected_files` lists what
     belongs in the output directory, each file there that neither an output nor `up_to_date`
-    (files known to be current without rendering) accounts for.
-
-    The fast path's header lines are left out of the comparison: they change with raw inputs
-    that do not change the code (a comment in a spec, modalgen's own code), and `generate`
-    rewrites them."""
+    (files known to be current without rendering) accounts for. Byte for byte: a file is up to
+    date only when it is exactly what `generate` would write."""
     drift = []
     for output in outputs:
-        on_disk = _read(root / output.path)
-        if on_disk is not None and _same_code(on_disk, output.content):
+        on_disk = _read_or_flag(root, output.path)
+        if on_disk == output.content:
             continue
         if on_disk is None:
             kind = DriftKind.MISSING
+        elif on_disk is UNREADABLE:
+            drift.append(Drift(output.path, DriftKind.UNREADABLE, ""))
+            continue
         elif recorded_digest(on_disk) == recorded_digest(output.content):
             kind = DriftKind.HAND_EDITED
         else:
@@ -95,8 +126,26 @@ def find_drift(
         )
     if expected_files is not None:
         produced = {output.path for output in outputs} | set(up_to_date)
-        for path in expected_files:
-            if path not in produced:
-                current = _read(root / path) or ""
-                drift.append(Drift(path, DriftKind.ORPHANED, unified_diff(path, current, "")))
+        drift.extend(unexpected(root, path) for path in expected_files if path not in produced)
     return sorted(drift, key=lambda item: item.path)
+
+
+def unexpected(root: Path, path: Path) -> Drift:
+    """What a file in generated/ that no spec generates is, and what becomes of it."""
+    if is_leftover(path.name):
+        return Drift(path, DriftKind.LEFTOVER, "")
+    current = _read_or_flag(root, path)
+    if current is UNREADABLE:
+        return Drift(path, DriftKind.UNREADABLE, "")
+    if current is not None and is_generated(current):
+        return Drift(path, DriftKind.ORPHANED, unified_diff(path, current, ""))
+    return Drift(path, DriftKind.FOREIGN, "")
+
+
+# The temporary files `generate` stages its writes in, and those of modalgen before 0.2.
+LEFTOVER_NAME = re.compile(r"^\.modalgen-.*\.tmp$|^\.[a-z][a-z0-9_]*\.py\.[A-Za-z0-9_]{8}$")
+
+
+def is_leftover(name: str) -> bool:
+    """Whether a file of this name in generated/ is a temporary file a stopped run left."""
+    return LEFTOVER_NAME.match(name) is not None

@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from generator.errors import FieldPath, Position
 
 MAX_FILE_BYTES = 1024 * 1024
+# A generated file is some tens of kilobytes; what modalgen reads back of one is bounded too.
+MAX_GENERATED_BYTES = 8 * 1024 * 1024
 # Keys and values, counted one each (a table or list counts once, besides what it holds).
 MAX_NODES = 20_000
 # Tables and lists nested in each other; the file's top-level table is level 1.

@@ -1,11 +1,16 @@
-"""Where specs are found and generated files go, and how they are written.
+"""Where a project's specs are found and its generated files go, and how they are written.
 
-Validation and rendering (pydantic, Jinja, ruff) are imported only when a spec has to be loaded:
-an unchanged spec is known to be up to date from its raw inputs alone (see `raw_inputs.py`).
+A project is the folder that holds `modalgen.toml` (see `settings.py`), or, for projects without
+one, `specs/` beside `generated/`; commands find it upward from the current folder, as git finds
+its repository. Validation and rendering (pydantic, Jinja, ruff) are imported only when a spec
+has to be loaded: an unchanged spec is known to be up to date from the user's cache (see
+`user_cache.py` and `raw_inputs.py`), which nothing in the repository can vouch for instead.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import stat
@@ -15,29 +20,33 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from generator import schema_cache
+from generator import limits, schema_cache, user_cache
 from generator.credentials import find_credentials
-from generator.drift import unified_diff
+from generator.drift import (
+    DriftKind,
+    find_drift,
+    is_leftover,
+    read_generated,
+    unexpected,
+    unified_diff,
+)
 from generator.errors import Problem, SpecError
 from generator.locations import SUFFIXES
-from generator.provenance import HEADER_LINE, fast_path_record
-from generator.raw_inputs import (
-    RawInputs,
-    bases_from_text,
-    modalgen_digest,
-    raw_inputs,
-    raw_inputs_digest,
-)
-from generator.schema import SCHEMA_PATH
+from generator.provenance import HEADER_LINE
+from generator.raw_inputs import RawInputs, modalgen_digest, raw_inputs
+from generator.safe_files import UnsafeFile, read_project_file
+from generator.settings import DEFAULT_SCHEMA, PROJECT_FILE, Settings, read_settings
 
 if TYPE_CHECKING:
+    from generator.drift import Drift
     from generator.render import Output
     from generator.validation import LoadedSpec
 
-SPECS_DIR = "specs"
-GENERATED_DIR = "generated"
 # The file stem becomes the generated module's name: keep it a plain Python module name.
 SPEC_STEM = re.compile(r"^[a-z][a-z0-9_]*$")
+# Where `generate` stages each file before it renames them all into place.
+STAGING_PREFIX = ".modalgen-"
+STAGING_SUFFIX = ".tmp"
 
 
 class UnsafeOutputPath(Exception):
@@ -46,6 +55,14 @@ class UnsafeOutputPath(Exception):
 
 class CredentialInOutput(Exception):
     """A generated file would contain a credential: validation let one through, a bug."""
+
+
+class WriteFailed(Exception):
+    """A file could not be written; nothing in generated/ was changed."""
+
+
+class NoProject(Exception):
+    """No project holds the current folder."""
 
 
 def credential_in(output: Output) -> CredentialInOutput | None:
@@ -62,11 +79,76 @@ def credential_in(output: Output) -> CredentialInOutput | None:
     )
 
 
+def find_root(start: Path) -> Path | None:
+    """The project holding `start`: the nearest folder, `start` included, that holds
+    `modalgen.toml`, or else `specs/` beside `generated/`; else `start` itself when it holds
+    `specs/` (a project that has generated nothing yet); else None."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / PROJECT_FILE).is_file():
+            return folder
+    for folder in (start, *start.parents):
+        if (folder / "specs").is_dir() and (folder / "generated").is_dir():
+            return folder
+    return start if (start / "specs").is_dir() else None
+
+
+@dataclass(frozen=True)
+class Known:
+    """What the user's cache remembers of one spec's output: the sha256 of the file `generate`
+    writes for these raw inputs, and the project paths its image adds (checked again on every
+    run, since they are not part of the raw inputs)."""
+
+    content: str
+    local_paths: tuple[str, ...]
+
+    @staticmethod
+    def entry_name(inputs: RawInputs) -> str:
+        return f"output-{inputs.digest}.json"
+
+    def to_text(self) -> str:
+        return json.dumps({"content": self.content, "local_paths": list(self.local_paths)})
+
+    @classmethod
+    def from_text(cls, text: str) -> Known | None:
+        try:
+            data = json.loads(text)
+            content, paths = data["content"], data["local_paths"]
+        except (ValueError, TypeError, KeyError):
+            return None
+        if not isinstance(content, str) or not isinstance(paths, list):
+            return None
+        if not all(isinstance(path, str) for path in paths):
+            return None
+        return cls(content, tuple(paths))
+
+
 @dataclass(frozen=True)
 class Project:
-    """A directory with `specs/` and `generated/`."""
+    """A folder with specs and the files generated from them."""
 
     root: Path
+
+    @classmethod
+    def locate(cls, start: Path | None = None, create: bool = False) -> Project:
+        """The project found upward from `start` (default: the current folder), as git finds
+        its repository; with `create`, `start` itself when none is found (a project being
+        made)."""
+        start = (start or Path.cwd()).resolve()
+        root = find_root(start)
+        if root is None and create:
+            root = start
+        if root is None:
+            raise NoProject(
+                f"no modalgen project in {start} or any folder above it (none holds "
+                f"{PROJECT_FILE}, or specs/ beside generated/): run `modalgen init`, "
+                "or give the project with -C DIR"
+            )
+        return cls(root)
+
+    @cached_property
+    def settings(self) -> Settings:
+        return read_settings(self.root)
 
     @cached_property
     def modalgen(self) -> str:
@@ -75,43 +157,61 @@ class Project:
 
     @property
     def specs_dir(self) -> Path:
-        return self.root / SPECS_DIR
+        return self.root / self.settings.specs
+
+    @property
+    def generated_dir(self) -> Path:
+        """The output folder, relative to the root."""
+        return Path(self.settings.generated)
 
     @property
     def output_dir(self) -> Path:
-        return self.root / GENERATED_DIR
+        return self.root / self.settings.generated
 
-    def generated_files(self) -> list[Path]:
-        """The Python files now in `generated/`, relative to the root."""
-        if not self.output_dir.is_dir():
-            return []
-        return sorted(
-            path.relative_to(self.root) for path in self.output_dir.glob("*.py") if path.is_file()
-        )
+    @property
+    def catalogs_dir(self) -> Path:
+        return self.root / self.settings.catalogs
 
-    def schema_drift(self) -> str | None:
-        """The diff that `modalgen schema` would apply, or None when the schema is current.
+    # -- the schema -----------------------------------------------------------------------------
 
-        Only a project that keeps a schema (`modalgen schema` wrote one) is checked for it; a
-        project such as `examples/modal-examples/` uses the repository's. Known without building
-        the models when this modalgen has seen the schema before.
-        """
-        current = self.root / SCHEMA_PATH
-        if not current.is_file():
+    @property
+    def schema_path(self) -> Path | None:
+        """Where the project keeps its spec schema, relative to the root; None: nowhere."""
+        schema = self.settings.schema
+        if schema is None:
             return None
-        text = current.read_text(encoding="utf-8")
+        if self.settings.schema_optional and not (self.root / schema).is_file():
+            return None
+        return Path(schema)
+
+    def schema_drift(self) -> Drift | None:
+        """What is wrong with the project's schema, None when it is current (or kept nowhere).
+        Known without building the models when this modalgen has seen the schema before."""
+        from generator.drift import Drift
+
+        path = self.schema_path
+        if path is None:
+            return None
+        try:
+            text = read_generated(self.root, path)
+        except UnsafeFile:
+            return Drift(path, DriftKind.UNREADABLE, "")
+        if text is None:
+            return Drift(path, DriftKind.MISSING, "")
         if schema_cache.is_known_current(text, self.modalgen):
             return None
         expected = schema_cache.expected_schema(self.modalgen)
-        return None if text == expected else unified_diff(SCHEMA_PATH, text, expected)
+        if text == expected:
+            return None
+        return Drift(path, DriftKind.STALE, unified_diff(path, text, expected))
 
-    def write_schema(self) -> bool:
-        return _write_if_changed(
-            self.root / SCHEMA_PATH, schema_cache.expected_schema(self.modalgen)
-        )
+    def expected_schema(self) -> str:
+        return schema_cache.expected_schema(self.modalgen)
+
+    # -- specs ----------------------------------------------------------------------------------
 
     def discover_specs(self) -> list[Path]:
-        """Every spec under `specs/`, sorted; files starting with `_` are bases, not apps."""
+        """Every spec in the specs folder, sorted; files starting with `_` are bases, not apps."""
         if not self.specs_dir.is_dir():
             return []
         return sorted(
@@ -125,12 +225,12 @@ class Project:
         absolute = path if path.is_absolute() else Path.cwd() / path
         try:
             return absolute.resolve().relative_to(self.root.resolve()).as_posix()
-        except ValueError:
+        except (ValueError, OSError):
             return path.as_posix()
 
     def output_path(self, spec_path: Path) -> Path:
         """Where the file generated from `spec_path` goes, relative to the root."""
-        return Path(GENERATED_DIR) / f"{spec_path.stem}.py"
+        return self.generated_dir / f"{spec_path.stem}.py"
 
     def name_problems(self, paths: list[Path]) -> list[Problem]:
         """Spec file names that cannot name a generated module, or name the same one twice."""
@@ -150,7 +250,8 @@ class Project:
         if path.stem in stems:
             return Problem(
                 display,
-                f"{stems[path.stem]} would generate the same file {GENERATED_DIR}/{path.stem}.py",
+                f"{stems[path.stem]} would generate the same file "
+                f"{self.output_path(path).as_posix()}",
             )
         stems[path.stem] = display
         return None
@@ -175,10 +276,13 @@ class Project:
             raise SpecError(problems)
         return loaded
 
+    # -- knowing a file is up to date without rendering -------------------------------------
+
     def raw_inputs(self, spec_path: Path) -> RawInputs | None:
         """The raw inputs of the file generated from `spec_path`, its bases found by parsing."""
         return raw_inputs(
             spec_path,
+            self.root,
             self.display_path(spec_path),
             self.output_path(spec_path).as_posix(),
             self.modalgen,
@@ -186,21 +290,27 @@ class Project:
 
     def is_current(self, spec_path: Path) -> bool:
         """Whether the file generated from `spec_path` is known, without rendering, to be what
-        `generate` would write: it records the digest its raw inputs have now (reading the bases
-        it records, parsing nothing), and its content still hashes as it records."""
-        text = _read_text(self.root / self.output_path(spec_path))
-        record = None if text is None else fast_path_record(text)
-        bases = None if record is None else bases_from_text(record.bases)
-        if record is None or bases is None or not record.content_matches():
+        `generate` would write: the user's cache remembers what this modalgen writes for the raw
+        inputs the spec has now, the file on disk has that sha256, and the paths its image adds
+        are still safe to add. Nothing the file itself says is taken into account."""
+        inputs = self.raw_inputs(spec_path)
+        entry = None if inputs is None else user_cache.read_entry(Known.entry_name(inputs))
+        known = None if entry is None else Known.from_text(entry)
+        if known is None:
             return False
-        digest = raw_inputs_digest(
-            spec_path,
-            bases,
-            self.display_path(spec_path),
-            self.output_path(spec_path).as_posix(),
-            self.modalgen,
-        )
-        return digest == record.raw_inputs
+        try:
+            data = read_project_file(
+                self.root / self.output_path(spec_path), self.root, limits.MAX_GENERATED_BYTES
+            )
+        except UnsafeFile:
+            return False
+        if (self.root / self.output_path(spec_path)).is_symlink():
+            return False
+        if hashlib.sha256(data).hexdigest() != known.content:
+            return False
+        from generator.safe_files import local_path_problems
+
+        return not any(local_path_problems(self.root, Path(path)) for path in known.local_paths)
 
     def split_current(self, paths: list[Path]) -> tuple[list[Path], list[Path]]:
         """Split `paths` into the specs whose generated file is known to be up to date without
@@ -214,26 +324,84 @@ class Project:
         return current, rest
 
     def render(self, paths: list[Path]) -> list[Output]:
-        """Generated files for `paths`, relative to the root. Writes nothing."""
+        """Generated files for `paths`, relative to the root. Writes nothing in the project; the
+        user's cache remembers each output for the raw inputs it was made from."""
         if not paths:
             return []  # nothing to import the renderer for
         from generator.render import render_all
+        from generator.validation import local_paths
 
-        # Hash the raw inputs before reading the specs: a spec edited in between then records
-        # an older digest than its content, which only costs a full check next time.
-        raw = [self.raw_inputs(path) for path in paths]
+        # Hash the raw inputs before and after reading the specs: an output is remembered only
+        # for raw inputs that did not change while it was made.
+        before = [self.raw_inputs(path) for path in paths]
         loaded = self.load_all(paths)
-        return render_all(loaded, Path(GENERATED_DIR), raw)
+        outputs = render_all(loaded, self.generated_dir)
+        for path, inputs, output in zip(paths, before, outputs, strict=True):
+            if inputs is None or self.raw_inputs(path) != inputs:
+                continue
+            known = Known(
+                hashlib.sha256(output.content.encode()).hexdigest(),
+                tuple(local_paths(output.source.spec)),
+            )
+            user_cache.write_entry(Known.entry_name(inputs), known.to_text())
+        return outputs
+
+    # -- what generated/ holds ------------------------------------------------------------------
+
+    def generated_files(self) -> list[Path]:
+        """The files in the output folder that `check` accounts for, relative to the root: every
+        Python file (a link or special file under that name included) and every temporary file
+        a stopped `generate` left."""
+        if not self.output_dir.is_dir():
+            return []
+        return sorted(
+            path.relative_to(self.root)
+            for path in self.output_dir.iterdir()
+            if path.suffix == ".py" or is_leftover(path.name)
+        )
+
+    def orphans(self, spec_paths: Iterable[Path]) -> list[Drift]:
+        """What `generate` removes, or `check` names, among the files no spec in `spec_paths`
+        (every spec of the project) generates: orphans, leftovers and the rest."""
+        produced = {self.output_path(path) for path in spec_paths}
+        return [
+            unexpected(self.root, path) for path in self.generated_files() if path not in produced
+        ]
+
+    def drift(self, outputs: list[Output], current: list[Path]) -> list[Drift]:
+        """Everything `check` reports: outputs that differ from disk, and files that no spec
+        generates."""
+        return find_drift(
+            self.root,
+            outputs,
+            self.generated_files(),
+            [self.output_path(path) for path in current],
+        )
+
+    # -- writing --------------------------------------------------------------------------------
 
     def check_targets(self, paths: Iterable[Path]) -> None:
         """Refuse, before anything is written, any output path (relative to the root) that would
-        land outside generated/ (through `..` or a symbolic link)."""
-        inside = self.output_dir.resolve()
+        land outside the output folder (through `..` or a symbolic link), and an output folder
+        that is itself a link or lies outside the project."""
+        folder = self.output_dir
+        if folder.is_symlink() or not folder.resolve().is_relative_to(self.root.resolve()):
+            raise UnsafeOutputPath(
+                f"refusing to write into {self.generated_dir.as_posix()}/: it is a symbolic link "
+                "(or lies outside the project); make it a plain folder; nothing was written"
+            )
+        if folder.exists() and not folder.is_dir():
+            raise UnsafeOutputPath(
+                f"refusing to write into {self.generated_dir.as_posix()}/: it is not a folder; "
+                "nothing was written"
+            )
+        inside = folder.resolve()
         for path in paths:
-            if not (self.root / path).resolve().is_relative_to(inside):
+            target = self.root / path
+            if target.is_symlink() or not target.resolve().is_relative_to(inside):
                 raise UnsafeOutputPath(
                     f"refusing to write {path.as_posix()}: it resolves outside "
-                    f"{GENERATED_DIR}/ (a symbolic link?); nothing was written"
+                    f"{self.generated_dir.as_posix()}/ (a symbolic link?); nothing was written"
                 )
 
     def check_contents(self, outputs: list[Output]) -> None:
@@ -246,39 +414,87 @@ class Project:
 
     def write(self, output: Output) -> bool:
         """Write one output atomically; return False when the file already has that content."""
-        self.check_targets([output.path])
-        self.check_contents([output])
-        return _write_if_changed(self.root / output.path, output.content)
+        return bool(self.write_all([output], []).written)
+
+    def write_all(
+        self,
+        outputs: list[Output],
+        removals: list[Path],
+        extra: Iterable[tuple[Path, str]] = (),
+    ) -> WriteResult:
+        """Write every output (and `extra` file: path relative to the root, content) that
+        changed, and remove `removals` (paths relative to the root), all or nothing: each new
+        file is staged beside its target first, and only once every one is staged are they
+        renamed into place and the removals made. A failure while staging (a read-only or full
+        disk, a file-size limit) removes what was staged and raises WriteFailed: the project is
+        then as it was."""
+        extra = list(extra)
+        self.check_targets([output.path for output in outputs] + list(removals))
+        for path, _ in extra:
+            if not (self.root / path).parent.resolve().is_relative_to(self.root.resolve()):
+                raise UnsafeOutputPath(
+                    f"refusing to write {path.as_posix()}: its folder resolves outside the "
+                    "project (a symbolic link?); nothing was written"
+                )
+        self.check_contents(outputs)
+        files = [(output.path, output.content) for output in outputs] + extra
+        changed = [(path, content) for path, content in files if not self._has(path, content)]
+        staged: list[tuple[Path, Path]] = []
+        for path, content in changed:
+            target = self.root / path
+            try:
+                staged.append((_stage(target, content), target))
+            except OSError as error:
+                for temporary, _ in staged:
+                    temporary.unlink(missing_ok=True)
+                raise WriteFailed(_write_error(path.as_posix(), error)) from None
+        for temporary, target in staged:
+            os.replace(temporary, target)
+        for path in removals:
+            (self.root / path).unlink(missing_ok=True)
+        return WriteResult({path for path, _ in changed}, list(removals))
+
+    def _has(self, path: Path, content: str) -> bool:
+        try:
+            return read_generated(self.root, path) == content
+        except UnsafeFile:
+            return False
+
+    def write_schema(self, path: Path | None = None) -> bool:
+        """Write the spec schema (at `path`, relative to the root; default: where the project
+        keeps it, else the default place); False when it already has that content."""
+        target = path or self.schema_path or Path(self.settings.schema or DEFAULT_SCHEMA)
+        return bool(self.write_all([], [], [(target, self.expected_schema())]).written)
 
 
-def _read_text(path: Path) -> str | None:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
+@dataclass(frozen=True)
+class WriteResult:
+    written: set[Path]
+    removed: list[Path]
 
 
-def _write_if_changed(target: Path, content: str) -> bool:
-    """Write atomically (temporary file, then rename); False when the content is already there.
+def _write_error(display: str, error: OSError) -> str:
+    return f"cannot write {display}: {error.strerror or error}; nothing was written"
 
-    The file gets the mode it had, or, when new, the mode any new file gets under the umask
-    (the temporary file is created 0600, which would otherwise stay)."""
+
+def _stage(target: Path, content: str) -> Path:
+    """A temporary file beside `target` with `content` and the mode the target has (or, when
+    new, the mode any new file gets under the umask: the temporary file is created 0600)."""
     import tempfile
 
-    if target.is_file() and target.read_text(encoding="utf-8") == content:
-        return False
     target.parent.mkdir(parents=True, exist_ok=True)
     mode = stat.S_IMODE(target.stat().st_mode) if target.is_file() else _new_file_mode()
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    handle, temporary = tempfile.mkstemp(
+        dir=target.parent, prefix=STAGING_PREFIX, suffix=STAGING_SUFFIX
+    )
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
             os.fchmod(stream.fileno(), mode)
             stream.write(content)
-        os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    return True
+    return Path(temporary)
 
 
 def _new_file_mode() -> int:

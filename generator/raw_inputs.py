@@ -1,4 +1,5 @@
-"""The raw inputs of a generated file, hashed as bytes, without validating the spec: what lets
+"""The raw inputs of a generated file, hashed as bytes, without validating the spec: the key
+under which the user's cache (`user_cache.py`) remembers what `generate` writes for them, so that
 `check` and `generate` know an unchanged spec is up to date without importing pydantic, Jinja or
 running ruff.
 
@@ -13,16 +14,18 @@ The digest covers everything that can change what `generate` writes:
 - the versions of Python and of the distributions that take part in rendering: modalgen,
   ruff (the formatter), pydantic, pydantic-core, Jinja2, MarkupSafe and PyYAML.
 
-`generate` finds the bases by parsing `extends` out of each file and records the tree in the
-header beside the digest. The fast path reads the files that tree names, parsing nothing: when
-the digest matches, the tree is the one these same bytes gave when the file was generated, so
-loading the spec now would read these very files. A spec that cannot be read or parsed has no
-digest: the caller then takes the full path, which reports the problem precisely.
+The bases are found from the files themselves, never from anything a generated file records:
+each file's `extends` entries are parsed out of its bytes, or taken from the user's cache where
+the same bytes were parsed before. Every file is read as `safe_files` reads project files: a
+regular file inside the project, within the size limit, before a byte is read. A spec that cannot
+be read or parsed, or whose base lies outside the project, has no digest: the caller then takes
+the full path, which reports the problem precisely.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import sys
@@ -30,10 +33,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from generator import locations
+from generator import limits, locations, user_cache
+from generator.safe_files import UnsafeFile, read_project_file
 
 # Bump when the digest should cover something more, or hash it differently.
-RAW_FORMAT_VERSION = 1
+RAW_FORMAT_VERSION = 2
 EXTENDS = "extends"
 RENDERING_DISTRIBUTIONS = frozenset(
     {"modalgen", "ruff", "pydantic", "pydantic_core", "jinja2", "markupsafe", "pyyaml"}
@@ -51,111 +55,96 @@ class RawInputs:
     digest: str
     bases: BaseTree
 
-    @property
-    def bases_text(self) -> str:
-        return bases_to_text(self.bases)
 
-
-def raw_inputs(path: Path, display_path: str, output_path: str, modalgen: str) -> RawInputs | None:
-    """The raw inputs of the file generated from the spec at `path`, its bases found by parsing
-    (see `find_bases`), given `modalgen_digest()`; None when a file cannot be read or parsed."""
-    bases = find_bases(path)
+def raw_inputs(
+    path: Path, root: Path, display_path: str, output_path: str, modalgen: str
+) -> RawInputs | None:
+    """The raw inputs of the file generated from the spec at `path` in the project at `root`,
+    given `modalgen_digest()`; None when a file cannot be read or parsed."""
+    contents: list[bytes] = []
+    bases = _find_bases(path, root.resolve(), (), contents)
     if bases is None:
-        return None
-    digest = raw_inputs_digest(path, bases, display_path, output_path, modalgen)
-    return None if digest is None else RawInputs(digest, bases)
-
-
-def raw_inputs_digest(
-    path: Path, bases: BaseTree, display_path: str, output_path: str, modalgen: str
-) -> str | None:
-    """sha256 of the raw inputs of the file generated from the spec at `path`, reading the bases
-    that `bases` names (no parsing); None when one cannot be read."""
-    contents = read_inputs(path, bases)
-    if contents is None:
         return None
     digest = hashlib.sha256()
     for text in (modalgen, display_path, output_path, bases_to_text(bases)):
         digest.update(_field(text.encode()))
     for content in contents:
         digest.update(_field(content))
-    return digest.hexdigest()
+    return RawInputs(digest.hexdigest(), bases)
 
 
-def read_inputs(path: Path, bases: BaseTree) -> list[bytes] | None:
-    """The bytes of the spec and of each base in `bases`, in the order `inherit` reads them:
-    each file, then its bases, found as `inherit` finds them; None when one cannot be read."""
-    contents: list[bytes] = []
+def find_bases(path: Path, root: Path) -> BaseTree | None:
+    """The tree of `extends` entries of the spec at `path`, found as `inherit._load` finds and
+    follows them; None when a file cannot be read or parsed, lies outside `root`, or on a
+    cycle."""
+    return _find_bases(path, root.resolve(), (), [])
 
-    def visit(file: Path, tree: BaseTree) -> None:
-        contents.append(file.read_bytes())
-        for entry, subtree in tree:
-            visit((file.parent / entry).resolve(), subtree)
 
+def _find_bases(
+    path: Path, root: Path, chain: tuple[Path, ...], contents: list[bytes]
+) -> BaseTree | None:
+    """As `find_bases`, appending the bytes of each file read to `contents`, in load order."""
+    if len(contents) >= limits.MAX_SPEC_FILES:
+        return None
     try:
-        visit(path, bases)
-    except OSError:
+        data = read_project_file(path, root, limits.MAX_FILE_BYTES)
+    except UnsafeFile:
         return None
-    return contents
-
-
-def find_bases(path: Path) -> BaseTree | None:
-    """The tree of `extends` entries of the spec at `path`, parsed as `inherit._load` parses and
-    follows them; None when a file cannot be read or parsed, or on a cycle."""
-    return _find_bases(path, ())
-
-
-def _find_bases(path: Path, chain: tuple[Path, ...]) -> BaseTree | None:
-    try:
-        data = _parse(path.read_bytes().decode("utf-8"), path.suffix)
-    except (OSError, UnicodeDecodeError, ValueError):
-        return None
-    if not isinstance(data, dict):
-        return None
-    entries = data.get(EXTENDS, [])
-    if not isinstance(entries, list) or not all(isinstance(entry, str) for entry in entries):
+    contents.append(data)
+    entries = extends_entries(data, path.suffix)
+    if entries is None:
         return None
     resolved = path.resolve()
     tree: list[tuple[str, BaseTree]] = []
     for entry in entries:
-        base_path = (path.parent / entry).resolve()
+        try:
+            base_path = (path.parent / entry).resolve()
+        except (OSError, ValueError):
+            return None
         if base_path == resolved or base_path in chain:
             return None
-        subtree = _find_bases(base_path, (*chain, resolved))
+        subtree = _find_bases(base_path, root, (*chain, resolved), contents)
         if subtree is None:
             return None
         tree.append((entry, subtree))
     return tuple(tree)
 
 
+def extends_entries(data: bytes, suffix: str) -> list[str] | None:
+    """The `extends` entries of a spec file of these bytes, or None when they cannot be told.
+
+    Parsing is what costs (and a YAML file would import PyYAML): the entries of bytes parsed
+    before are remembered in the user's cache under the sha256 of the bytes."""
+    key = hashlib.sha256(_field(suffix.encode()) + _field(data)).hexdigest()
+    name = f"extends-{key}.json"
+    remembered = user_cache.read_entry(name)
+    if remembered is not None:
+        try:
+            entries = json.loads(remembered)
+        except ValueError:
+            entries = None
+        if isinstance(entries, list) and all(isinstance(entry, str) for entry in entries):
+            return entries
+    try:
+        parsed = _parse(data.decode("utf-8"), suffix)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    if not isinstance(parsed, dict):
+        return None
+    entries = parsed.get(EXTENDS, [])
+    if not isinstance(entries, list) or not all(isinstance(entry, str) for entry in entries):
+        return None
+    user_cache.write_entry(name, json.dumps(entries))
+    return entries
+
+
 def bases_to_text(bases: BaseTree) -> str:
-    """The tree as one line of JSON, as the header records it: `[["_base/x.toml", []]]`."""
-    import json
+    """The tree as one line of JSON: `[["_base/x.toml", []]]`."""
 
     def as_lists(tree: BaseTree) -> list[Any]:
         return [[entry, as_lists(subtree)] for entry, subtree in tree]
 
     return json.dumps(as_lists(bases), ensure_ascii=True)
-
-
-def bases_from_text(text: str) -> BaseTree | None:
-    """The tree a header records, or None when the text is not one."""
-    import json
-
-    def as_tree(value: Any) -> BaseTree:
-        if not isinstance(value, list):
-            raise ValueError("not a list")
-        tree: list[tuple[str, BaseTree]] = []
-        for item in value:
-            if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)):
-                raise ValueError("not an [entry, bases] pair")
-            tree.append((item[0], as_tree(item[1])))
-        return tuple(tree)
-
-    try:
-        return as_tree(json.loads(text))
-    except (ValueError, RecursionError):  # JSONDecodeError is a ValueError
-        return None
 
 
 def _parse(text: str, suffix: str) -> Any:

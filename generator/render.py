@@ -6,7 +6,6 @@ import ast
 import importlib.metadata
 import subprocess
 import tempfile
-from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -15,9 +14,8 @@ import jinja2
 
 from generator import locations
 from generator.locations import TEMPLATE
-from generator.provenance import PENDING_DIGEST, inputs_digest, seal
-from generator.pycode import PyCode, comment
-from generator.raw_inputs import RawInputs
+from generator.provenance import inputs_digest
+from generator.pycode import PyCode
 from generator.validation import LoadedSpec
 from generator.view import build_view
 
@@ -73,22 +71,13 @@ def output_path(spec: LoadedSpec, output_dir: Path) -> Path:
     return output_dir / f"{spec.document.path.stem}.py"
 
 
-def render_unformatted(
-    spec: LoadedSpec, output_dir: Path, raw_inputs: RawInputs | None = None
-) -> str:
-    """The file for `spec`, before formatting. `raw_inputs` were taken before the spec was read
-    (see `raw_inputs.py`); without them, the file records a digest that no raw inputs have, and
-    its fast path never applies."""
+def render_unformatted(spec: LoadedSpec, output_dir: Path) -> str:
+    """The file for `spec`, before formatting."""
     path = output_path(spec, output_dir)
     digest = inputs_digest(spec.spec, spec.display_path, templates_dir(), _ruff_version())
     view = build_view(spec.spec, spec.display_path, path.as_posix(), digest)
     template = environment().get_template(TEMPLATE)
-    text = template.render(
-        app=view,
-        raw_inputs_digest=comment(raw_inputs.digest if raw_inputs else PENDING_DIGEST),
-        raw_inputs_bases=comment(raw_inputs.bases_text if raw_inputs else "[]"),
-        content_digest=comment(PENDING_DIGEST),
-    )
+    text = template.render(app=view)
     try:
         ast.parse(text, filename=path.as_posix())
     except SyntaxError as error:
@@ -99,20 +88,11 @@ def render_unformatted(
     return text
 
 
-def render_all(
-    specs: list[LoadedSpec],
-    output_dir: Path,
-    raw_inputs: Sequence[RawInputs | None] | None = None,
-) -> list[Output]:
-    """The generated files for `specs`, formatted and sealed with their content digest, given
-    each one's raw inputs. Writes nothing."""
-    raw = raw_inputs if raw_inputs is not None else [None] * len(specs)
-    texts = [
-        render_unformatted(spec, output_dir, inputs)
-        for spec, inputs in zip(specs, raw, strict=True)
-    ]
+def render_all(specs: list[LoadedSpec], output_dir: Path) -> list[Output]:
+    """The generated files for `specs`, formatted. Writes nothing."""
+    texts = [render_unformatted(spec, output_dir) for spec in specs]
     return [
-        Output(output_path(spec, output_dir), spec, seal(content))
+        Output(output_path(spec, output_dir), spec, content)
         for spec, content in zip(specs, format_sources(texts), strict=True)
     ]
 

@@ -20,6 +20,7 @@ from generator.fields import ENGINE_FLAG, GPU_EXAMPLE, Gpu
 from generator.image import LAYERS, AddLocalDir, AddLocalFile
 from generator.inherit import load_layered
 from generator.loader import SourceDocument
+from generator.safe_files import local_path_problems
 from generator.models import PATTERN_EXPECTATIONS, SPEC_VERSION, Spec
 
 
@@ -106,6 +107,15 @@ def project_root(spec_path: Path) -> Path:
     return spec_path.resolve().parent.parent
 
 
+def local_paths(spec: Spec) -> list[str]:
+    """The project paths the spec's image adds (files and folders), as written."""
+    return [
+        layer.add_local_file if isinstance(layer, AddLocalFile) else layer.add_local_dir
+        for layer in spec.image.layers
+        if isinstance(layer, AddLocalFile | AddLocalDir)
+    ]
+
+
 def _local_files(spec: Spec, document: SourceDocument) -> list[tuple[FieldPath, str]]:
     """Each file or folder an image layer adds must exist inside the project (paths from its
     root)."""
@@ -137,6 +147,11 @@ def _local_files(spec: Spec, document: SourceDocument) -> list[tuple[FieldPath, 
                     "paths are relative to the folder that holds specs/",
                 )
             )
+        else:
+            found += [
+                (field, f"{problem}: an image may only add files of this project")
+                for problem in local_path_problems(root, relative)
+            ]
     return found
 
 

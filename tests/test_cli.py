@@ -90,7 +90,12 @@ def test_usage_errors_exit_2(project: Path) -> None:
     empty.mkdir()
     result = run(empty, "generate")
     assert result.exit_code == 2
-    assert "no specs given" in result.output
+    assert "no modalgen project in" in result.output
+    assert "modalgen init" in result.output
+    (empty / "specs").mkdir()
+    result = run(empty, "generate")
+    assert result.exit_code == 2
+    assert "no specs given and none found in specs/" in result.output
 
 
 def test_module_entry_point() -> None:

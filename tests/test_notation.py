@@ -26,7 +26,6 @@ from generator.inherit import load_layered
 from generator.loader import SourceDocument
 from generator.models import Spec
 from generator.project import Project
-from generator.provenance import without_fast_path_lines
 from generator.validation import validate_document
 from tests.conftest import FLAT_SPECS, ROOT
 
@@ -126,7 +125,7 @@ def rendered(root: Path, name: str, text: str) -> str:
     (root / "specs").mkdir(parents=True)
     (root / "specs" / name).write_text(text, encoding="utf-8")
     (output,) = Project(root).render([root / "specs" / name])
-    return without_fast_path_lines(output.content)
+    return output.content
 
 
 @pytest.mark.parametrize("name", NOTATION)

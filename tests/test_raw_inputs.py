@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -16,18 +17,13 @@ from generator.engines.option_table import (
     write_catalog_manifest,
 )
 from generator.raw_inputs import (
-    bases_from_text,
-    bases_to_text,
     distribution_versions,
     find_bases,
     modalgen_digest,
     raw_inputs,
-    raw_inputs_digest,
-    read_inputs,
 )
 from tests.conftest import ROOT
 
-BASE = ROOT / "specs" / "_base" / "sglang-h100.toml"
 MODALGEN = "a" * 64
 
 
@@ -37,26 +33,53 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
-def test_a_spec_and_its_base_are_read_in_load_order() -> None:
+def digest(spec: Path, display: str = "specs/spec.toml", output: str = "generated/spec.py"):
+    inputs = raw_inputs(spec, spec.parent, display, output, MODALGEN)
+    return None if inputs is None else inputs.digest
+
+
+def test_a_spec_and_its_base_are_found_in_load_order() -> None:
     for name in ("qwen36_vlm.toml", "qwen35_low_latency.yaml"):
         spec = ROOT / "specs" / name
-        bases = find_bases(spec)
-        assert bases == (("_base/sglang-h100.toml", ()),)
-        assert read_inputs(spec, bases) == [spec.read_bytes(), BASE.read_bytes()]
+        assert find_bases(spec, ROOT) == (("_base/sglang-h100.toml", ()),)
 
 
 def test_bases_of_bases_are_found_from_the_file_that_names_them(tmp_path: Path) -> None:
     write(tmp_path / "bases" / "root.toml", "version = 1\n")
-    write(tmp_path / "bases" / "middle.yaml", "extends: [root.toml]\n")
+    middle = write(tmp_path / "bases" / "middle.yaml", "extends: [root.toml]\n")
     spec = write(tmp_path / "spec.toml", 'extends = ["bases/middle.yaml"]\n')
-    bases = find_bases(spec)
-    assert bases == (("bases/middle.yaml", (("root.toml", ()),)),)
-    assert bases_from_text(bases_to_text(bases)) == bases
-    assert read_inputs(spec, bases) == [
-        b'extends = ["bases/middle.yaml"]\n',
-        b"extends: [root.toml]\n",
-        b"version = 1\n",
-    ]
+    assert find_bases(spec, tmp_path) == (("bases/middle.yaml", (("root.toml", ()),)),)
+    before = digest(spec)
+    middle.write_text("extends: [root.toml]  # a comment\n")
+    assert digest(spec) != before  # a base's bytes are part of the digest
+
+
+def test_bases_are_found_from_the_files_each_time_never_from_a_record(tmp_path: Path) -> None:
+    # The entries parsed from a file's bytes are remembered under the sha256 of the bytes, so a
+    # changed file is parsed anew: a base added to a spec is found at once.
+    write(tmp_path / "a.toml", "version = 1\n")
+    spec = write(tmp_path / "spec.toml", "version = 1\n")
+    assert find_bases(spec, tmp_path) == ()
+    spec.write_text('extends = ["a.toml"]\nversion = 1\n')
+    assert find_bases(spec, tmp_path) == (("a.toml", ()),)
+
+
+def test_bases_outside_the_project_or_not_regular_files_have_no_raw_inputs(
+    tmp_path: Path,
+) -> None:
+    project = tmp_path / "project"
+    write(tmp_path / "outside.toml", "version = 1\n")
+    spec = write(project / "spec.toml", 'extends = ["../outside.toml"]\n')
+    assert find_bases(spec, project) is None
+    os.mkfifo(project / "fifo.toml")  # would block a plain read forever
+    spec.write_text('extends = ["fifo.toml"]\n')
+    assert find_bases(spec, project) is None
+    (project / "zero.toml").symlink_to("/dev/zero")  # would never end
+    spec.write_text('extends = ["zero.toml"]\n')
+    assert find_bases(spec, project) is None
+    big = write(project / "big.toml", "# " + "x" * (2 * 1024 * 1024) + "\n")
+    spec.write_text(f'extends = ["{big.name}"]\n')
+    assert find_bases(spec, project) is None
 
 
 def test_what_loading_would_refuse_has_no_raw_inputs(tmp_path: Path) -> None:
@@ -66,39 +89,26 @@ def test_what_loading_would_refuse_has_no_raw_inputs(tmp_path: Path) -> None:
     broken = write(tmp_path / "broken.yaml", "app: [\n")
     not_a_list = write(tmp_path / "string.toml", 'extends = "b.toml"\n')
     for spec in (cycle, missing, broken, not_a_list):
-        assert find_bases(spec) is None, spec.name
-        assert raw_inputs(spec, spec.name, "generated/x.py", MODALGEN) is None
-
-
-def test_a_header_that_is_not_a_tree_of_bases_is_refused() -> None:
-    for text in ("", "{}", '["a.toml"]', '[["a.toml"]]', "[[1, []]]", "[" * 5000):
-        assert bases_from_text(text) is None, text
+        assert find_bases(spec, tmp_path) is None, spec.name
+        assert digest(spec) is None
 
 
 def test_the_digest_covers_paths_bytes_bases_and_modalgen(tmp_path: Path) -> None:
     spec = write(tmp_path / "spec.toml", "version = 1\n")
-    base = write(tmp_path / "base.toml", "version = 1\n")
-    inputs = raw_inputs(spec, "specs/spec.toml", "generated/spec.py", MODALGEN)
+    write(tmp_path / "base.toml", "version = 1\n")
+    inputs = raw_inputs(spec, tmp_path, "specs/spec.toml", "generated/spec.py", MODALGEN)
     assert inputs is not None and inputs.bases == ()
     for other in (
-        raw_inputs(spec, "specs/other.toml", "generated/spec.py", MODALGEN),
-        raw_inputs(spec, "specs/spec.toml", "generated/other.py", MODALGEN),
-        raw_inputs(spec, "specs/spec.toml", "generated/spec.py", "b" * 64),
+        digest(spec, display="specs/other.toml"),
+        digest(spec, output="generated/other.py"),
+        raw_inputs(spec, tmp_path, "specs/spec.toml", "generated/spec.py", "b" * 64).digest,
     ):
-        assert other is not None and other.digest != inputs.digest
-    with_base = raw_inputs_digest(
-        spec, (("base.toml", ()),), "specs/spec.toml", "generated/spec.py", MODALGEN
-    )
+        assert other not in (None, inputs.digest)
+    spec.write_text('extends = ["base.toml"]\nversion = 1\n')
+    with_base = digest(spec)
     assert with_base not in (None, inputs.digest)
-    base.write_text("version = 1  # a comment\n")
-    assert (
-        raw_inputs_digest(
-            spec, (("base.toml", ()),), "specs/spec.toml", "generated/spec.py", MODALGEN
-        )
-        != with_base
-    )
     spec.write_text("version = 1  # a comment\n")
-    assert raw_inputs(spec, "specs/spec.toml", "generated/spec.py", MODALGEN) != inputs
+    assert digest(spec) not in (None, inputs.digest, with_base)
 
 
 def test_modalgen_digest_covers_every_template_file(
