@@ -29,6 +29,7 @@ from generator.project import (
     UnsafeOutputPath,
     WriteFailed,
 )
+from generator.provenance import HEADER_LINE
 from generator.reports import FORMATS as REPORT_FORMATS
 from generator.reports import Finding, Report, Severity
 from generator.resolved import FORMATS
@@ -359,23 +360,36 @@ def _reason(drift: Drift) -> str:
 
 def _drift_finding(drift: Drift) -> Finding:
     line = _first_changed_line(drift.diff)
+    fix = "; run `modalgen generate` and commit the result" if drift.kind in _REGENERATE else ""
     return Finding(
         Severity.ERROR,
         drift.path.as_posix(),
-        f"{drift.kind.value}: {_reason(drift)}; run `modalgen generate` and commit the result",
+        f"{drift.kind.value}: {_reason(drift)}{fix}",
         line=line,
         column=1 if line is not None else None,
         kind=drift.kind.value,
     )
 
 
-_HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+\d+(?:,\d+)? @@", re.MULTILINE)
+# The drift that `generate` mends, and whose reason does not say so already.
+_REGENERATE = (DriftKind.MISSING, DriftKind.STALE, DriftKind.HAND_EDITED)
+_HUNK = re.compile(r"^@@ -(\d+)(?:,\d+)? \+\d+(?:,\d+)? @@")
 
 
 def _first_changed_line(diff: str) -> int | None:
-    """The line of the file on disk where the diff's first hunk starts (1 for a new file)."""
-    match = _HUNK.search(diff)
-    return None if match is None else max(1, int(match[1]))
+    """The line of the file on disk that the diff changes first (1 for a file to be written)."""
+    line = None
+    for text in diff.splitlines():
+        hunk = _HUNK.match(text)
+        if hunk is not None:
+            line = int(hunk[1])
+        elif line is not None and text[:1] == " ":
+            line += 1
+        elif line is not None and text[:1] in "+-":
+            if not HEADER_LINE.match(text[1:]):  # the inputs digest changes with any change
+                return max(1, line)
+            line += text[:1] == "-"
+    return None
 
 
 @main.command()
@@ -471,6 +485,83 @@ def schema(project_dir: Path | None) -> None:
     target = project.schema_path or Path(project.settings.schema or "schemas/spec.schema.json")
     changed = project.write_schema(target)
     _console().info("wrote" if changed else "unchanged", target.as_posix())
+
+
+@main.command()
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--name", default=None, help="The starter spec's name; default: from the model.")
+@click.option("--model", default=None, help="Hugging Face repository id, ORG/NAME, to serve.")
+@click.option("--revision", default=None, help="With --model: the full commit hash to pin.")
+@click.option("--gpu", default=None, help="With --model: Modal GPU as TYPE:COUNT, such as H100:1.")
+@click.option(
+    "--engine", type=click.Choice(ENGINE_KINDS), default=DEFAULT_ENGINE, show_default=True
+)
+def init(
+    directory: Path | None,
+    name: str | None,
+    model: str | None,
+    revision: str | None,
+    gpu: str | None,
+    engine: str,
+) -> None:
+    """Make DIRECTORY (default: this folder) a modalgen project.
+
+    Writes modalgen.toml, a starter spec in specs/ (for --model, else a commented example), the
+    spec schema, a pre-commit config and a GitHub workflow that run `modalgen check` at this
+    release of modalgen, and adds bench/ to .gitignore. Never overwrites a file: what exists is
+    skipped, so running it twice changes nothing.
+    """
+    from generator import scaffold
+    from generator.starter import starter_spec
+
+    if model is None and (revision or gpu):
+        raise click.UsageError("--revision and --gpu go with --model")
+    if model is not None and not (revision and gpu):
+        raise click.UsageError("--model needs --revision (a full commit hash) and --gpu")
+    root = (directory or _start_dir(None) or Path.cwd()).resolve()
+    if root.exists() and not root.is_dir():
+        raise click.BadParameter(f"{root} is not a folder", param_hint="DIRECTORY")
+    name = name or _spec_name(model or scaffold.DEFAULT_MODEL)
+    if not SPEC_STEM.match(name):
+        raise click.BadParameter("use lower-case letters, digits and _", param_hint="--name")
+    project = Project(root)
+    has_specs = bool(project.discover_specs())
+    with _exit_on_spec_error("nothing was written."):
+        text = starter_spec(
+            name,
+            model or scaffold.DEFAULT_MODEL,
+            revision or scaffold.DEFAULT_REVISION,
+            gpu or scaffold.DEFAULT_GPU,
+            engine,
+            None,
+        )
+    release = scaffold.this_release()
+    planned = scaffold.plan(
+        root, name, None if has_specs else text, project.expected_schema(), release
+    )
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        scaffold.write(root, planned)
+    except OSError as error:
+        raise click.ClickException(
+            f"cannot write into {root}: {error.strerror or error}; nothing was written"
+        ) from None
+    console = _console()
+    if has_specs:
+        console.info("unchanged", f"{project.settings.specs}/ (it holds specs already)")
+    for item in planned:
+        if item.skip is not None:
+            console.info("unchanged", f"{item.path.as_posix()} ({item.skip}: left as it is)")
+        else:
+            console.info("wrote", item.path.as_posix() + (" (added bench/)" if item.append else ""))
+    if not has_specs:
+        console.info("next", f"edit {project.settings.specs}/{name}.toml, then `modalgen generate`")
+
+
+def _spec_name(model: str) -> str:
+    """A spec name from a model id: `Qwen/Qwen3-8B` -> `qwen3_8b`."""
+    stem = re.sub(r"[^a-z0-9]+", "_", model.rpartition("/")[2].lower()).strip("_")
+    return stem if SPEC_STEM.match(stem) else f"model_{stem}".rstrip("_")
 
 
 @main.command()

@@ -20,8 +20,8 @@ from generator.fields import ENGINE_FLAG, GPU_EXAMPLE, Gpu
 from generator.image import LAYERS, AddLocalDir, AddLocalFile
 from generator.inherit import load_layered
 from generator.loader import SourceDocument
-from generator.safe_files import local_path_problems
 from generator.models import PATTERN_EXPECTATIONS, SPEC_VERSION, Spec
+from generator.safe_files import local_path_problems
 
 
 @dataclass(frozen=True)
