@@ -111,6 +111,14 @@ def _in_project(project: Project, spec: Path, project_dir: Path | None) -> Path:
     return path
 
 
+def _render(project: Project, paths: list[Path]) -> list[Output]:
+    """The outputs of `paths`; a fault of the machine (no room to format them) as a clear error."""
+    try:
+        return project.render(paths)
+    except WriteFailed as error:
+        raise click.ClickException(str(error)) from None
+
+
 def _console() -> Console:
     context = click.get_current_context(silent=True)
     return context.find_object(Console) if context and context.find_object(Console) else Console()
@@ -231,7 +239,7 @@ def generate(specs: tuple[Path, ...], project_dir: Path | None) -> None:
     paths = _spec_paths(project, specs, project_dir)
     _, rest = project.split_current(paths)
     with _exit_on_spec_error("nothing was written."):
-        outputs = {output.source.document.path: output for output in project.render(rest)}
+        outputs = {output.source.document.path: output for output in _render(project, rest)}
     _warn(output.source for output in outputs.values())
     console = _console()
     leftovers = project.orphans({*every_spec, *paths})
@@ -305,7 +313,7 @@ def check(project_dir: Path | None, format_: str) -> None:
     report = Report("check", [project.output_path(path).as_posix() for path in paths])
     current, rest = project.split_current(paths)
     try:
-        outputs = project.render(rest)
+        outputs = _render(project, rest)
     except SpecError as error:
         if format_ == "text":
             _report(error, "cannot check generated/.")
@@ -404,7 +412,7 @@ def diff(specs: tuple[Path, ...], project_dir: Path | None) -> None:
     paths = _spec_paths(project, specs, project_dir)
     _, rest = project.split_current(paths)
     with _exit_on_spec_error("nothing to diff."):
-        outputs = project.render(rest)
+        outputs = _render(project, rest)
     _refuse_credentials(project, outputs)
     drifts = project.drift(outputs, [])
     drifts = [drift for drift in drifts if drift.path in {output.path for output in outputs}]

@@ -328,14 +328,17 @@ class Project:
         user's cache remembers each output for the raw inputs it was made from."""
         if not paths:
             return []  # nothing to import the renderer for
-        from generator.render import render_all
+        from generator.render import FormatFailed, render_all
         from generator.validation import local_paths
 
         # Hash the raw inputs before and after reading the specs: an output is remembered only
         # for raw inputs that did not change while it was made.
         before = [self.raw_inputs(path) for path in paths]
         loaded = self.load_all(paths)
-        outputs = render_all(loaded, self.generated_dir)
+        try:
+            outputs = render_all(loaded, self.generated_dir)
+        except FormatFailed as error:
+            raise WriteFailed(str(error)) from None
         for path, inputs, output in zip(paths, before, outputs, strict=True):
             if inputs is None or self.raw_inputs(path) != inputs:
                 continue

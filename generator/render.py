@@ -27,6 +27,11 @@ class RenderError(Exception):
     """The templates produced something that is not valid Python: a bug in modalgen."""
 
 
+class FormatFailed(Exception):
+    """The formatter could not be run (no room for its temporary files, say): nothing was
+    written."""
+
+
 @dataclass(frozen=True)
 class Output:
     """One generated file: where it goes, relative to the project root, and its content."""
@@ -114,6 +119,16 @@ def format_sources(texts: list[str]) -> list[str]:
     directory (a process per source costs more than formatting does)."""
     if not texts:
         return []
+    try:
+        return _format_in(texts)
+    except OSError as error:
+        raise FormatFailed(
+            f"cannot format the generated code in a temporary folder ({tempfile.gettempdir()}): "
+            f"{error.strerror or error}; nothing was written"
+        ) from None
+
+
+def _format_in(texts: list[str]) -> list[str]:
     with tempfile.TemporaryDirectory(prefix="modalgen-format-") as directory:
         files = [Path(directory) / f"source_{index:05d}.py" for index in range(len(texts))]
         for file, text in zip(files, texts, strict=True):

@@ -138,6 +138,15 @@ def plan(
     return planned
 
 
+def _stays_inside(root: Path, path: Path) -> bool:
+    """Whether the folders of `path` (relative to `root`), as far as they exist, resolve inside
+    `root`."""
+    folder = root / path.parent
+    while not folder.exists() and folder != root and not folder.is_symlink():
+        folder = folder.parent
+    return folder.resolve().is_relative_to(root.resolve())
+
+
 def _exists(path: Path) -> bool:
     return path.exists() or path.is_symlink()
 
@@ -146,6 +155,9 @@ def write(root: Path, planned: list[Planned]) -> list[Planned]:
     """Write what is planned and not skipped, never over a file (O_EXCL), never through a link
     out of `root`; all or nothing: on a failure, what this call wrote is removed again and the
     OSError raised. Returns what was written."""
+    for item in planned:
+        if item.skip is None and not _stays_inside(root, item.path):
+            raise OSError(f"{item.path.parent.as_posix()}/ leads out of the project")
     done: list[tuple[Planned, int]] = []
     try:
         for item in planned:
@@ -153,8 +165,6 @@ def write(root: Path, planned: list[Planned]) -> list[Planned]:
                 continue
             target = root / item.path
             target.parent.mkdir(parents=True, exist_ok=True)
-            if not target.parent.resolve().is_relative_to(root.resolve()):
-                raise OSError(f"{item.path.parent.as_posix()}/ leads out of the project")
             if item.append:
                 with target.open("a", encoding="utf-8") as stream:
                     size = stream.tell()

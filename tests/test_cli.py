@@ -103,3 +103,233 @@ def test_module_entry_point() -> None:
         [sys.executable, "-m", "generator", "--help"], capture_output=True, text=True, check=True
     )
     assert "Usage: modalgen" in result.stdout
+
+
+# -- from any folder of the project -----------------------------------------------------------
+
+
+def run_in(folder: Path, *args: str):
+    """The CLI as a user runs it: in `folder`, with no -C."""
+    return subprocess.run(
+        [sys.executable, "-m", "generator", *args],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@pytest.fixture
+def generated(project: Path) -> Path:
+    assert run(project, "generate").exit_code == 0
+    return project
+
+
+def test_every_command_finds_the_project_upward(generated: Path) -> None:
+    for folder in (generated / "specs", generated / "generated", generated / "specs" / "_base"):
+        result = run_in(folder, "check")
+        assert result.returncode == 0, result.stderr
+        assert "ok 2 generated file(s) up to date" in result.stdout
+    result = run_in(generated / "specs", "validate", "qwen36_vlm.toml")  # relative to here
+    assert result.returncode == 0, result.stderr
+    assert "ok specs/qwen36_vlm.toml" in result.stdout
+
+
+def test_generate_from_the_specs_folder_writes_into_the_projects_generated(generated: Path) -> None:
+    (generated / "generated" / "qwen36_vlm.py").unlink()
+    result = run_in(generated / "specs", "generate", "qwen36_vlm.toml")
+    assert result.returncode == 0, result.stderr
+    assert "wrote generated/qwen36_vlm.py (from specs/qwen36_vlm.toml)" in result.stdout
+    assert not (generated / "specs" / "generated").exists()
+    assert (generated / "generated" / "qwen36_vlm.py").read_bytes() == (
+        ROOT / "generated" / "qwen36_vlm.py"
+    ).read_bytes()
+
+
+def test_project_dir_goes_before_or_after_the_command(
+    generated: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    for args in (["-C", str(generated), "check"], ["check", "-C", str(generated)]):
+        result = run_in(elsewhere, *args)
+        assert result.returncode == 0, result.stderr
+    result = run_in(elsewhere, "check")
+    assert result.returncode == 2
+    assert "no modalgen project in" in result.stderr and "-C DIR" in result.stderr
+
+
+def test_a_spec_outside_the_project_is_refused(
+    generated: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    stray = tmp_path_factory.mktemp("elsewhere") / "stray.toml"
+    shutil.copy(generated / "specs" / "qwen36_vlm.toml", stray)
+    result = run(generated, "generate", str(stray))
+    assert result.exit_code == 2
+    assert "is not inside the project" in result.output
+
+
+# -- what generate removes, and what it leaves ------------------------------------------------
+
+
+def test_generate_removes_the_file_of_a_renamed_spec(generated: Path) -> None:
+    specs = generated / "specs"
+    (specs / "qwen36_vlm.toml").rename(specs / "vlm.toml")
+    result = run(generated, "check")
+    assert result.exit_code == 1
+    assert "generated/qwen36_vlm.py: orphaned: no spec generates it any more; `modalgen " in (
+        result.output
+    )
+    result = run(generated, "generate")
+    assert result.exit_code == 0, result.output
+    assert "removed generated/qwen36_vlm.py (no spec generates it any more)" in result.output
+    assert "wrote generated/vlm.py" in result.output
+    assert sorted(path.name for path in (generated / "generated").iterdir()) == [
+        "qwen35_low_latency.py",
+        "vlm.py",
+    ]
+    assert run(generated, "check").exit_code == 0
+
+
+def test_generate_never_removes_a_file_without_the_header(generated: Path) -> None:
+    mine = generated / "generated" / "helpers.py"
+    mine.write_text("def helper():\n    return 1\n")
+    result = run(generated, "check")
+    assert result.exit_code == 1
+    assert "generated/helpers.py: foreign: not written by modalgen" in result.output
+    result = run(generated, "generate")
+    assert result.exit_code == 0
+    assert "warning: generated/helpers.py: not written by modalgen" in result.output
+    assert mine.read_text() == "def helper():\n    return 1\n"
+
+
+@pytest.mark.parametrize("name", [".modalgen-x1y2z3.tmp", ".qwen36_vlm.py.abcd1234"])
+def test_a_stopped_runs_temporary_files_are_named_and_removed(generated: Path, name: str) -> None:
+    leftover = generated / "generated" / name
+    leftover.write_text("half a file")
+    result = run(generated, "check")
+    assert result.exit_code == 1
+    assert f"generated/{name}: leftover: a temporary file" in result.output
+    result = run(generated, "generate")
+    assert f"removed generated/{name} (a stopped run's temporary file)" in result.output
+    assert not leftover.exists()
+    assert run(generated, "check").exit_code == 0
+
+
+# -- writing: all or nothing ------------------------------------------------------------------
+
+FILE_SIZE_LIMIT = """
+import resource, signal, sys
+from generator.cli import main
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
+resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[1]), int(sys.argv[1])))
+main(["generate", "-C", sys.argv[2]])
+"""
+
+
+def changed_everywhere(project: Path) -> dict[str, bytes]:
+    """Change the base both specs extend; return what generated/ holds before."""
+    base = project / "specs" / "_base" / "sglang-h100.toml"
+    base.write_text(base.read_text().replace("target_inputs = 10", "target_inputs = 12"))
+    return {path.name: path.read_bytes() for path in (project / "generated").iterdir()}
+
+
+def test_a_file_size_limit_is_a_clear_error_and_changes_nothing(generated: Path) -> None:
+    before = changed_everywhere(generated)
+    result = subprocess.run(
+        [sys.executable, "-c", FILE_SIZE_LIMIT, "20000", str(generated)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "File too large; nothing was written" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert {path.name: path.read_bytes() for path in (generated / "generated").iterdir()} == before
+
+
+def test_a_write_that_fails_midway_leaves_generated_as_it_was(
+    generated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The disk fills up after the first file is staged: the OS answers ENOSPC to the second.
+    import errno
+    import tempfile
+
+    before = changed_everywhere(generated)
+    original = tempfile.mkstemp
+    staged: list[str] = []
+
+    def disk_full_after_one(*args, **kwargs):
+        if kwargs.get("dir") != generated / "generated":
+            return original(*args, **kwargs)
+        if staged:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        handle, name = original(*args, **kwargs)
+        staged.append(name)
+        return handle, name
+
+    monkeypatch.setattr(tempfile, "mkstemp", disk_full_after_one)
+    result = run(generated, "generate")
+    assert result.exit_code == 1
+    assert "No space left on device; nothing was written" in result.output
+    assert len(staged) == 1 and not Path(staged[0]).exists()  # staged, then taken back
+    assert {path.name: path.read_bytes() for path in (generated / "generated").iterdir()} == before
+
+
+def test_a_dangling_generated_link_is_refused_cleanly(project: Path, tmp_path: Path) -> None:
+    (project / "generated").symlink_to(tmp_path / "nowhere")
+    result = run(project, "generate")
+    assert result.exit_code == 1
+    assert "refusing to write into generated/: it is a symbolic link" in result.output
+    assert not (tmp_path / "nowhere").exists()
+
+
+# -- reports for programs and for GitHub ------------------------------------------------------
+
+
+def test_check_as_json_and_as_github_annotations(generated: Path) -> None:
+    import json
+
+    spec = generated / "specs" / "qwen36_vlm.toml"
+    spec.write_text(spec.read_text().replace("timeout = 900", "timeout = 1200"))
+    result = run(generated, "check", "--format", "json")
+    assert result.exit_code == 1
+    document = json.loads(result.output)
+    assert document["ok"] is False
+    assert document["files"] == ["generated/qwen35_low_latency.py", "generated/qwen36_vlm.py"]
+    (problem,) = document["problems"]
+    assert problem["file"] == "generated/qwen36_vlm.py" and problem["kind"] == "stale"
+    line = problem["line"]
+    assert (
+        "timeout=900"
+        in (generated / "generated" / "qwen36_vlm.py").read_text().splitlines()[line - 1]
+    )
+    result = run(generated, "check", "--format", "github")
+    assert result.exit_code == 1
+    assert result.output.startswith(
+        f"::error file=generated/qwen36_vlm.py,line={line},col=1,"
+        "title=modalgen check%3A stale::stale: its spec"
+    )
+
+
+def test_validate_as_json_gives_file_line_column_and_field(project: Path) -> None:
+    import json
+
+    spec = project / "specs" / "qwen36_vlm.toml"
+    spec.write_text(spec.read_text().replace("count = 1 }", "count = 0 }"))
+    result = run(project, "validate", "--format", "json")
+    assert result.exit_code == 1
+    (problem,) = json.loads(result.output)["problems"]
+    assert problem["file"] == "specs/qwen36_vlm.toml"
+    assert problem["field"] == "server.gpu.count" and problem["severity"] == "error"
+    assert isinstance(problem["line"], int) and isinstance(problem["column"], int)
+    result = run(project, "validate", "--format", "github")
+    assert result.output.startswith(
+        f"::error file=specs/qwen36_vlm.toml,line={problem['line']},col={problem['column']},"
+    )
+
+
+def test_a_warning_from_a_base_is_reported_once(project: Path) -> None:
+    result = run(project, "validate")
+    assert result.exit_code == 0
+    warnings = [line for line in result.output.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == len(set(warnings))
