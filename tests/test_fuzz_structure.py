@@ -164,9 +164,11 @@ def assert_validate_reports(project: Path, text: str, suffix: str) -> None:
     assert not (project / "generated").exists()
     if result.exit_code == 0:
         assert "error:" not in result.stderr
-        # A valid spec must also render; `diff` renders and writes nothing.
+        # A valid spec must also render; `diff` renders, writes nothing, and exits 1 for the
+        # difference it prints: the whole new file.
         rendered = CliRunner().invoke(main, ["diff", "-C", str(project), str(spec)])
-        assert rendered.exit_code == 0, f"{rendered.exception!r}\n{rendered.output}\nfor:\n{text}"
+        assert rendered.exit_code == 1, f"{rendered.exception!r}\n{rendered.output}\nfor:\n{text}"
+        assert rendered.output.startswith(f"--- /dev/null\n+++ b/generated/{spec.stem}.py\n")
         assert not (project / "generated").exists()
         return
     errors = result.stderr.splitlines()[:-1]  # the last line counts the problems
