@@ -194,11 +194,7 @@ def weights_download(spec: Spec) -> Iterator[Finding]:
             f"Volume is mounted over it (mounted: {mounted}): add a Volume there, such as "
             '[[volumes]] name = "huggingface-cache", mount_path = "/root/.cache/huggingface"',
         )
-    organisation = spec.model.name.split("/", 1)[0]
-    gated = (
-        spec.model.gated if spec.model.gated is not None else organisation in GATED_ORGANISATIONS
-    )
-    if gated and not spec.download_secrets:
+    if _gated(spec) and not spec.download_secrets:
         yield Finding(
             ("model", "download"),
             f"{spec.model.name} is gated: downloading it needs a Hugging Face token. Create a "
@@ -220,6 +216,30 @@ def weights_download(spec: Spec) -> Iterator[Finding]:
             f"{ignored!r} skips every weights file (`*.safetensors` and `*.bin`): the engine "
             "would find no weights",
         )
+
+
+def _gated(spec: Spec) -> bool:
+    """The model needs a Hugging Face token to download: as the spec says, else by its owner."""
+    if spec.model.gated is not None:
+        return spec.model.gated
+    return spec.model.name.split("/", 1)[0] in GATED_ORGANISATIONS
+
+
+def gated_download_at_start(spec: Spec) -> Iterator[Finding]:
+    """A warning: the engine downloads a gated model on start without a Hugging Face token.
+
+    The build-time download has the same check as an error (`weights_download`); here the image
+    builds and deploys, and each container fails on start."""
+    if spec.downloads_at_build or not _gated(spec) or spec.secrets:
+        return
+    yield Finding(
+        ("model", "name"),
+        f"{spec.model.name} is gated, and the engine downloads it when a container starts "
+        '(`model.download.at = "start"`) with no Secret to read a Hugging Face token from: '
+        "the download would fail in every container. Create a Modal Secret (`modal secret "
+        'create huggingface HF_TOKEN=hf_...`) and add `secrets = ["huggingface"]`, or download '
+        'while the image builds (`model.download = "build"`)',
+    )
 
 
 def _matches(name: str, patterns: list[str]) -> bool:
@@ -412,6 +432,7 @@ CHECKS: tuple[Check, ...] = (
 # Findings that do not stop generation, printed as `warning: ...`.
 WARNINGS: tuple[Check, ...] = (
     unauthenticated,
+    gated_download_at_start,
     deep_gemm_by_default,
     placeholder_revision,
     unpinned_packages,
