@@ -102,7 +102,7 @@ class SpecModel(BaseModel):
 
 
 # Modal reads GPU types regardless of case: "h100:2" is "H100:2".
-_GPU_TYPES = {gpu_type.value.upper(): gpu_type for gpu_type in GpuType}
+GPU_TYPES = {gpu_type.value.upper(): gpu_type for gpu_type in GpuType}
 GPU_STRING = r"^[A-Za-z0-9-]+[!+]?(?::[0-9]+)?$"
 GPU_EXAMPLE = '"H100:2"'
 
@@ -132,7 +132,7 @@ class Gpu(SpecModel):
         if isinstance(value, list) and all(isinstance(item, str) for item in value):
             return _fallback_table(value)
         if isinstance(value, dict) and isinstance(value.get("type"), str):
-            return {**value, "type": _GPU_TYPES.get(value["type"].upper(), value["type"])}
+            return {**value, "type": GPU_TYPES.get(value["type"].upper(), value["type"])}
         return value
 
     @classmethod
@@ -162,7 +162,7 @@ class Gpu(SpecModel):
 
 def _parse_gpu(text: str) -> tuple[GpuType, int]:
     name, colon, count = text.strip().partition(":")
-    gpu_type = _GPU_TYPES.get(name.upper())
+    gpu_type = GPU_TYPES.get(name.upper())
     if gpu_type is None:
         known = ", ".join(gpu_type.value for gpu_type in GpuType)
         raise PydanticCustomError(
