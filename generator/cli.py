@@ -18,7 +18,7 @@ import click
 
 from generator.console import Console
 from generator.drift import find_drift
-from generator.errors import SpecError
+from generator.errors import Problem, SpecError
 from generator.project import SPEC_STEM, CredentialInOutput, Project, UnsafeOutputPath
 from generator.resolved import FORMATS
 from generator.schema import SCHEMA_PATH
@@ -58,12 +58,19 @@ def _console() -> Console:
     return context.find_object(Console) if context and context.find_object(Console) else Console()
 
 
+def _once(problems: Iterable[Problem]) -> list[Problem]:
+    """Each problem once, in order: one in a base file is found again in every spec that extends
+    it, at the same file, position and field, with the same message."""
+    return list(dict.fromkeys(problems))
+
+
 def _report(error: SpecError, consequence: str) -> None:
     console = _console()
-    for problem in error.problems:
+    problems = _once(error.problems)
+    for problem in problems:
         console.problem("error", str(problem))
-    files = len({problem.file for problem in error.problems})
-    click.echo(f"{len(error.problems)} problem(s) in {files} spec file(s); {consequence}", err=True)
+    files = len({problem.file for problem in problems})
+    click.echo(f"{len(problems)} problem(s) in {files} spec file(s); {consequence}", err=True)
 
 
 @contextlib.contextmanager
@@ -86,11 +93,15 @@ def _refuse_credentials(project: Project, outputs: list[Output]) -> None:
 
 def _warn(loaded: Iterable[LoadedSpec]) -> None:
     """Print what valid specs should still look at; warnings never fail a command."""
-    for item in loaded:
-        from generator.checks import run_warnings  # loaded specs have imported the models
+    from generator.checks import run_warnings  # loaded specs have imported the models
 
-        for field, message in run_warnings(item.spec):
-            _console().problem("warning", str(item.document.problem(message, field)))
+    warnings = [
+        item.document.problem(message, field)
+        for item in loaded
+        for field, message in run_warnings(item.spec)
+    ]
+    for problem in _once(warnings):
+        _console().problem("warning", str(problem))
 
 
 spec_argument = click.argument("specs", nargs=-1, type=click.Path(path_type=Path))

@@ -71,6 +71,28 @@ def test_validate_checks_without_writing(project: Path) -> None:
     assert not (project / "generated").exists()
 
 
+def test_a_problem_of_a_base_file_is_printed_once(project: Path) -> None:
+    """Every spec that extends a base finds its problems again: each is printed once."""
+    spec = project / "specs" / "qwen35_low_latency.yaml"
+    for copy in ("copy_one", "copy_two"):
+        text = spec.read_text().replace("example-sglang-low-latency", f"example-{copy}")
+        (project / "specs" / f"{copy}.yaml").write_text(text)
+    base = "specs/_base/sglang-h100.toml:28:1: server.unauthenticated: the endpoint is served"
+    for command in ("validate", "generate"):
+        result = run(project, command)
+        assert result.exit_code == 0, result.output
+        assert result.output.count(base) == 1, result.output
+        assert result.output.count("warning: ") == 1, result.output
+
+    base_file = project / "specs" / "_base" / "sglang-h100.toml"
+    base_file.write_text(base_file.read_text().replace("port = 8000", "port = 0"))
+    result = run(project, "validate")
+    assert result.exit_code == 1
+    error = "error: specs/_base/sglang-h100.toml:30:1: server.port: "
+    assert result.output.count(error) == 1, result.output
+    assert "1 problem(s) in 1 spec file(s)" in result.output
+
+
 def test_spec_paths_are_relative_to_the_project_directory(project: Path) -> None:
     shutil.copy(project / "specs" / "qwen36_vlm.toml", project / "specs" / "only_here.toml")
     result = run(project, "validate", "specs/only_here.toml")  # not a path from here
