@@ -270,6 +270,12 @@ def _problem_from_pydantic(document: SourceDocument, item: dict[str, Any]) -> Pr
             # vLLM's parser takes `--tokenizer_mode`, SGLang's and the catalogs do not.
             dashed = "--" + given.lstrip("-").replace("_", "-")
             message = f"option names are written with dashes: `{dashed}`; given {_show(given)}"
+    elif kind in ("bool_type", "bool_parsing"):
+        # Strict: `"yes"`, `"true"` and `1` are refused rather than read as true.
+        message = (
+            "expected true or false, unquoted (a TOML or YAML boolean); given "
+            f"{_show(item['input'])}"
+        )
     elif kind == "value_error":  # a rule of the model's own, which says what it wants
         message = item["msg"].removeprefix("Value error, ")
         if not isinstance(item["input"], dict):  # a whole section is not worth quoting
