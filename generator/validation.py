@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from generator.checks import run_checks
 from generator.credentials import redact, spec_findings
+from generator.engines.registry import ENGINES
 from generator.engines.sections import DEFAULT_ENGINE, ENGINE_SECTIONS
 from generator.errors import FieldPath, Problem, SpecError
 from generator.exposure import DEFAULT_KIND, KINDS, hint_for
@@ -178,16 +180,17 @@ class KindedSection:
     label: str  # "server kind"
     models: dict[str, type[BaseModel]]
     default: str
-    hint: Callable[[str, str], str | None]  # (kind, key) -> what to write instead, if known
+    # (kind, key, document) -> what to write instead, if known
+    hint: Callable[[str, str, SourceDocument], str | None]
 
     def kind_in(self, document: SourceDocument, section: str) -> str | None:
         value = document.data.get(section)
         kind = value.get("kind", self.default) if isinstance(value, dict) else None
         return kind if isinstance(kind, str) else None
 
-    def misplaced(self, kind: str, key: str) -> str | None:
+    def misplaced(self, kind: str, key: str, document: SourceDocument) -> str | None:
         """What to say of `key`, which the section's model for `kind` does not have."""
-        hint = self.hint(kind, key)
+        hint = self.hint(kind, key, document)
         if hint:
             return f"`{key}` is not a setting of {self.label} {kind!r}: {hint}"
         others = [other for other, model in self.models.items() if key in model.model_fields]
@@ -197,13 +200,31 @@ class KindedSection:
         return None
 
 
+def _engine_option_hint(kind: str, key: str, document: SourceDocument) -> str | None:
+    """A key of [engine] that is an option of the engine's server command: where it goes."""
+    engine = ENGINES.get(kind)
+    table = engine.hint_table(document.data.get("image")) if engine is not None else None
+    flag = "--" + key.lstrip("-").replace("_", "-")
+    if table is None or flag not in table.by_string:
+        return None
+    section = document.data.get("engine")
+    value = section.get(key) if isinstance(section, dict) else None
+    shown = json.dumps(value) if isinstance(value, str | int | float | bool) else "..."
+    return (
+        f"`{flag}` is an option of `{table.command}` ({table.engine} {table.version}), which "
+        f"has no typed field here: write it under `engine.extra_args`, as `{json.dumps(flag)} = "
+        f"{shown}`"
+    )
+
+
 KINDED_SECTIONS = {
     "server": KindedSection(
-        "server kind", {kind: KINDS[kind].SECTION for kind in KINDS}, DEFAULT_KIND, hint_for
+        "server kind",
+        {kind: KINDS[kind].SECTION for kind in KINDS},
+        DEFAULT_KIND,
+        lambda kind, key, document: hint_for(kind, key),
     ),
-    "engine": KindedSection(
-        "engine", dict(ENGINE_SECTIONS), DEFAULT_ENGINE, lambda kind, key: None
-    ),
+    "engine": KindedSection("engine", dict(ENGINE_SECTIONS), DEFAULT_ENGINE, _engine_option_hint),
 }
 
 
@@ -227,7 +248,9 @@ def _problem_from_pydantic(document: SourceDocument, item: dict[str, Any]) -> Pr
     if kind == "extra_forbidden":
         message = f"unknown key {field[-1]!r}"
         chosen = section.kind_in(document, str(field[0])) if section else None
-        misplaced = section.misplaced(chosen, str(field[-1])) if section and chosen else None
+        misplaced = (
+            section.misplaced(chosen, str(field[-1]), document) if section and chosen else None
+        )
         known = _known_keys(field[:-1], document)
         close = difflib.get_close_matches(str(field[-1]), known, n=1, cutoff=0.6)
         top_level = len(field) > 1 and field[-1] in Spec.model_fields and field[-1] not in known
