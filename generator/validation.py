@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,7 @@ from generator.engines.registry import ENGINES
 from generator.engines.sections import DEFAULT_ENGINE, ENGINE_SECTIONS
 from generator.errors import FieldPath, Problem, SpecError
 from generator.exposure import DEFAULT_KIND, KINDS, hint_for
-from generator.fields import ENGINE_FLAG, GPU_EXAMPLE, Gpu
+from generator.fields import ENGINE_FLAG, GPU_EXAMPLE, Gpu, closest_choice
 from generator.image import LAYERS, AddLocalDir, AddLocalFile
 from generator.inherit import load_layered
 from generator.loader import SourceDocument
@@ -299,6 +300,12 @@ def _problem_from_pydantic(document: SourceDocument, item: dict[str, Any]) -> Pr
             "expected true or false, unquoted (a TOML or YAML boolean); given "
             f"{_show(item['input'])}"
         )
+    elif kind == "enum":
+        message = f"{item['msg'][0].lower()}{item['msg'][1:]}; given {_show(item['input'])}"
+        choices = re.findall(r"'((?:[^'\\]|\\.)*)'", item["ctx"]["expected"])
+        close = closest_choice(item["input"], choices) if isinstance(item["input"], str) else None
+        if close:
+            message += f"; did you mean {close!r}?"
     elif kind == "value_error":  # a rule of the model's own, which says what it wants
         message = item["msg"].removeprefix("Value error, ")
         if not isinstance(item["input"], dict):  # a whole section is not worth quoting
