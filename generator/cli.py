@@ -64,22 +64,23 @@ def _once(problems: Iterable[Problem]) -> list[Problem]:
     return list(dict.fromkeys(problems))
 
 
-def _report(error: SpecError, consequence: str) -> None:
+def _report(error: SpecError, consequence: str, where: str | None = None) -> None:
     console = _console()
     problems = _once(error.problems)
     for problem in problems:
         console.problem("error", str(problem))
-    files = len({problem.file for problem in problems})
-    click.echo(f"{len(problems)} problem(s) in {files} spec file(s); {consequence}", err=True)
+    where = where or f"{len({problem.file for problem in problems})} spec file(s)"
+    click.echo(f"{len(problems)} problem(s) in {where}; {consequence}", err=True)
 
 
 @contextlib.contextmanager
-def _exit_on_spec_error(consequence: str) -> Iterator[None]:
-    """Report every problem of invalid specs and exit with EXIT_INVALID_SPEC."""
+def _exit_on_spec_error(consequence: str, where: str | None = None) -> Iterator[None]:
+    """Report every problem of invalid specs (in `where`, else in the files they name) and
+    exit with EXIT_INVALID_SPEC."""
     try:
         yield
     except SpecError as error:
-        _report(error, consequence)
+        _report(error, consequence, where)
         sys.exit(EXIT_INVALID_SPEC)
 
 
@@ -268,7 +269,7 @@ def new(
         raise click.UsageError(f"a spec named {name!r} already exists in {project.specs_dir}")
     from generator.starter import starter_spec
 
-    with _exit_on_spec_error("nothing was written."):
+    with _exit_on_spec_error("nothing was written.", "the options of `modalgen new`"):
         text = starter_spec(name, model, revision, gpu, engine, engine_image)
     project.specs_dir.mkdir(parents=True, exist_ok=True)
     target.write_text(text, encoding="utf-8")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from generator.engines.sglang import catalog as sglang_catalog
 from generator.engines.vllm import catalog as vllm_catalog
+from generator.errors import FieldPath, Problem, SpecError
 from generator.fields import GPU_TYPES
 from generator.gpus import GPU_INFO
 from generator.schema import TOML_SCHEMA_LINE
@@ -189,5 +190,27 @@ def starter_spec(
         engine=starter.engine,
     )
     display = f"specs/{name}.toml"
-    validate_document(parse_document(text, Path(display), display))
+    try:
+        validate_document(parse_document(text, Path(display), display))
+    except SpecError as error:
+        raise SpecError([_at_option(problem) for problem in error.problems]) from None
     return text
+
+
+# The `modalgen new` option each starter field comes from, by the start of its field path.
+OPTION_FIELDS: tuple[tuple[FieldPath, str], ...] = (
+    (("model", "name"), "--model"),
+    (("model", "revision"), "--revision"),
+    (("server", "gpu"), "--gpu"),
+    (("image",), "--engine-image"),
+    (("app", "name"), "NAME"),
+)
+
+
+def _at_option(problem: Problem) -> Problem:
+    """A problem of the starter, blamed on the option that gave the value: the spec file it
+    would be in is not written."""
+    for prefix, option in OPTION_FIELDS:
+        if problem.field[: len(prefix)] == prefix:
+            return Problem(option, problem.message, problem.field)
+    return Problem("modalgen new", problem.message, problem.field)
