@@ -374,12 +374,16 @@ def weights_fit(spec: Spec) -> Iterator[Finding]:
             return
         parameters = float(match.group(1))
     dtype = model.weight_dtype
-    dtype_source = "model.weight_dtype"
+    dtype_source = "from `model.weight_dtype`"
+    advice = "use more or larger GPUs or a smaller precision"
     if dtype is None:
         found = [kind for pattern, kind in _DTYPE_IN_NAME if pattern.search(repository)]
         dtype, dtype_source = (
-            (found[0], "the model name") if found else (WeightDtype.BF16, "assumed")
+            (found[0], "from the model name")
+            if found
+            else (WeightDtype.BF16, "assumed: neither the name nor `model.weight_dtype` says it")
         )
+        advice += f", or set `model.weight_dtype` if the weights are not {dtype.value}"
     gpu = spec.server.gpu
     fraction = engine_for(spec).memory_fraction(spec) or DEFAULT_MEMORY_FRACTION
     weights_gb = parameters * dtype.bytes_per_parameter
@@ -390,9 +394,9 @@ def weights_fit(spec: Spec) -> Iterator[Finding]:
         yield Finding(
             ("server", "gpu"),
             f"the weights cannot fit: {parameters:g}B parameters x {dtype.bytes_per_parameter:g} "
-            f"bytes ({dtype.value}, from {dtype_source}) = {weights_gb:g} GB, but "
+            f"bytes ({dtype.value}, {dtype_source}) = {weights_gb:g} GB, but "
             f"{gpu.count} x {smallest.value} x {memory_gb} GB x memory fraction {fraction:g} = "
-            f"{usable_gb:g} GB; use more or larger GPUs or a smaller precision",
+            f"{usable_gb:g} GB; {advice}",
         )
 
 

@@ -176,7 +176,19 @@ def test_weights_fit_reads_size_and_precision_from_the_name() -> None:
         model={"name": "org/custom", "revision": "0" * 40, "parameters_billion": 70},
         server={"gpu": {"type": "H100", "count": 1}},
     )
-    assert "70B parameters x 2 bytes (bf16, from assumed)" in messages(explicit)[0]
+    (message,) = messages(explicit)
+    assert "70B parameters x 2 bytes (bf16, assumed: neither the name nor " in message
+    assert message.endswith("or set `model.weight_dtype` if the weights are not bf16")
+    declared = spec_with(
+        model={
+            "name": "org/custom",
+            "revision": "0" * 40,
+            "parameters_billion": 70,
+            "weight_dtype": "fp8",
+        },
+        server={"gpu": {"type": "L4", "count": 1}},
+    )
+    assert "x 1 bytes (fp8, from `model.weight_dtype`) = " in messages(declared)[0]
 
 
 def test_ready_timeout_defaults_to_the_start_up_limit() -> None:
