@@ -112,7 +112,7 @@ project_option = click.option(
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     default=Path("."),
     show_default=True,
-    help="Project directory holding specs/ and generated/; SPECS are relative to it.",
+    help="Project directory holding specs/ and generated/; paths given are relative to it.",
 )
 
 

@@ -93,6 +93,15 @@ def test_a_problem_of_a_base_file_is_printed_once(project: Path) -> None:
     assert "1 problem(s) in 1 spec file(s)" in result.output
 
 
+@pytest.mark.parametrize("command", ["check", "new", "schema", "show"])
+def test_help_names_no_specs_argument_where_there_is_none(command: str) -> None:
+    """`check`, `new`, `schema` and `show` take no SPECS: their help does not mention one."""
+    result = CliRunner().invoke(main, [command, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "SPECS" not in result.output
+    assert "paths given are relative to it" in result.output
+
+
 def test_spec_paths_are_relative_to_the_project_directory(project: Path) -> None:
     shutil.copy(project / "specs" / "qwen36_vlm.toml", project / "specs" / "only_here.toml")
     result = run(project, "validate", "specs/only_here.toml")  # not a path from here
