@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -129,3 +130,27 @@ def test_module_entry_point() -> None:
         [sys.executable, "-m", "generator", "--help"], capture_output=True, text=True, check=True
     )
     assert "Usage: modalgen" in result.stdout
+
+
+def readme_diff_example() -> str:
+    """The `diff` block of the README's workflow, unindented."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    (block,) = re.findall(r"^   ```diff\n(.*?)^   ```$", text, flags=re.MULTILINE | re.DOTALL)
+    return "".join(line.removeprefix("   ") for line in block.splitlines(keepends=True))
+
+
+def test_the_readme_diff_example_is_what_diff_prints(project: Path) -> None:
+    """The README raises `target_inputs` to 16 in specs/qwen36_vlm.toml and shows the diff;
+    the digests, which change with any change to modalgen, are compared as digests."""
+    shutil.copytree(ROOT / "generated", project / "generated")
+    spec = project / "specs" / "qwen36_vlm.toml"
+    text = spec.read_text()
+    assert "\ntimeout = 900\n" in text
+    spec.write_text(text.replace("\ntimeout = 900\n", "\ntimeout = 900\ntarget_inputs = 16\n"))
+    result = CliRunner().invoke(main, ["-q", "diff", "-C", str(project)])
+    assert result.exit_code == 0, result.output
+
+    def digests_out(diff: str) -> str:
+        return re.sub(r"sha256:[0-9a-f]{64}", "sha256:...", diff)
+
+    assert digests_out(result.stdout) == digests_out(readme_diff_example())
