@@ -11,7 +11,6 @@ from pathlib import Path
 from generator.engines.sglang import catalog as sglang_catalog
 from generator.engines.vllm import catalog as vllm_catalog
 from generator.errors import FieldPath, Problem, SpecError
-from generator.fields import GPU_TYPES
 from generator.gpus import GPU_INFO
 from generator.schema import TOML_SCHEMA_LINE
 
@@ -164,6 +163,7 @@ def starter_spec(
 ) -> str:
     """The text of a starter spec; raises SpecError when the values do not make a valid spec."""
     starter = ENGINE_STARTERS[engine]
+    from generator.fields import GPU_TYPES  # imports pydantic, which `check` may not need
     from generator.loader import parse_document
     from generator.validation import validate_document
 
