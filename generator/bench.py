@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, StrictBool, field_validator
 
 from generator.fields import Seconds, SpecModel
 from generator.pycode import PyCode, comment, literal, name
@@ -39,7 +39,7 @@ class BenchSlo(SpecModel):
 
 
 class BenchSection(SpecModel):
-    enabled: bool = Field(
+    enabled: StrictBool = Field(
         default=True,
         description="Generate the load test (`python <app>.py bench`, and `--bench` on the probe "
         "entrypoint when `probe.cli_options` is set).",
@@ -83,7 +83,7 @@ class BenchSection(SpecModel):
         "test runs in; the chart is written next to it as `.png`. Defaults to "
         "`bench/<app name>.json`.",
     )
-    in_region: bool = Field(
+    in_region: StrictBool = Field(
         default=False,
         description="Also deploy a small CPU-only Modal Function, in the serving region when the "
         "spec gives one, that runs the load generator near the server; results still come "

@@ -194,11 +194,7 @@ def weights_download(spec: Spec) -> Iterator[Finding]:
             f"Volume is mounted over it (mounted: {mounted}): add a Volume there, such as "
             '[[volumes]] name = "huggingface-cache", mount_path = "/root/.cache/huggingface"',
         )
-    organisation = spec.model.name.split("/", 1)[0]
-    gated = (
-        spec.model.gated if spec.model.gated is not None else organisation in GATED_ORGANISATIONS
-    )
-    if gated and not spec.download_secrets:
+    if _gated(spec) and not spec.download_secrets:
         yield Finding(
             ("model", "download"),
             f"{spec.model.name} is gated: downloading it needs a Hugging Face token. Create a "
@@ -220,6 +216,30 @@ def weights_download(spec: Spec) -> Iterator[Finding]:
             f"{ignored!r} skips every weights file (`*.safetensors` and `*.bin`): the engine "
             "would find no weights",
         )
+
+
+def _gated(spec: Spec) -> bool:
+    """The model needs a Hugging Face token to download: as the spec says, else by its owner."""
+    if spec.model.gated is not None:
+        return spec.model.gated
+    return spec.model.name.split("/", 1)[0] in GATED_ORGANISATIONS
+
+
+def gated_download_at_start(spec: Spec) -> Iterator[Finding]:
+    """A warning: the engine downloads a gated model on start without a Hugging Face token.
+
+    The build-time download has the same check as an error (`weights_download`); here the image
+    builds and deploys, and each container fails on start."""
+    if spec.downloads_at_build or not _gated(spec) or spec.secrets:
+        return
+    yield Finding(
+        ("model", "name"),
+        f"{spec.model.name} is gated, and the engine downloads it when a container starts "
+        '(`model.download.at = "start"`) with no Secret to read a Hugging Face token from: '
+        "the download would fail in every container. Create a Modal Secret (`modal secret "
+        'create huggingface HF_TOKEN=hf_...`) and add `secrets = ["huggingface"]`, or download '
+        'while the image builds (`model.download = "build"`)',
+    )
 
 
 def _matches(name: str, patterns: list[str]) -> bool:
@@ -354,12 +374,16 @@ def weights_fit(spec: Spec) -> Iterator[Finding]:
             return
         parameters = float(match.group(1))
     dtype = model.weight_dtype
-    dtype_source = "model.weight_dtype"
+    dtype_source = "from `model.weight_dtype`"
+    advice = "use more or larger GPUs or a smaller precision"
     if dtype is None:
         found = [kind for pattern, kind in _DTYPE_IN_NAME if pattern.search(repository)]
         dtype, dtype_source = (
-            (found[0], "the model name") if found else (WeightDtype.BF16, "assumed")
+            (found[0], "from the model name")
+            if found
+            else (WeightDtype.BF16, "assumed: neither the name nor `model.weight_dtype` says it")
         )
+        advice += f", or set `model.weight_dtype` if the weights are not {dtype.value}"
     gpu = spec.server.gpu
     fraction = engine_for(spec).memory_fraction(spec) or DEFAULT_MEMORY_FRACTION
     weights_gb = parameters * dtype.bytes_per_parameter
@@ -370,9 +394,9 @@ def weights_fit(spec: Spec) -> Iterator[Finding]:
         yield Finding(
             ("server", "gpu"),
             f"the weights cannot fit: {parameters:g}B parameters x {dtype.bytes_per_parameter:g} "
-            f"bytes ({dtype.value}, from {dtype_source}) = {weights_gb:g} GB, but "
+            f"bytes ({dtype.value}, {dtype_source}) = {weights_gb:g} GB, but "
             f"{gpu.count} x {smallest.value} x {memory_gb} GB x memory fraction {fraction:g} = "
-            f"{usable_gb:g} GB; use more or larger GPUs or a smaller precision",
+            f"{usable_gb:g} GB; {advice}",
         )
 
 
@@ -412,6 +436,7 @@ CHECKS: tuple[Check, ...] = (
 # Findings that do not stop generation, printed as `warning: ...`.
 WARNINGS: tuple[Check, ...] = (
     unauthenticated,
+    gated_download_at_start,
     deep_gemm_by_default,
     placeholder_revision,
     unpinned_packages,

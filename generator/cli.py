@@ -20,7 +20,7 @@ import click
 
 from generator.console import Console
 from generator.drift import Drift, DriftKind
-from generator.errors import SpecError
+from generator.errors import Problem, SpecError
 from generator.project import (
     SPEC_STEM,
     CredentialInOutput,
@@ -124,21 +124,29 @@ def _console() -> Console:
     return context.find_object(Console) if context and context.find_object(Console) else Console()
 
 
-def _report(error: SpecError, consequence: str) -> None:
+def _once(problems: Iterable[Problem]) -> list[Problem]:
+    """Each problem once, in order: one in a base file is found again in every spec that extends
+    it, at the same file, position and field, with the same message."""
+    return list(dict.fromkeys(problems))
+
+
+def _report(error: SpecError, consequence: str, where: str | None = None) -> None:
     console = _console()
-    for problem in error.problems:
+    problems = _once(error.problems)
+    for problem in problems:
         console.problem("error", str(problem))
-    files = len({problem.file for problem in error.problems})
-    click.echo(f"{len(error.problems)} problem(s) in {files} spec file(s); {consequence}", err=True)
+    where = where or f"{len({problem.file for problem in problems})} spec file(s)"
+    click.echo(f"{len(problems)} problem(s) in {where}; {consequence}", err=True)
 
 
 @contextlib.contextmanager
-def _exit_on_spec_error(consequence: str) -> Iterator[None]:
-    """Report every problem of invalid specs and exit with EXIT_INVALID_SPEC."""
+def _exit_on_spec_error(consequence: str, where: str | None = None) -> Iterator[None]:
+    """Report every problem of invalid specs (in `where`, else in the files they name) and
+    exit with EXIT_INVALID_SPEC."""
     try:
         yield
     except SpecError as error:
-        _report(error, consequence)
+        _report(error, consequence, where)
         sys.exit(EXIT_INVALID_SPEC)
 
 
@@ -153,14 +161,14 @@ def _refuse_credentials(project: Project, outputs: list[Output]) -> None:
 def _warnings(loaded: Iterable[LoadedSpec]) -> list[Finding]:
     """What valid specs should still look at, each once (a base's warning is the same for every
     spec that extends it); warnings never fail a command."""
-    findings: dict[str, Finding] = {}
-    for item in loaded:
-        from generator.checks import run_warnings  # loaded specs have imported the models
+    from generator.checks import run_warnings  # loaded specs have imported the models
 
-        for field, message in run_warnings(item.spec):
-            problem = item.document.problem(message, field)
-            findings.setdefault(str(problem), Finding.from_problem(problem, Severity.WARNING))
-    return list(findings.values())
+    warnings = [
+        item.document.problem(message, field)
+        for item in loaded
+        for field, message in run_warnings(item.spec)
+    ]
+    return [Finding.from_problem(problem, Severity.WARNING) for problem in _once(warnings)]
 
 
 def _warn(loaded: Iterable[LoadedSpec]) -> None:
@@ -194,7 +202,7 @@ project_option = click.option(
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     default=None,
     help="Run as if modalgen was started in DIR (as `git -C`): the project is found from there, "
-    "and SPECS are relative to it. Also accepted before the command.",
+    "and paths given are relative to it. Also accepted before the command.",
 )
 format_option = click.option(
     "--format",
@@ -283,7 +291,7 @@ def validate(specs: tuple[Path, ...], project_dir: Path | None, format_: str) ->
     except SpecError as error:
         if format_ == "text":
             _report(error, "fix them and run again.")
-        report.findings += [Finding.from_problem(p, Severity.ERROR) for p in error.problems]
+        report.findings += [Finding.from_problem(p, Severity.ERROR) for p in _once(error.problems)]
         _emit(report, format_)
         sys.exit(EXIT_INVALID_SPEC)
     report.findings += _warnings(loaded)
@@ -317,7 +325,7 @@ def check(project_dir: Path | None, format_: str) -> None:
     except SpecError as error:
         if format_ == "text":
             _report(error, "cannot check generated/.")
-        report.findings += [Finding.from_problem(p, Severity.ERROR) for p in error.problems]
+        report.findings += [Finding.from_problem(p, Severity.ERROR) for p in _once(error.problems)]
         _emit(report, format_)
         sys.exit(EXIT_INVALID_SPEC)
     _refuse_credentials(project, outputs)
@@ -476,7 +484,7 @@ def new(
         )
     from generator.starter import starter_spec
 
-    with _exit_on_spec_error("nothing was written."):
+    with _exit_on_spec_error("nothing was written.", "the options of `modalgen new`"):
         text = starter_spec(name, model, revision, gpu, engine, engine_image)
     project.specs_dir.mkdir(parents=True, exist_ok=True)
     target.write_text(text, encoding="utf-8")

@@ -6,6 +6,7 @@ Kept apart from `models` so that the server kinds (`generator.exposure`) and the
 
 from __future__ import annotations
 
+import difflib
 import re
 from typing import Annotated, Any
 
@@ -95,6 +96,13 @@ PATTERN_EXPECTATIONS = {
 }
 
 
+def closest_choice(given: str, choices: list[str]) -> str | None:
+    """The choice `given` is most likely a typo of (`L40` -> `L40S`), in any case; or None."""
+    by_folded = {choice.casefold(): choice for choice in choices}
+    close = difflib.get_close_matches(given.casefold(), list(by_folded), n=1, cutoff=0.8)
+    return by_folded[close[0]] if close else None
+
+
 class SpecModel(BaseModel):
     """Base of every spec model: unknown keys are errors and validated specs are immutable."""
 
@@ -102,7 +110,7 @@ class SpecModel(BaseModel):
 
 
 # Modal reads GPU types regardless of case: "h100:2" is "H100:2".
-_GPU_TYPES = {gpu_type.value.upper(): gpu_type for gpu_type in GpuType}
+GPU_TYPES = {gpu_type.value.upper(): gpu_type for gpu_type in GpuType}
 GPU_STRING = r"^[A-Za-z0-9-]+[!+]?(?::[0-9]+)?$"
 GPU_EXAMPLE = '"H100:2"'
 
@@ -132,7 +140,7 @@ class Gpu(SpecModel):
         if isinstance(value, list) and all(isinstance(item, str) for item in value):
             return _fallback_table(value)
         if isinstance(value, dict) and isinstance(value.get("type"), str):
-            return {**value, "type": _GPU_TYPES.get(value["type"].upper(), value["type"])}
+            return {**value, "type": GPU_TYPES.get(value["type"].upper(), value["type"])}
         return value
 
     @classmethod
@@ -162,13 +170,15 @@ class Gpu(SpecModel):
 
 def _parse_gpu(text: str) -> tuple[GpuType, int]:
     name, colon, count = text.strip().partition(":")
-    gpu_type = _GPU_TYPES.get(name.upper())
+    gpu_type = GPU_TYPES.get(name.upper())
     if gpu_type is None:
         known = ", ".join(gpu_type.value for gpu_type in GpuType)
+        close = closest_choice(name, [gpu_type.value for gpu_type in GpuType])
+        guess = f"did you mean {close}? " if close else ""
         raise PydanticCustomError(
             "gpu_type",
-            f"unknown GPU type; expected one of: {known}, with a count after a colon if more "
-            f"than one, such as {GPU_EXAMPLE}",
+            f"unknown GPU type; {guess}expected one of: {known}, with a count after a colon if "
+            f"more than one, such as {GPU_EXAMPLE}",
         )
     if not colon:
         return gpu_type, 1

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar
 
-from pydantic import AliasChoices, Discriminator, Field, StringConstraints, Tag, model_validator
+from pydantic import (
+    AliasChoices,
+    Discriminator,
+    Field,
+    StrictBool,
+    StringConstraints,
+    Tag,
+    model_validator,
+)
 
 from generator.fields import SGLANG_VERSION, EnvVarName, Gpu, ModalObjectName, SpecModel
 
@@ -40,7 +48,7 @@ class PackageIndexes(LayerSecrets):
     find_links: OneLine | None = Field(
         default=None, description="A page or folder of links to packages (`--find-links`)."
     )
-    pre: bool = Field(default=False, description="Allow pre-release versions.")
+    pre: StrictBool = Field(default=False, description="Allow pre-release versions.")
 
 
 class UvPipInstall(PackageIndexes):
@@ -166,7 +174,7 @@ class ImageSection(SpecModel):
         description="Modal Secret with the credentials of a private registry (for "
         "`registry_tag`): REGISTRY_USERNAME and REGISTRY_PASSWORD, or a cloud's keys.",
     )
-    clear_entrypoint: bool = Field(
+    clear_entrypoint: StrictBool = Field(
         default=True,
         description="Clear the registry image's entrypoint, which keeps container start quiet.",
     )
@@ -188,7 +196,7 @@ class ImageSection(SpecModel):
         "nor a pinned package says it; engine options are checked against that version's "
         "option catalog. (`sglang_version` is read as this too.)",
     )
-    check_engine_options: bool = Field(
+    check_engine_options: StrictBool = Field(
         default=True,
         description="Check every engine option and variable against the option catalog of the "
         "image's engine version. Set false for private builds that have no catalog.",

@@ -10,7 +10,14 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, JsonValue, StringConstraints, field_validator, model_validator
+from pydantic import (
+    Field,
+    JsonValue,
+    StrictBool,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from generator.bench import BenchSection
 from generator.engines.sections import AnyEngineSection
@@ -156,7 +163,7 @@ class ModelSection(SpecModel):
         description="Precision of the weights, to check that they fit the GPUs; read from the "
         "name (`FP8`, `AWQ`, ...) when not given, else assumed `bf16`.",
     )
-    gated: bool | None = Field(
+    gated: StrictBool | None = Field(
         default=None,
         description="The model needs a Hugging Face token to download (a gated repository); "
         "read from the organisation (`meta-llama`) when not given.",
@@ -171,13 +178,13 @@ class ModelSection(SpecModel):
 class Volume(SpecModel):
     name: ModalObjectName = Field(description="Name of the Modal Volume.")
     mount_path: AbsolutePosixPath = Field(description="Where the Volume is mounted in containers.")
-    create_if_missing: bool = Field(
+    create_if_missing: StrictBool = Field(
         default=True, description="Create the Volume on first deploy if it does not exist."
     )
 
 
 class DeepGemmSection(SpecModel):
-    enabled: bool | None = Field(
+    enabled: StrictBool | None = Field(
         default=None,
         description="Pre-compile DeepGEMM kernels into a cache Volume while the image builds, so "
         "containers do not JIT-compile them on first request. SGLang only, where it is on by "
@@ -191,7 +198,7 @@ class DeepGemmSection(SpecModel):
         description="Names of the Volumes (from `volumes`) mounted during the build; "
         "defaults to all.",
     )
-    fail_build_on_error: bool = Field(
+    fail_build_on_error: StrictBool = Field(
         default=True,
         description="Fail the image build when kernel compilation fails. When false, a failed "
         "compile is ignored and kernels are JIT-compiled at first use instead.",
@@ -209,7 +216,7 @@ class LifecycleSection(SpecModel):
         default=10,
         description="Seconds the server gets to exit after SIGTERM before it is killed.",
     )
-    memory_snapshot: bool = Field(
+    memory_snapshot: StrictBool = Field(
         default=False,
         description="Start new replicas from a CPU + GPU memory snapshot (Modal's GPU memory "
         "snapshots, alpha; deployed apps only). The server starts, warms up and releases its GPU "
@@ -285,7 +292,7 @@ class ProbeSection(SpecModel):
     entrypoint: PythonIdentifier = Field(
         default="main", description="Name of the `modal run` local entrypoint."
     )
-    cli_options: bool = Field(
+    cli_options: StrictBool = Field(
         default=False,
         description="Expose `--test-timeout` and `--prompt` as `modal run` options. "
         "`--twice/--no-twice` is there whenever a second run is set.",

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from generator.engines.sglang import catalog as sglang_catalog
+from generator.engines.vllm import catalog as vllm_catalog
+from generator.errors import FieldPath, Problem, SpecError
+from generator.gpus import GPU_INFO
 from generator.schema import TOML_SCHEMA_LINE
 
 DEFAULT_ENGINE = "sglang"
@@ -16,26 +22,56 @@ class EngineStarter:
     """What a starter spec says about its engine."""
 
     title: str
-    image: str
+    versions: Callable[[], list[str]]  # the releases the catalogs hold, oldest first
+    image_tag: str  # the registry image of a release, `{version}` in it
     sections: str  # TOML between [model] and [server]: image env, caches, build steps
     engine: str  # the [engine] table
+    # With DeepGEMM (Hopper and data-centre Blackwell only): added to the image env, the caches,
+    # and the build step; without, the step turned off, as SGLang would build it by default.
+    deep_gemm_env: str = ""
+    deep_gemm_sections: str = ""
+    no_deep_gemm_sections: str = ""
 
+    def image_sections(self, deep_gemm: bool, gpu: str) -> str:
+        """The sections between [model] and [server], with or without DeepGEMM on `gpu`."""
+        if not self.deep_gemm_sections:
+            return self.sections
+        return self.sections.format(
+            caches="weights and compiled DeepGEMM kernels" if deep_gemm else "the weights",
+            deep_gemm_env=self.deep_gemm_env if deep_gemm else "",
+            deep_gemm_sections=self.deep_gemm_sections
+            if deep_gemm
+            else self.no_deep_gemm_sections.format(gpu=gpu),
+        )
+
+    def image(self) -> str:
+        """The registry image of the newest release the catalogs hold, whose options the spec
+        is checked against exactly."""
+        releases = [version for version in self.versions() if _RELEASE.match(version)]
+        return self.image_tag.format(version=releases[-1])
+
+
+# A final release (`0.5.23`, `0.5.10.post1`), not a candidate or a development build.
+_RELEASE = re.compile(r"^\d+(?:\.\d+)+(?:\.post\d+)?$")
 
 ENGINE_STARTERS = {
     "sglang": EngineStarter(
         title="SGLang",
-        image="lmsysorg/sglang:v0.5.10.post1-cu130-runtime",
+        versions=sglang_catalog.available_versions,
+        # The tag naming of the CUDA 13 runtime images, `v0.5.10.post1-cu130-runtime`.
+        image_tag="lmsysorg/sglang:v{version}-cu130-runtime",
         sections="""\
 [image.env]
 HF_HUB_CACHE = "/root/.cache/huggingface"
 HF_XET_HIGH_PERFORMANCE = "1"
-SGLANG_ENABLE_JIT_DEEPGEMM = "1"
-
-# Caches that survive containers: weights and compiled DeepGEMM kernels.
+{deep_gemm_env}
+# Caches that survive containers: {caches}.
 [[volumes]]
 name = "huggingface-cache"
 mount_path = "/root/.cache/huggingface"
-
+{deep_gemm_sections}""",
+        deep_gemm_env='SGLANG_ENABLE_JIT_DEEPGEMM = "1"\n',
+        deep_gemm_sections="""
 [[volumes]]
 name = "deepgemm-cache"
 mount_path = "/root/.cache/deep_gemm"
@@ -45,6 +81,12 @@ mount_path = "/root/.cache/deep_gemm"
 [deep_gemm]
 enabled = true
 """,
+        no_deep_gemm_sections="""
+# DeepGEMM's FP8 kernels target Hopper and newer (H100, H200, B200, B300), not
+# {gpu}: no build step compiles them.
+[deep_gemm]
+enabled = false
+""",
         engine="""\
 [engine]
 # Any other `sglang.launch_server` option goes under [engine.extra_args], by its full name;
@@ -53,7 +95,8 @@ enabled = true
     ),
     "vllm": EngineStarter(
         title="vLLM",
-        image="vllm/vllm-openai:v0.11.2",
+        versions=vllm_catalog.available_versions,
+        image_tag="vllm/vllm-openai:v{version}",
         sections="""\
 [image.env]
 HF_HUB_CACHE = "/root/.cache/huggingface"
@@ -120,10 +163,19 @@ def starter_spec(
 ) -> str:
     """The text of a starter spec; raises SpecError when the values do not make a valid spec."""
     starter = ENGINE_STARTERS[engine]
+    from generator.fields import GPU_TYPES  # imports pydantic, which `check` may not need
     from generator.loader import parse_document
     from generator.validation import validate_document
 
     gpu_type, _, count = gpu.partition(":")
+    known = GPU_TYPES.get(gpu_type.upper())
+    # An unknown type is left to the validation below, which names the known ones.
+    deep_gemm = known is None or GPU_INFO[known].runs_deep_gemm
+    label = gpu_type
+    if known is not None:
+        major, minor = GPU_INFO[known].compute_capability
+        label = f"the {known.value} (compute capability {major}.{minor})"
+    sections = starter.image_sections(deep_gemm, label)
     text = STARTER.format(
         schema_line=TOML_SCHEMA_LINE,
         name=name,
@@ -132,11 +184,33 @@ def starter_spec(
         revision=json.dumps(revision),
         gpu_type=json.dumps(gpu_type),
         gpu_count=int(count) if count.isdigit() else json.dumps(count) if count else 1,
-        engine_image=json.dumps(engine_image or starter.image),
+        engine_image=json.dumps(engine_image or starter.image()),
         title=starter.title,
-        sections=starter.sections,
+        sections=sections,
         engine=starter.engine,
     )
     display = f"specs/{name}.toml"
-    validate_document(parse_document(text, Path(display), display))
+    try:
+        validate_document(parse_document(text, Path(display), display))
+    except SpecError as error:
+        raise SpecError([_at_option(problem) for problem in error.problems]) from None
     return text
+
+
+# The `modalgen new` option each starter field comes from, by the start of its field path.
+OPTION_FIELDS: tuple[tuple[FieldPath, str], ...] = (
+    (("model", "name"), "--model"),
+    (("model", "revision"), "--revision"),
+    (("server", "gpu"), "--gpu"),
+    (("image",), "--engine-image"),
+    (("app", "name"), "NAME"),
+)
+
+
+def _at_option(problem: Problem) -> Problem:
+    """A problem of the starter, blamed on the option that gave the value: the spec file it
+    would be in is not written."""
+    for prefix, option in OPTION_FIELDS:
+        if problem.field[: len(prefix)] == prefix:
+            return Problem(option, problem.message, problem.field)
+    return Problem("modalgen new", problem.message, problem.field)

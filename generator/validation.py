@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,10 +15,11 @@ from pydantic import BaseModel, ValidationError
 
 from generator.checks import run_checks
 from generator.credentials import redact, spec_findings
+from generator.engines.registry import ENGINES
 from generator.engines.sections import DEFAULT_ENGINE, ENGINE_SECTIONS
 from generator.errors import FieldPath, Problem, SpecError
 from generator.exposure import DEFAULT_KIND, KINDS, hint_for
-from generator.fields import ENGINE_FLAG, GPU_EXAMPLE, Gpu
+from generator.fields import ENGINE_FLAG, GPU_EXAMPLE, Gpu, closest_choice
 from generator.image import LAYERS, AddLocalDir, AddLocalFile
 from generator.inherit import load_layered
 from generator.loader import SourceDocument
@@ -193,16 +196,17 @@ class KindedSection:
     label: str  # "server kind"
     models: dict[str, type[BaseModel]]
     default: str
-    hint: Callable[[str, str], str | None]  # (kind, key) -> what to write instead, if known
+    # (kind, key, document) -> what to write instead, if known
+    hint: Callable[[str, str, SourceDocument], str | None]
 
     def kind_in(self, document: SourceDocument, section: str) -> str | None:
         value = document.data.get(section)
         kind = value.get("kind", self.default) if isinstance(value, dict) else None
         return kind if isinstance(kind, str) else None
 
-    def misplaced(self, kind: str, key: str) -> str | None:
+    def misplaced(self, kind: str, key: str, document: SourceDocument) -> str | None:
         """What to say of `key`, which the section's model for `kind` does not have."""
-        hint = self.hint(kind, key)
+        hint = self.hint(kind, key, document)
         if hint:
             return f"`{key}` is not a setting of {self.label} {kind!r}: {hint}"
         others = [other for other, model in self.models.items() if key in model.model_fields]
@@ -212,13 +216,31 @@ class KindedSection:
         return None
 
 
+def _engine_option_hint(kind: str, key: str, document: SourceDocument) -> str | None:
+    """A key of [engine] that is an option of the engine's server command: where it goes."""
+    engine = ENGINES.get(kind)
+    table = engine.hint_table(document.data.get("image")) if engine is not None else None
+    flag = "--" + key.lstrip("-").replace("_", "-")
+    if table is None or flag not in table.by_string:
+        return None
+    section = document.data.get("engine")
+    value = section.get(key) if isinstance(section, dict) else None
+    shown = json.dumps(value) if isinstance(value, str | int | float | bool) else "..."
+    return (
+        f"`{flag}` is an option of `{table.command}` ({table.engine} {table.version}), which "
+        f"has no typed field here: write it under `engine.extra_args`, as `{json.dumps(flag)} = "
+        f"{shown}`"
+    )
+
+
 KINDED_SECTIONS = {
     "server": KindedSection(
-        "server kind", {kind: KINDS[kind].SECTION for kind in KINDS}, DEFAULT_KIND, hint_for
+        "server kind",
+        {kind: KINDS[kind].SECTION for kind in KINDS},
+        DEFAULT_KIND,
+        lambda kind, key, document: hint_for(kind, key),
     ),
-    "engine": KindedSection(
-        "engine", dict(ENGINE_SECTIONS), DEFAULT_ENGINE, lambda kind, key: None
-    ),
+    "engine": KindedSection("engine", dict(ENGINE_SECTIONS), DEFAULT_ENGINE, _engine_option_hint),
 }
 
 
@@ -242,7 +264,9 @@ def _problem_from_pydantic(document: SourceDocument, item: dict[str, Any]) -> Pr
     if kind == "extra_forbidden":
         message = f"unknown key {field[-1]!r}"
         chosen = section.kind_in(document, str(field[0])) if section else None
-        misplaced = section.misplaced(chosen, str(field[-1])) if section and chosen else None
+        misplaced = (
+            section.misplaced(chosen, str(field[-1]), document) if section and chosen else None
+        )
         known = _known_keys(field[:-1], document)
         close = difflib.get_close_matches(str(field[-1]), known, n=1, cutoff=0.6)
         top_level = len(field) > 1 and field[-1] in Spec.model_fields and field[-1] not in known
@@ -285,6 +309,18 @@ def _problem_from_pydantic(document: SourceDocument, item: dict[str, Any]) -> Pr
             # vLLM's parser takes `--tokenizer_mode`, SGLang's and the catalogs do not.
             dashed = "--" + given.lstrip("-").replace("_", "-")
             message = f"option names are written with dashes: `{dashed}`; given {_show(given)}"
+    elif kind in ("bool_type", "bool_parsing"):
+        # Strict: `"yes"`, `"true"` and `1` are refused rather than read as true.
+        message = (
+            "expected true or false, unquoted (a TOML or YAML boolean); given "
+            f"{_show(item['input'])}"
+        )
+    elif kind == "enum":
+        message = f"{item['msg'][0].lower()}{item['msg'][1:]}; given {_show(item['input'])}"
+        choices = re.findall(r"'((?:[^'\\]|\\.)*)'", item["ctx"]["expected"])
+        close = closest_choice(item["input"], choices) if isinstance(item["input"], str) else None
+        if close:
+            message += f"; did you mean {close!r}?"
     elif kind == "value_error":  # a rule of the model's own, which says what it wants
         message = item["msg"].removeprefix("Value error, ")
         if not isinstance(item["input"], dict):  # a whole section is not worth quoting

@@ -371,6 +371,22 @@ def _content(message, text: PyCode | str | None = None) -> object:
     return parts
 
 
+# The types modal's CLI parses an option as (`modal.cli.run.option_parsers`), by annotation.
+_OPTION_TYPES: dict[type, str] = {bool: "bool", int: "int", float: "float", str: "str"}
+
+
+def _option(parameter: str, option_type: type, default: object) -> PyCode:
+    """A parameter of the probe entrypoint, annotated so that `modal run` parses its option as
+    `option_type` (`bool` gives `--x/--no-x`; unannotated, every option would be a string); a
+    default of None makes the option optional without a value of its own."""
+    annotation = _OPTION_TYPES[option_type]
+    if default is None:
+        annotation += " | None"
+    elif type(default) is not option_type:
+        raise TypeError(f"default {default!r} of `{parameter}` is not {annotation}")
+    return PyCode(f"{name(parameter)}: {annotation} = {literal(default)}")
+
+
 def _probe_view(spec: Spec, proxy_auth: bool) -> ProbeView:
     probe = spec.probe
     message = spec.probe_message
@@ -386,11 +402,13 @@ def _probe_view(spec: Spec, proxy_auth: bool) -> ProbeView:
         second = SecondRunView(literal(-1), literal(_content(message, probe.second_prompt)))
     # `modal run` options: the timeout and prompt when asked for; `--twice/--no-twice` whenever
     # there is a second run, so that it can always be skipped.
-    parameters = [f"test_timeout={probe.timeout}", "prompt=None"] if probe.cli_options else []
+    parameters: list[PyCode] = []
+    if probe.cli_options:
+        parameters += [_option("test_timeout", int, probe.timeout), _option("prompt", str, None)]
     if second is not None:
-        parameters.append("twice=True")
+        parameters.append(_option("twice", bool, True))
     if probe.cli_options and spec.bench.enabled:
-        parameters.append("bench=False")
+        parameters.append(_option("bench", bool, False))
     engine = spec.engine
     return ProbeView(
         entrypoint=name(probe.entrypoint),

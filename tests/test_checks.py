@@ -89,6 +89,26 @@ def test_deep_gemm_on_by_default_is_a_warning_until_written() -> None:
     assert warned(spec_with(deep_gemm={"enabled": False})) == []
 
 
+def test_a_gated_model_downloaded_on_start_without_a_secret_is_a_warning() -> None:
+    def warned(spec: Spec) -> list[str]:
+        return [f.message for f in run_warnings(spec) if f.field == ("model", "name")]
+
+    gated = {"name": "meta-llama/Llama-3.1-8B-Instruct", "revision": "0" * 40}
+    (message,) = warned(spec_with(model=gated))  # `at = "start"`, the default
+    assert message.startswith("meta-llama/Llama-3.1-8B-Instruct is gated, and the engine ")
+    assert 'add `secrets = ["huggingface"]`' in message
+    assert warned(spec_with(model={**gated, "download": "start"})) == warned(spec_with(model=gated))
+    assert warned(spec_with(model=gated, secrets=["huggingface"])) == []
+    assert warned(spec_with(model={**gated, "gated": False})) == []
+    assert warned(spec_with(model={"gated": True})) != []  # Qwen, declared gated
+    assert warned(spec_with()) == []
+    # At build, the error of the build-time download says it; no second message.
+    volume = [{"name": "hf", "mount_path": "/root/.cache/huggingface"}]
+    build = spec_with(model={**gated, "download": "build"}, volumes=volume)
+    assert warned(build) == []
+    assert [f.field for f in run_checks(build)] == [("model", "download")]
+
+
 def test_secrets_are_named_not_inlined(tmp_path: Path) -> None:
     def document(env: dict[str, str]) -> SourceDocument:
         data = copy.deepcopy(MINIMAL)
@@ -156,7 +176,19 @@ def test_weights_fit_reads_size_and_precision_from_the_name() -> None:
         model={"name": "org/custom", "revision": "0" * 40, "parameters_billion": 70},
         server={"gpu": {"type": "H100", "count": 1}},
     )
-    assert "70B parameters x 2 bytes (bf16, from assumed)" in messages(explicit)[0]
+    (message,) = messages(explicit)
+    assert "70B parameters x 2 bytes (bf16, assumed: neither the name nor " in message
+    assert message.endswith("or set `model.weight_dtype` if the weights are not bf16")
+    declared = spec_with(
+        model={
+            "name": "org/custom",
+            "revision": "0" * 40,
+            "parameters_billion": 70,
+            "weight_dtype": "fp8",
+        },
+        server={"gpu": {"type": "L4", "count": 1}},
+    )
+    assert "x 1 bytes (fp8, from `model.weight_dtype`) = " in messages(declared)[0]
 
 
 def test_ready_timeout_defaults_to_the_start_up_limit() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -69,6 +70,37 @@ def test_validate_checks_without_writing(project: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "ok specs/qwen36_vlm.toml" in result.output
     assert not (project / "generated").exists()
+
+
+def test_a_problem_of_a_base_file_is_printed_once(project: Path) -> None:
+    """Every spec that extends a base finds its problems again: each is printed once."""
+    spec = project / "specs" / "qwen35_low_latency.yaml"
+    for copy in ("copy_one", "copy_two"):
+        text = spec.read_text().replace("example-sglang-low-latency", f"example-{copy}")
+        (project / "specs" / f"{copy}.yaml").write_text(text)
+    base = "specs/_base/sglang-h100.toml:28:1: server.unauthenticated: the endpoint is served"
+    for command in ("validate", "generate"):
+        result = run(project, command)
+        assert result.exit_code == 0, result.output
+        assert result.output.count(base) == 1, result.output
+        assert result.output.count("warning: ") == 1, result.output
+
+    base_file = project / "specs" / "_base" / "sglang-h100.toml"
+    base_file.write_text(base_file.read_text().replace("port = 8000", "port = 0"))
+    result = run(project, "validate")
+    assert result.exit_code == 1
+    error = "error: specs/_base/sglang-h100.toml:30:1: server.port: "
+    assert result.output.count(error) == 1, result.output
+    assert "1 problem(s) in 1 spec file(s)" in result.output
+
+
+@pytest.mark.parametrize("command", ["check", "new", "schema", "show"])
+def test_help_names_no_specs_argument_where_there_is_none(command: str) -> None:
+    """`check`, `new`, `schema` and `show` take no SPECS: their help does not mention one."""
+    result = CliRunner().invoke(main, [command, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "SPECS" not in result.output
+    assert "paths given are relative to it" in result.output
 
 
 def test_spec_paths_are_relative_to_the_project_directory(project: Path) -> None:
@@ -333,3 +365,27 @@ def test_a_warning_from_a_base_is_reported_once(project: Path) -> None:
     assert result.exit_code == 0
     warnings = [line for line in result.output.splitlines() if line.startswith("warning:")]
     assert len(warnings) == len(set(warnings))
+
+
+def readme_diff_example() -> str:
+    """The `diff` block of the README's workflow, unindented."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    (block,) = re.findall(r"^   ```diff\n(.*?)^   ```$", text, flags=re.MULTILINE | re.DOTALL)
+    return "".join(line.removeprefix("   ") for line in block.splitlines(keepends=True))
+
+
+def test_the_readme_diff_example_is_what_diff_prints(project: Path) -> None:
+    """The README raises `target_inputs` to 16 in specs/qwen36_vlm.toml and shows the diff;
+    the digests, which change with any change to modalgen, are compared as digests."""
+    shutil.copytree(ROOT / "generated", project / "generated")
+    spec = project / "specs" / "qwen36_vlm.toml"
+    text = spec.read_text()
+    assert "\ntimeout = 900\n" in text
+    spec.write_text(text.replace("\ntimeout = 900\n", "\ntimeout = 900\ntarget_inputs = 16\n"))
+    result = CliRunner().invoke(main, ["-q", "diff", "-C", str(project)])
+    assert result.exit_code == 0, result.output
+
+    def digests_out(diff: str) -> str:
+        return re.sub(r"sha256:[0-9a-f]{64}", "sha256:...", diff)
+
+    assert digests_out(result.stdout) == digests_out(readme_diff_example())

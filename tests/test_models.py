@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import types
+import typing
+
 import pytest
 from pydantic import BaseModel, ValidationError
 
@@ -69,3 +72,58 @@ def test_a_download_table_without_at_is_a_build_time_download() -> None:
     assert models.DownloadSection().at == "start"  # no `download` at all
     with pytest.raises(ValidationError, match="`ignore_patterns`: settings of the build-time"):
         models.DownloadSection.model_validate({"at": "start", "ignore_patterns": ["*.pth"]})
+
+
+def all_spec_models() -> list[type[BaseModel]]:
+    """Every spec model, wherever it is defined (engines, server kinds, image layers)."""
+    found: list[type[BaseModel]] = []
+    pending = [models.SpecModel]
+    while pending:
+        for subclass in pending.pop().__subclasses__():
+            if subclass not in found and subclass.__module__.startswith("generator."):
+                found.append(subclass)
+                pending.append(subclass)
+    return found
+
+
+def _is_bool(annotation: object) -> bool:
+    if typing.get_origin(annotation) is typing.Annotated:
+        return _is_bool(typing.get_args(annotation)[0])
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return any(_is_bool(arg) for arg in typing.get_args(annotation))
+    return annotation is bool
+
+
+BOOL_FIELDS = [
+    (model, name)
+    for model in all_spec_models()
+    for name, field in model.model_fields.items()
+    if _is_bool(field.annotation)
+]
+
+
+def field_errors(model: type[BaseModel], name: str, value: object) -> list[str]:
+    """The error types of field `name` when `value` is given for it (other fields may fail)."""
+    try:
+        model.model_validate({name: value})
+    except ValidationError as error:
+        return [detail["type"] for detail in error.errors() if detail["loc"][:1] == (name,)]
+    return []
+
+
+def test_the_bool_fields_are_found() -> None:
+    names = {f"{model.__name__}.{name}" for model, name in BOOL_FIELDS}
+    assert {"LifecycleSection.memory_snapshot", "UvPipInstall.pre", "BenchSection.enabled"} <= names
+    assert {"VllmEngineSection.enforce_eager", "HttpServerSection.h2_enabled"} <= names
+    assert len(BOOL_FIELDS) >= 25
+
+
+@pytest.mark.parametrize(
+    ("model", "name"), BOOL_FIELDS, ids=[f"{m.__name__}.{n}" for m, n in BOOL_FIELDS]
+)
+def test_booleans_are_strict(model: type[BaseModel], name: str) -> None:
+    """`memory_snapshot = "yes"` is a mistake to report, not true: only true and false pass."""
+    for value in ("yes", "true", "on", "1", 1, 0, 1.0):
+        assert field_errors(model, name, value) == ["bool_type"], f"{value!r} accepted"
+    for value in (True, False):
+        assert field_errors(model, name, value) == []

@@ -175,6 +175,25 @@ class Engine(ABC):
         """The engine version in the spec's image, or None when nothing says it."""
 
     @abstractmethod
+    def version_in_tag(self, tag: str) -> str | None:
+        """The engine version an image tag names, or None."""
+
+    def hint_table(self, image: object) -> OptionTable | None:
+        """The server options for a hint about a spec not valid yet: of the version its raw
+        `image` table names (`engine_version`, else the tag), or the closest older catalog,
+        else of the newest catalog."""
+        image = image if isinstance(image, dict) else {}
+        version = image.get("engine_version")
+        tag = image.get("registry_tag")
+        if not isinstance(version, str):
+            version = self.version_in_tag(tag) if isinstance(tag, str) else None
+        known = self.available_versions()
+        if version not in known:
+            version = self.closest_older_version(version) if version else None
+        version = version or (known[-1] if known else None)
+        return self.server_options_table(version) if version else None
+
+    @abstractmethod
     def version_source(self, spec: Spec) -> tuple[FieldPath, str]:
         """Where the version would come from, for a message: (field, what it is)."""
 

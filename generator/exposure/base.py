@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, StrictBool
 from pydantic_core import PydanticCustomError
 
 from generator.fields import (
@@ -79,14 +79,14 @@ class ServingSection(SpecModel):
     cloud: Cloud | None = Field(
         default=None, description="Cloud provider, Modal's choice if unset."
     )
-    nonpreemptible: bool = Field(
+    nonpreemptible: StrictBool = Field(
         default=False, description="Run on instances that are never preempted (costs more)."
     )
     startup_timeout: Seconds | None = Field(
         default=None,
         description="Maximum seconds for a container to start, `modal.enter` included.",
     )
-    unauthenticated: bool = Field(
+    unauthenticated: StrictBool = Field(
         default=False,
         description="Serve without authentication: anyone on the internet who finds the URL can "
         "then start GPU containers. Off by default; must be written out to take effect.",

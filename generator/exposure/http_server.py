@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StrictBool, StringConstraints
 
 from generator.exposure.base import (
     ExposureView,
@@ -67,7 +67,7 @@ class HttpServerSection(ServingSection):
         description="Seconds the HTTP server gets to finish in-flight requests when a container "
         "shuts down.",
     )
-    h2_enabled: bool = Field(default=False, description="Serve HTTP/2.")
+    h2_enabled: StrictBool = Field(default=False, description="Serve HTTP/2.")
 
     @property
     def resolved_proxy_regions(self) -> list[str]:

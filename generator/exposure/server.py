@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from generator.exposure.base import ExposureView, ServiceParts, ServingSection, common_keywords
 from generator.fields import NonNegativeSeconds, Seconds
@@ -61,7 +61,7 @@ class ServerSection(ServingSection):
         default=None,
         description="Seconds a stopping container gets to finish in-flight requests.",
     )
-    h2_enabled: bool = Field(default=False, description="Serve HTTP/2.")
+    h2_enabled: StrictBool = Field(default=False, description="Serve HTTP/2.")
 
     @property
     def startup_limit(self) -> int:

@@ -338,7 +338,9 @@ def client_headers() -> dict[str, str]:
 
 
 @app.local_entrypoint()
-async def test(test_timeout=1200, prompt=None, twice=True, bench=False):
+async def test(
+    test_timeout: int = 1200, prompt: str | None = None, twice: bool = True, bench: bool = False
+):
     headers = client_headers()
     url = await Server.get_url.aio()
     messages = chat_messages(PROMPT if prompt is None else prompt)

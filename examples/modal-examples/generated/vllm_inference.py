@@ -282,7 +282,9 @@ def client_headers() -> dict[str, str]:
 
 
 @app.local_entrypoint()
-async def test(test_timeout=600, prompt=None, twice=True, bench=False):
+async def test(
+    test_timeout: int = 600, prompt: str | None = None, twice: bool = True, bench: bool = False
+):
     headers = client_headers()
     url = await serve.get_web_url.aio()
     messages = chat_messages(PROMPT if prompt is None else prompt)

@@ -169,6 +169,9 @@ class Sglang(Engine):
         tag = spec.image.registry_tag
         return spec.image.engine_version or (catalog.engine_version_from_tag(tag) if tag else None)
 
+    def version_in_tag(self, tag: str) -> str | None:
+        return catalog.engine_version_from_tag(tag)
+
     def version_source(self, spec: Spec) -> tuple[FieldPath, str]:
         if spec.image.registry_tag is None:
             return ("image", "debian_slim_python"), "a Debian slim image"

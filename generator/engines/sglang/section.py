@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StrictBool, StringConstraints
 
 from generator.engines.section_base import EngineSectionBase
 from generator.fields import SPECULATIVE_ALGORITHM, SpecModel
@@ -68,7 +68,7 @@ class SglangEngineSection(EngineSectionBase):
         "SGLang 0.5.15 on `--cuda-graph-max-bs-decode`); defaults to twice the server's "
         "concurrency target.",
     )
-    enable_metrics: bool = Field(
+    enable_metrics: StrictBool = Field(
         default=True, description="Expose Prometheus metrics (`--enable-metrics`)."
     )
     decode_log_interval: int | None = Field(

@@ -142,6 +142,9 @@ class Vllm(Engine):
                 return pinned
         return None
 
+    def version_in_tag(self, tag: str) -> str | None:
+        return catalog.engine_version_from_tag(tag)
+
     def version_source(self, spec: Spec) -> tuple[FieldPath, str]:
         tag = spec.image.registry_tag
         if tag and "vllm" in tag.split(":", 1)[0]:

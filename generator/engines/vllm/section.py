@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from generator.engines.section_base import EngineSectionBase
 
@@ -43,7 +43,7 @@ class VllmEngineSection(EngineSectionBase):
     max_num_seqs: int | None = Field(
         default=None, ge=1, description="Most sequences in one batch (`--max-num-seqs`)."
     )
-    enforce_eager: bool = Field(
+    enforce_eager: StrictBool = Field(
         default=False,
         description="Skip CUDA graphs and compilation (`--enforce-eager`): faster start, slower "
         "serving.",
@@ -51,12 +51,12 @@ class VllmEngineSection(EngineSectionBase):
     kv_cache_dtype: str | None = Field(
         default=None, min_length=1, description="Data type of the KV cache (`--kv-cache-dtype`)."
     )
-    enable_prefix_caching: bool | None = Field(
+    enable_prefix_caching: StrictBool | None = Field(
         default=None,
         description="Prefix caching on (`--enable-prefix-caching`) or off "
         "(`--no-enable-prefix-caching`); vLLM's default when unset.",
     )
-    enable_auto_tool_choice: bool = Field(
+    enable_auto_tool_choice: StrictBool = Field(
         default=False,
         description="Let the model decide when to call tools (`--enable-auto-tool-choice`).",
     )
@@ -72,11 +72,11 @@ class VllmEngineSection(EngineSectionBase):
     uvicorn_log_level: UvicornLogLevel | None = Field(
         default=None, description="Log level of the HTTP server (`--uvicorn-log-level`)."
     )
-    disable_uvicorn_access_log: bool = Field(
+    disable_uvicorn_access_log: StrictBool = Field(
         default=False,
         description="No log line per request (`--disable-uvicorn-access-log`).",
     )
-    disable_log_requests: bool = Field(
+    disable_log_requests: StrictBool = Field(
         default=False,
         description="No log of each request's prompt (`--disable-log-requests`).",
     )
