@@ -46,11 +46,33 @@ def _spec_paths(project: Project, specs: tuple[Path, ...]) -> list[Path]:
 
 
 def _in_project(project: Project, spec: Path) -> Path:
+    if not str(spec).isprintable():  # it would be written into messages and generated files
+        raise click.BadParameter(
+            f"{str(spec)!r}: a spec's path may not hold control characters or line breaks; "
+            "rename it",
+            param_hint="SPECS",
+        )
     path = spec if spec.is_absolute() else project.root / spec
-    if not path.is_file():
+    try:
+        is_file = path.is_file()
+    except OSError as error:  # a name too long for the file system, ...
+        raise click.BadParameter(
+            f"{_shortened(str(spec))!r}: {error.strerror}", param_hint="SPECS"
+        ) from None
+    if not is_file:
         where = "" if spec.is_absolute() else f" in {project.root}"
-        raise click.BadParameter(f"no spec file {str(spec)!r}{where}", param_hint="SPECS")
+        raise click.BadParameter(
+            f"no spec file {_shortened(str(spec))!r}{where}", param_hint="SPECS"
+        )
     return path
+
+
+def _shortened(text: str, limit: int = 200) -> str:
+    """`text`, cut in the middle when longer than `limit`, for a message."""
+    if len(text) <= limit:
+        return text
+    half = limit // 2
+    return f"{text[:half]}...({len(text) - limit} characters)...{text[-half:]}"
 
 
 def _console() -> Console:
@@ -250,8 +272,9 @@ def new(
 ) -> None:
     """Write a commented, valid starter spec to specs/NAME.toml."""
     project = Project(project_dir)
-    if not SPEC_STEM.match(name):
+    if not SPEC_STEM.fullmatch(name):
         raise click.BadParameter("use lower-case letters, digits and _", param_hint="NAME")
+    _refuse_link_out(project, project.specs_dir)
     target = project.specs_dir / f"{name}.toml"
     if target.exists() or any(project.specs_dir.glob(f"{name}.y*ml")):
         raise click.UsageError(f"a spec named {name!r} already exists in {project.specs_dir}")
@@ -264,11 +287,22 @@ def new(
     _console().info("wrote", f"{project.display_path(target)}; next: `modalgen generate`")
 
 
+def _refuse_link_out(project: Project, folder: Path) -> None:
+    """Stop when `folder` (of the project) resolves outside it: nothing is written through a
+    symbolic link to another place."""
+    if not folder.resolve().is_relative_to(project.root.resolve()):
+        raise click.ClickException(
+            f"refusing to write into {project.display_path(folder)}/: it resolves to "
+            f"{folder.resolve()}, outside the project (a symbolic link?); nothing was written"
+        )
+
+
 @main.command()
 @project_option
 def schema(project_dir: Path) -> None:
     """Write schemas/spec.schema.json from the spec models, for editors and CI."""
     project = Project(project_dir)
+    _refuse_link_out(project, (project.root / SCHEMA_PATH).parent)
     changed = project.write_schema()
     _console().info("wrote" if changed else "unchanged", SCHEMA_PATH.as_posix())
 

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 SPECS_DIR = "specs"
 GENERATED_DIR = "generated"
 # The file stem becomes the generated module's name: keep it a plain Python module name.
-SPEC_STEM = re.compile(r"^[a-z][a-z0-9_]*$")
+SPEC_STEM = re.compile(r"^[a-z][a-z0-9_]*\Z")  # \Z: `$` would let a final line break through
 
 
 class UnsafeOutputPath(Exception):
@@ -168,7 +168,7 @@ class Project:
                 problems.append(problem)
                 continue
             try:
-                loaded.append(load_spec(path, self.display_path(path)))
+                loaded.append(load_spec(path, self.display_path(path), self.root))
             except SpecError as error:
                 problems.extend(error.problems)
         if problems:
@@ -227,8 +227,35 @@ class Project:
 
     def check_targets(self, paths: Iterable[Path]) -> None:
         """Refuse, before anything is written, any output path (relative to the root) that would
-        land outside generated/ (through `..` or a symbolic link)."""
-        inside = self.output_dir.resolve()
+        land outside generated/ (through `..` or a symbolic link), and a generated/ that is not a
+        folder of the project: a symbolic link (to anywhere, or to nothing) or a file."""
+        folder = self.output_dir
+        try:
+            mode = os.lstat(folder).st_mode
+        except FileNotFoundError:
+            mode = None  # written as a new folder
+        except OSError as error:
+            raise UnsafeOutputPath(
+                f"refusing to write into {GENERATED_DIR}/: {error.strerror}; nothing was written"
+            ) from None
+        if mode is not None and stat.S_ISLNK(mode):
+            target = os.readlink(folder)
+            raise UnsafeOutputPath(
+                f"refusing to write into {GENERATED_DIR}/: it is a symbolic link (to {target}), "
+                f"and modalgen writes only into a folder of the project; replace the link with "
+                f"a folder; nothing was written"
+            )
+        if mode is not None and not stat.S_ISDIR(mode):
+            raise UnsafeOutputPath(
+                f"refusing to write into {GENERATED_DIR}/: it is not a folder; move it away and "
+                "run again; nothing was written"
+            )
+        inside = folder.resolve()
+        if not inside.is_relative_to(self.root.resolve()):  # the root's own links are fine
+            raise UnsafeOutputPath(
+                f"refusing to write into {GENERATED_DIR}/: it resolves to {inside}, outside the "
+                "project; nothing was written"
+            )
         for path in paths:
             if not (self.root / path).resolve().is_relative_to(inside):
                 raise UnsafeOutputPath(

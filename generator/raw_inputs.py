@@ -99,29 +99,37 @@ def read_inputs(path: Path, bases: BaseTree) -> list[bytes] | None:
     return contents
 
 
-def find_bases(path: Path) -> BaseTree | None:
+def find_bases(path: Path, root: Path | None = None) -> BaseTree | None:
     """The tree of `extends` entries of the spec at `path`, parsed as `inherit._load` parses and
-    follows them; None when a file cannot be read or parsed, or on a cycle."""
-    return _find_bases(path, ())
+    follows them; None when a file cannot be read or parsed, or on a cycle. Files are read as
+    the loader reads them (inside the project `root`, by default the folder that holds the
+    spec's `specs/` folder; regular files within the size limit; pre-scanned for structural
+    limits before parsing), so that a file the loader refuses is never read here either."""
+    from generator import safe_files
+
+    return _find_bases(path, safe_files.project_root(path) if root is None else root, ())
 
 
-def _find_bases(path: Path, chain: tuple[Path, ...]) -> BaseTree | None:
+def _find_bases(path: Path, root: Path, chain: tuple[Path, ...]) -> BaseTree | None:
+    from generator import limits, safe_files
+
     try:
-        data = _parse(path.read_bytes().decode("utf-8"), path.suffix)
-    except (OSError, UnicodeDecodeError, ValueError):
+        text = safe_files.read_bytes(root, path, limits.MAX_FILE_BYTES).decode("utf-8")
+        data = _parse(text, path.suffix)
+    except (safe_files.FileRefused, UnicodeDecodeError, ValueError, RecursionError):
         return None
     if not isinstance(data, dict):
         return None
     entries = data.get(EXTENDS, [])
     if not isinstance(entries, list) or not all(isinstance(entry, str) for entry in entries):
         return None
-    resolved = path.resolve()
+    resolved = Path(os.path.realpath(path))
     tree: list[tuple[str, BaseTree]] = []
     for entry in entries:
-        base_path = (path.parent / entry).resolve()
+        base_path = Path(os.path.realpath(path.parent / entry))
         if base_path == resolved or base_path in chain:
             return None
-        subtree = _find_bases(base_path, (*chain, resolved))
+        subtree = _find_bases(base_path, root, (*chain, resolved))
         if subtree is None:
             return None
         tree.append((entry, subtree))
@@ -159,16 +167,24 @@ def bases_from_text(text: str) -> BaseTree | None:
 
 
 def _parse(text: str, suffix: str) -> Any:
-    """The data of a spec file, parsed as `loader` parses it; ValueError when it cannot be."""
+    """The data of a spec file, parsed as `loader` parses it, within the same structural limits
+    (the TOML pre-scan; the YAML composer's limits, anchors refused); ValueError when it cannot
+    be."""
     if suffix == ".toml":
         import tomllib
 
+        from generator.prescan import toml_problem
+
+        if toml_problem(text) is not None:
+            raise ValueError("over a structural limit")
         return tomllib.loads(text)  # TOMLDecodeError is a ValueError
     if suffix in (".yaml", ".yml"):
         import yaml  # only YAML specs pay for importing it
 
+        from generator.yaml_loader import load_limited
+
         try:
-            return yaml.safe_load(text)
+            return load_limited(text)
         except yaml.YAMLError as error:
             raise ValueError(str(error)) from None
     raise ValueError(f"unknown spec extension {suffix!r}")

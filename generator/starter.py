@@ -131,7 +131,7 @@ def starter_spec(
         model=json.dumps(model),
         revision=json.dumps(revision),
         gpu_type=json.dumps(gpu_type),
-        gpu_count=int(count) if count.isdigit() else json.dumps(count) if count else 1,
+        gpu_count=_count_literal(count),
         engine_image=json.dumps(engine_image or starter.image),
         title=starter.title,
         sections=starter.sections,
@@ -140,3 +140,12 @@ def starter_spec(
     display = f"specs/{name}.toml"
     validate_document(parse_document(text, Path(display), display))
     return text
+
+
+def _count_literal(count: str) -> str:
+    """The GPU count after `TYPE:` as TOML: a number when it is ASCII digits (`int()` also
+    reads other scripts' digits, and `isdigit` takes superscripts), else a string that
+    validation refuses with its message."""
+    if count and count.isascii() and count.isdigit() and len(count) <= 18:
+        return str(int(count))
+    return json.dumps(count) if count else "1"

@@ -158,7 +158,7 @@ def test_a_file_over_the_size_limit_is_refused_before_it_is_parsed(tmp_path: Pat
 @pytest.mark.parametrize(
     ("name", "text", "position"),
     [
-        ("many.toml", "version = 1\n\n[engine]\nitems = [" + "1, " * 20_000 + "]\n", "4:1"),
+        ("many.toml", "version = 1\n\n[engine]\nitems = [" + "1, " * 20_000 + "]\n", "4:60005"),
         ("many.yaml", "version: 1\nengine:\n  items: [" + "1, " * 20_000 + "]\n", "3:59990"),
         ("keys.yaml", "version: 1\n" + "".join(f"k{i}: {i}\n" for i in range(10_000)), "10000:8"),
     ],
@@ -176,8 +176,6 @@ def test_too_many_keys_and_values_are_refused(
 @pytest.mark.parametrize(
     ("name", "text", "position"),
     [
-        # Nested through table headers, which the TOML parser handles without recursing.
-        ("tables.toml", "version = 1\n[" + ".".join(["t"] * 40) + "]\nx = 1\n", "2:1"),
         # Nested inline, deeply enough that the TOML parser itself would run out of stack.
         ("arrays.toml", "version = 1\nx = " + "[" * 5000 + "]" * 5000 + "\n", "2:37"),
         ("flow.yaml", "version: 1\nx: " + "[" * 5000 + "]" * 5000 + "\n", "2:35"),

@@ -36,7 +36,7 @@ __all__ = [
 
 EXTRACT_COMMAND = "python scripts/extract_sglang_catalog.py {version}"
 # `lmsysorg/sglang:v0.5.10.post1-cu130-runtime`: the version starts the tag of an SGLang image.
-_TAG_VERSION = re.compile(r"^v?(\d+\.\d+\.\d+(?:\.post\d+|rc\d+|\.dev\d+)?)(?:-|$)")
+_TAG_VERSION = re.compile(r"^v?(\d+\.\d+\.\d+(?:\.post\d+|rc\d+|\.dev\d+)?)(?:-|$)", re.ASCII)
 
 
 # sglang.srt.utils.common.human_readable_int

@@ -19,7 +19,9 @@ COMMAND = "vllm serve"
 EXTRACT_COMMAND = "python scripts/extract_vllm_catalog.py {version}"
 
 # `vllm/vllm-openai:v0.11.2`, `vllm/vllm-openai:v0.10.1.1-cu128`: the tag starts with the version.
-_TAG_VERSION = re.compile(r"^v?(\d+\.\d+\.\d+(?:\.\d+)?(?:\.post\d+|rc\d+|\.dev\d+)?)(?:-|$)")
+_TAG_VERSION = re.compile(
+    r"^v?(\d+\.\d+\.\d+(?:\.\d+)?(?:\.post\d+|rc\d+|\.dev\d+)?)(?:-|$)", re.ASCII
+)
 # `vllm==0.11.2`, `vllm[audio]==0.11.2`: only an exact pin names one version.
 _REQUIREMENT = re.compile(r"^\s*vllm(?:\[[^\]]*\])?\s*===?\s*([0-9][0-9A-Za-z.+-]*)\s*$")
 
