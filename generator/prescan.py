@@ -34,7 +34,10 @@ def toml_problem(text: str) -> tuple[Position, str] | None:
     in_header = False
     key_start = 0  # where the key being read starts (before its spaces)
     parts = 1  # of the key being read
-    nodes = 0  # keys and list items: fewer than `find_excess` counts
+    # What `find_excess` will count at the least: 2 for each key (its value, and itself in its
+    # table), 2 for each [table] (each header names a table of its own), 1 for each [[table]]
+    # and each list item beyond a list's first.
+    nodes = 0
     position = 0
     while True:
         match = _SIGNIFICANT.search(text, position)
@@ -60,13 +63,15 @@ def toml_problem(text: str) -> tuple[Position, str] | None:
                     return _at(text, _SPACE.match(text, key_start).end()), limits.TOO_MANY_PARTS
         elif char == "=":
             if in_key and not in_header:
-                nodes += 1
+                nodes += 2
                 in_key, parts = False, 1
         elif char == "[":
             if in_key and not stack and not in_header:
                 in_header, key_start, parts = True, index, 1
+                nodes += 2
                 if text.startswith("[", position):
                     position += 1
+                    nodes -= 1
             else:
                 stack.append("[")
                 if len(stack) > limits.MAX_DEPTH:

@@ -111,6 +111,7 @@ def local_path_problems(spec: Spec, root: Path) -> list[tuple[FieldPath, str]]:
     `safe_files.folder_problems`). Looks at the disk as it is now: call it again before
     trusting an earlier answer."""
     found: list[tuple[FieldPath, str]] = []
+    shown_root = safe_files.resolve_root(root)
     for index, layer in enumerate(spec.image.layers):
         if isinstance(layer, AddLocalFile):
             key, local, what = "add_local_file", layer.add_local_file, "file"
@@ -122,10 +123,10 @@ def local_path_problems(spec: Spec, root: Path) -> list[tuple[FieldPath, str]]:
         is_folder = isinstance(layer, AddLocalDir)
         try:
             if Path(local).is_absolute():
-                raise safe_files.OutsideProject(f"lies outside the project ({root})")
+                raise safe_files.OutsideProject(f"lies outside the project ({shown_root})")
             safe_files.inspect(root, root / local, folder=is_folder)
         except safe_files.Missing:
-            found.append((field, f"no {what} {local!r} in the project ({root}); {_RELATIVE}"))
+            found.append((field, f"no {what} {local!r} in the project ({shown_root}); {_RELATIVE}"))
             continue
         except safe_files.FileRefused as refused:
             found.append((field, f"{local!r} {refused.reason}; {_RELATIVE}"))
