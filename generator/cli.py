@@ -291,9 +291,10 @@ def _refuse_link_out(project: Project, folder: Path) -> None:
     """Stop when `folder` (of the project) resolves outside it: nothing is written through a
     symbolic link to another place."""
     if not folder.resolve().is_relative_to(project.root.resolve()):
+        name = folder.relative_to(project.root).as_posix()
         raise click.ClickException(
-            f"refusing to write into {project.display_path(folder)}/: it resolves to "
-            f"{folder.resolve()}, outside the project (a symbolic link?); nothing was written"
+            f"refusing to write into {name}/: it resolves to {folder.resolve()}, outside the "
+            "project (a symbolic link?); nothing was written"
         )
 
 

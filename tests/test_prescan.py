@@ -97,10 +97,10 @@ def test_the_committed_specs_pass() -> None:
 # Keys that TOML must quote, with the characters the pre-scan looks at.
 keys = st.one_of(
     st.sampled_from(["a", "b", "version", "engine", "a.b", '"', "'", "[", "]", "{", "#", "=", ","]),
-    st.text(alphabet=st.sampled_from('ab.[]{}=,#"\'\\ \n\t'), max_size=6),
+    st.text(alphabet=st.sampled_from("ab.[]{}=,#\"'\\ \n\t"), max_size=6),
 )
 scalars = st.one_of(
-    st.text(alphabet=st.sampled_from('ab.[]{}=,#"\'\\ \n\t'), max_size=12),
+    st.text(alphabet=st.sampled_from("ab.[]{}=,#\"'\\ \n\t"), max_size=12),
     st.integers(-(2**63), 2**63 - 1),
     st.floats(allow_nan=False, allow_infinity=False),
     st.booleans(),
@@ -110,7 +110,9 @@ scalars = st.one_of(
 def _nested(leaves: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     return st.recursive(
         leaves,
-        lambda children: st.lists(children, max_size=4) | st.dictionaries(keys, children, max_size=4),
+        lambda children: (
+            st.lists(children, max_size=4) | st.dictionaries(keys, children, max_size=4)
+        ),
         max_leaves=30,
     )
 

@@ -114,13 +114,13 @@ def test_a_link_to_a_device_is_outside_the_project(project: Path) -> None:
 
 
 def test_a_socket_and_a_folder_are_not_files(project: Path) -> None:
-    with pytest.raises(NotRegularFile, match="^is a folder, not a regular file"):
+    with pytest.raises(NotRegularFile, match=r"^is a folder, not a regular file"):
         read_bytes(project, project / "specs", 100)
     path = project / "s.sock"
     server = socket.socket(socket.AF_UNIX)
     try:
         server.bind(str(path))
-        with pytest.raises(NotRegularFile, match="^is a socket, not a regular file"):
+        with pytest.raises(NotRegularFile, match=r"^is a socket, not a regular file"):
             read_bytes(project, path, 100)
     finally:
         server.close()
@@ -136,17 +136,17 @@ def test_the_size_limit_holds_before_reading(project: Path) -> None:
 
 
 def test_missing_and_unreadable_paths_say_why(project: Path) -> None:
-    with pytest.raises(Missing, match="^does not exist$"):
+    with pytest.raises(Missing, match=r"^does not exist$"):
         read_bytes(project, project / "specs" / "nope.toml", 100)
     (project / "specs" / "dangling.toml").symlink_to("nowhere.toml")
-    with pytest.raises(Missing, match="^is a symbolic link to nothing$"):
+    with pytest.raises(Missing, match=r"^is a symbolic link to nothing$"):
         read_bytes(project, project / "specs" / "dangling.toml", 100)
-    with pytest.raises(Unreadable, match="^cannot be read: File name too long$"):
+    with pytest.raises(Unreadable, match=r"^cannot be read: File name too long$"):
         read_bytes(project, project / "specs" / ("a" * 5000 + ".toml"), 100)
-    with pytest.raises(Unreadable, match="^cannot be read: embedded null byte$"):
+    with pytest.raises(Unreadable, match=r"^cannot be read: embedded null byte$"):
         read_bytes(project, project / "specs" / "a\x00.toml", 100)
     (project / "specs" / "loop.toml").symlink_to("loop.toml")
-    with pytest.raises(Unreadable, match="^cannot be read: Too many levels of symbolic links$"):
+    with pytest.raises(Unreadable, match=r"^cannot be read: Too many levels of symbolic links$"):
         read_bytes(project, project / "specs" / "loop.toml", 100)
 
 

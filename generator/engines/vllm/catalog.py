@@ -80,6 +80,6 @@ class Catalog:
 @cache
 def load_catalog(version: str) -> Catalog:
     path = CATALOG_DIR / f"vllm-{version}.json"
-    if not re.fullmatch(r"[0-9A-Za-z.+-]+", version) or not path.is_file():
+    if not re.fullmatch(r"[0-9A-Za-z.+-]{1,64}", version) or not path.is_file():
         raise CatalogNotFound(version, ENGINE)
     return Catalog(version, json.loads(path.read_text(encoding="utf-8")))
