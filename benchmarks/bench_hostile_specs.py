@@ -2,13 +2,13 @@
 file and read by `loader.load_document` (what `validate`, `generate` and `check` do first), in
 a fresh process of its own, so that its peak memory is its own.
 
-    .venv/bin/python benchmarks/bench_hostile_specs.py            # through modalgen's loader
-    .venv/bin/python benchmarks/bench_hostile_specs.py --raw      # tomllib / the key scanner
-                                                                   # alone, without the pre-scan
+    .venv/bin/python benchmarks/bench_hostile_specs.py          # through modalgen's loader
+    .venv/bin/python benchmarks/bench_hostile_specs.py --raw    # tomllib, pyyaml, the scanner
 
-`--raw` shows what the pre-scan prevents (use `--scale` below 1 to keep it short: the shapes are
-quadratic there; each process is held to `--max-memory-gib`, 4 by default); without it, every hostile shape should be refused in a moment, and the largest
-shapes that stay within the limits show the cost of a file that is merely big.
+`--raw` shows what the pre-scan prevents (use `--scale` below 1 to keep it short: the shapes
+are quadratic there; each process is held to `--max-memory-gib`, 4 by default). Without it,
+every hostile shape should be refused in a moment, and the largest shapes that stay within the
+limits show the cost of a file that is merely big.
 """
 
 from __future__ import annotations
