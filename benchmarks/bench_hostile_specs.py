@@ -76,36 +76,48 @@ SHAPES: dict[str, tuple[str, Callable[[float], str]]] = {
     ),
     "YAML block mappings nested 3,000 deep": (
         ".yaml",
-        lambda s: "version: 1\n"
-        + "".join(" " * i + "a:\n" for i in range(int(1400 * s)))
-        + " " * int(1400 * s)
-        + "1\n",
+        lambda s: (
+            "version: 1\n"
+            + "".join(" " * i + "a:\n" for i in range(int(1400 * s)))
+            + " " * int(1400 * s)
+            + "1\n"
+        ),
     ),
     # Within the limits: parsed, then refused by validation (or by the node count).
     "1 MiB of 32-part dotted keys": (
         ".toml",
-        lambda s: "version = 1\n"
-        + _lines(lambda i: ".".join(["k"] * 31) + f".v{i} = 1\n", int(MIB * s) - 20),
+        lambda s: (
+            "version = 1\n"
+            + _lines(lambda i: ".".join(["k"] * 31) + f".v{i} = 1\n", int(MIB * s) - 20)
+        ),
     ),
     "1 MiB of 32-part dotted keys, each its own tables": (
         ".toml",
-        lambda s: "version = 1\n"
-        + _lines(lambda i: f"v{i}." + ".".join(["k"] * 31) + " = 1\n", int(MIB * s) - 20),
+        lambda s: (
+            "version = 1\n"
+            + _lines(lambda i: f"v{i}." + ".".join(["k"] * 31) + " = 1\n", int(MIB * s) - 20)
+        ),
     ),
     "9,990 keys of 32 parts, just under the count": (
         ".toml",
-        lambda s: "version = 1\n"
-        + "".join(f"v{i}." + ".".join(["k"] * 31) + " = 1\n" for i in range(int(9_990 * s))),
+        lambda s: (
+            "version = 1\n"
+            + "".join(f"v{i}." + ".".join(["k"] * 31) + " = 1\n" for i in range(int(9_990 * s)))
+        ),
     ),
     "1 MiB of 32-part quoted table headers": (
         ".toml",
-        lambda s: "version = 1\n"
-        + _lines(lambda i: "[" + ".".join(['"k"'] * 31) + f'."v{i}"]\n', int(MIB * s) - 20),
+        lambda s: (
+            "version = 1\n"
+            + _lines(lambda i: "[" + ".".join(['"k"'] * 31) + f'."v{i}"]\n', int(MIB * s) - 20)
+        ),
     ),
     "1 MiB of one-line inline tables": (
         ".toml",
-        lambda s: "version = 1\n"
-        + _lines(lambda i: f'k{i} = {{ a = 1, "b.c" = 2, d.e = "x" }}\n', int(MIB * s) - 20),
+        lambda s: (
+            "version = 1\n"
+            + _lines(lambda i: f'k{i} = {{ a = 1, "b.c" = 2, d.e = "x" }}\n', int(MIB * s) - 20)
+        ),
     ),
     "1 MiB string": (".toml", lambda s: 'version = 1\nx = "' + "a" * int((MIB - 40) * s) + '"\n'),
 }

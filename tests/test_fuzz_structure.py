@@ -234,7 +234,7 @@ def hostile_shapes(draw: st.DrawFn) -> tuple[str, str, str]:
     suffix = draw(st.sampled_from([".toml", ".yaml"]))
     name = "committed.toml" if suffix == ".toml" else "flat.yaml"
     lines = _serialise(BASES[name], suffix).splitlines()  # type: ignore[union-attr]
-    at = draw(st.integers(1, len(lines)))
+    at = len(lines)
     size = draw(st.integers(33, 5000))
     if suffix == ".toml":
         kind = draw(st.sampled_from(["key", "header", "inline", "array", "inline-table"]))
@@ -247,8 +247,9 @@ def hostile_shapes(draw: st.DrawFn) -> tuple[str, str, str]:
             "array": "zz = " + "[" * size + "]" * size,
             "inline-table": "zz = " + "{a = " * size + "1" + "}" * size,
         }[kind]
-        # At a line of its own where a key may start: before the first table header.
-        at = min(at, next(i for i, line in enumerate(lines) if line.startswith("[")))
+        # On a line of its own where a key may start: after `version`, or before a header.
+        starts = [1, *(i for i, line in enumerate(lines) if line.startswith("["))]
+        at = draw(st.sampled_from(starts))
         limit = "32 dotted parts" if kind in ("key", "header", "inline") else "32 levels deep"
     else:
         shape = "zz: " + draw(st.sampled_from(["[", "{a: "])) * size
