@@ -349,7 +349,7 @@ def timeouts(spec: Spec) -> Iterator[Finding]:
         )
 
 
-_SIZE_IN_NAME = re.compile(r"(?<![A-Za-z0-9])(\d+(?:\.\d+)?)B(?![A-Za-z0-9])", re.IGNORECASE)
+_SIZE_IN_NAME = re.compile(r"(?<![A-Za-z0-9])([0-9]+(?:\.[0-9]+)?)B(?![A-Za-z0-9])", re.IGNORECASE)
 _DTYPE_IN_NAME = [
     (re.compile(r"NVFP4|MXFP4|FP4", re.IGNORECASE), WeightDtype.FP4),
     (re.compile(r"FP8", re.IGNORECASE), WeightDtype.FP8),

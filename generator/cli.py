@@ -10,6 +10,7 @@ know to be up to date (see `project.py`).
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import sys
 from collections.abc import Iterable, Iterator
@@ -61,8 +62,8 @@ def _project_errors() -> Iterator[None]:
 
 
 def _project(project_dir: Path | None) -> Project:
-    """The project of this command: found from -C DIR (given before or after the command), else
-    upward from the current folder."""
+    """The project of this command: -C DIR (given before or after the command), else the one
+    found upward from the current folder."""
     with _project_errors():
         project = Project.locate(_start_dir(project_dir))
         project.settings  # noqa: B018  (read now: a broken project file is reported here)
@@ -79,7 +80,7 @@ def _start_dir(project_dir: Path | None) -> Path | None:
 
 
 def _base_dir(project_dir: Path | None) -> Path:
-    """What relative SPECS are relative to: -C DIR, as `git -C` reads paths, else the current
+    """What relative SPECS are relative to: -C DIR (as `git -C` reads paths), else the current
     folder."""
     return _start_dir(project_dir) or Path.cwd()
 
@@ -96,14 +97,26 @@ def _spec_paths(project: Project, specs: tuple[Path, ...], project_dir: Path | N
 
 
 def _in_project(project: Project, spec: Path, project_dir: Path | None) -> Path:
+    if not str(spec).isprintable():  # it would be written into messages and generated files
+        raise click.BadParameter(
+            f"{str(spec)!r}: a spec's path may not hold control characters or line breaks; "
+            "rename it",
+            param_hint="SPECS",
+        )
     path = spec if spec.is_absolute() else _base_dir(project_dir) / spec
     try:
         is_file = path.is_file()
-        inside = path.resolve().is_relative_to(project.root)
-    except (OSError, ValueError) as error:
-        raise click.BadParameter(f"{str(spec)!r}: {error}", param_hint="SPECS") from None
+        # As written (`..` folded, links kept): the loader refuses a link that leads out.
+        inside = Path(os.path.abspath(path)).is_relative_to(project.root)
+    except (OSError, ValueError) as error:  # a name too long for the file system, ...
+        reason = error.strerror if isinstance(error, OSError) else str(error)
+        raise click.BadParameter(
+            f"{_shortened(str(spec))!r}: {reason}", param_hint="SPECS"
+        ) from None
     if not is_file:
-        raise click.BadParameter(f"no spec file {str(spec)!r} in {path.parent}", param_hint="SPECS")
+        raise click.BadParameter(
+            f"no spec file {_shortened(str(spec))!r} in {path.parent}", param_hint="SPECS"
+        )
     if not inside:
         raise click.BadParameter(
             f"{str(spec)!r} is not inside the project at {project.root}", param_hint="SPECS"
@@ -117,6 +130,14 @@ def _render(project: Project, paths: list[Path]) -> list[Output]:
         return project.render(paths)
     except WriteFailed as error:
         raise click.ClickException(str(error)) from None
+
+
+def _shortened(text: str, limit: int = 200) -> str:
+    """`text`, cut in the middle when longer than `limit`, for a message."""
+    if len(text) <= limit:
+        return text
+    half = limit // 2
+    return f"{text[:half]}...({len(text) - limit} characters)...{text[-half:]}"
 
 
 def _console() -> Console:
@@ -201,8 +222,9 @@ project_option = click.option(
     "--project-dir",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     default=None,
-    help="Run as if modalgen was started in DIR (as `git -C`): the project is found from there, "
-    "and paths given are relative to it. Also accepted before the command.",
+    help="The project's root folder (default: found upward from the current folder, from the "
+    "folder holding modalgen.toml, or specs/ beside generated/); paths given are relative to "
+    "it. Also accepted before the command.",
 )
 format_option = click.option(
     "--format",
@@ -475,8 +497,9 @@ def new(
     """Write a commented, valid starter spec to specs/NAME.toml."""
     with _project_errors():
         project = Project.locate(_start_dir(project_dir), create=True)
-    if not SPEC_STEM.match(name):
+    if not SPEC_STEM.fullmatch(name):
         raise click.BadParameter("use lower-case letters, digits and _", param_hint="NAME")
+    _refuse_link_out(project, project.specs_dir)
     target = project.specs_dir / f"{name}.toml"
     if target.exists() or any(project.specs_dir.glob(f"{name}.y*ml")):
         raise click.UsageError(
@@ -491,6 +514,17 @@ def new(
     _console().info("wrote", f"{project.display_path(target)}; next: `modalgen generate`")
 
 
+def _refuse_link_out(project: Project, folder: Path) -> None:
+    """Stop when `folder` (of the project) resolves outside it: nothing is written through a
+    symbolic link to another place."""
+    if not folder.resolve().is_relative_to(project.root.resolve()):
+        name = folder.relative_to(project.root).as_posix()
+        raise click.ClickException(
+            f"refusing to write into {name}/: it resolves to {folder.resolve()}, outside the "
+            "project (a symbolic link?); nothing was written"
+        )
+
+
 @main.command()
 @project_option
 def schema(project_dir: Path | None) -> None:
@@ -499,6 +533,7 @@ def schema(project_dir: Path | None) -> None:
     `generate` keeps it current once the project has it."""
     project = _project(project_dir)
     target = project.schema_path or Path(project.settings.schema or "schemas/spec.schema.json")
+    _refuse_link_out(project, (project.root / target).parent)
     changed = project.write_schema(target)
     _console().info("wrote" if changed else "unchanged", target.as_posix())
 
@@ -538,7 +573,7 @@ def init(
     if root.exists() and not root.is_dir():
         raise click.BadParameter(f"{root} is not a folder", param_hint="DIRECTORY")
     name = name or _spec_name(model or scaffold.DEFAULT_MODEL)
-    if not SPEC_STEM.match(name):
+    if not SPEC_STEM.fullmatch(name):
         raise click.BadParameter("use lower-case letters, digits and _", param_hint="--name")
     project = Project(root)
     has_specs = bool(project.discover_specs())
@@ -577,7 +612,18 @@ def init(
 def _spec_name(model: str) -> str:
     """A spec name from a model id: `Qwen/Qwen3-8B` -> `qwen3_8b`."""
     stem = re.sub(r"[^a-z0-9]+", "_", model.rpartition("/")[2].lower()).strip("_")
-    return stem if SPEC_STEM.match(stem) else f"model_{stem}".rstrip("_")
+    return stem if SPEC_STEM.fullmatch(stem) else f"model_{stem}".rstrip("_")
+
+
+def _refuse_link_out(project: Project, folder: Path) -> None:
+    """Stop when `folder` (of the project) resolves outside it: nothing is written through a
+    symbolic link to another place."""
+    if not folder.resolve().is_relative_to(project.root.resolve()):
+        name = folder.relative_to(project.root).as_posix()
+        raise click.ClickException(
+            f"refusing to write into {name}/: it resolves to {folder.resolve()}, outside the "
+            "project (a symbolic link?); nothing was written"
+        )
 
 
 @main.command()

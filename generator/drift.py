@@ -10,9 +10,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from generator import limits
+from generator import limits, safe_files
 from generator.provenance import is_generated, recorded_digest
-from generator.safe_files import UnsafeFile, read_project_file
 
 if TYPE_CHECKING:
     from generator.render import Output
@@ -73,23 +72,23 @@ def unified_diff(path: Path, old: str, new: str) -> str:
 
 def read_generated(root: Path, path: Path) -> str | None:
     """The text of the file at `path` (relative to `root`) that modalgen writes, None when there
-    is none; UnsafeFile when it is a symbolic link, or no regular UTF-8 file inside the project
+    is none; FileRefused when it is a symbolic link, or no regular UTF-8 file inside the project
     within the size limit (modalgen never writes such a thing)."""
     target = root / path
     if not os.path.lexists(target):
         return None
     if target.is_symlink():
-        raise UnsafeFile("is a symbolic link")
+        raise safe_files.Unreadable("is a symbolic link")
     try:
-        return read_project_file(target, root, limits.MAX_GENERATED_BYTES).decode("utf-8")
+        return safe_files.read_bytes(root, target, limits.MAX_GENERATED_BYTES).decode("utf-8")
     except UnicodeDecodeError:
-        raise UnsafeFile("is not UTF-8 text") from None
+        raise safe_files.Unreadable("is not UTF-8 text") from None
 
 
 def _read_or_flag(root: Path, path: Path) -> str | None:
     try:
         return read_generated(root, path)
-    except UnsafeFile:
+    except safe_files.FileRefused:
         return UNREADABLE
 
 

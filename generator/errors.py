@@ -41,7 +41,8 @@ class Problem:
     position: Position | None = None
 
     def __str__(self) -> str:
-        where = self.file
+        # A file name with a line break or an escape sequence stays on its line, inert.
+        where = self.file if self.file.isprintable() else repr(self.file)[1:-1]
         if self.position is not None:
             where += f":{self.position.line}:{self.position.column}"
         field = format_field_path(self.field)

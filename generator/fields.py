@@ -39,7 +39,18 @@ GIT_COMMIT = r"^[0-9a-f]{40}$"
 ENGINE_FLAG = r"^--[a-z0-9][a-z0-9-]*$"
 ABSOLUTE_PATH = r"^/[^\x00]*$"
 SPECULATIVE_ALGORITHM = r"^[A-Z][A-Z0-9_]*$"
-SGLANG_VERSION = r"^\d+\.\d+\.\d+(?:\.post\d+|rc\d+|\.dev\d+)?$"
+SGLANG_VERSION = r"^[0-9]+\.[0-9]+\.[0-9]+(?:\.post[0-9]+|rc[0-9]+|\.dev[0-9]+)?$"
+
+# A container image reference as Docker reads it (distribution/reference's grammar):
+# [registry[:port]/]path[:tag][@algorithm:hex], ASCII only, no spaces or control characters.
+_DOMAIN_PART = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+_PATH_PART = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+REGISTRY_IMAGE = (
+    rf"^(?:(?:{_DOMAIN_PART}(?:\.{_DOMAIN_PART})*|\[[0-9A-Fa-f:]+\])(?::[0-9]+)?/)?"
+    rf"{_PATH_PART}(?:/{_PATH_PART})*"
+    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?"
+    r"(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9A-Fa-f]{32,})?$"
+)
 
 PythonIdentifier = Annotated[str, StringConstraints(pattern=PYTHON_IDENTIFIER)]
 ModalObjectName = Annotated[str, StringConstraints(pattern=MODAL_OBJECT_NAME)]
@@ -47,21 +58,28 @@ EnvVarName = Annotated[str, StringConstraints(pattern=ENV_VAR_NAME)]
 AbsolutePosixPath = Annotated[str, StringConstraints(pattern=ABSOLUTE_PATH)]
 
 # A duration as people write it: "90s", "20m", "2h", "1h30m" (the pattern is the schema's too,
-# so written for editors' regular expressions as well as Python's).
-DURATION = r"^(?=\d)(?:(\d+)[hH])?(?:(\d+)[mM])?(?:(\d+)[sS])?$"
+# so written for editors' regular expressions as well as Python's). Numbers in every notation
+# are ASCII digits: `\d` and `str.isdigit` also take superscripts and other scripts'
+# digits, which `int()` reads or trips on.
+DURATION = r"^(?=[0-9])(?:([0-9]+)[hH])?(?:([0-9]+)[mM])?(?:([0-9]+)[sS])?$"
 _DURATION = re.compile(DURATION)
 _DURATION_EXPECTED = 'expected seconds (an integer) or a duration such as "90s", "20m" or "2h"'
 
 
 def _seconds(value: object) -> object:
     """A duration string as int seconds; anything else is left to the integer validation."""
-    if not isinstance(value, str) or value.isdigit():
+    if not isinstance(value, str) or ascii_digits(value):
         return value
     match = _DURATION.match(value)
     if match is None:
         raise PydanticCustomError("duration", _DURATION_EXPECTED)
     hours, minutes, seconds = (int(part or 0) for part in match.groups())
     return hours * 3600 + minutes * 60 + seconds
+
+
+def ascii_digits(text: str) -> bool:
+    """Whether `text` is a number written in ASCII digits, and only them."""
+    return text.isascii() and text.isdigit()
 
 
 def _duration_schema(minimum: dict[str, int]) -> WithJsonSchema:
@@ -91,6 +109,8 @@ PATTERN_EXPECTATIONS = {
     ENGINE_FLAG: "a full option name such as `--enable-torch-compile`",
     ABSOLUTE_PATH: "an absolute path starting with `/`",
     r"^[^\n\r\x00]*$": "one line, without a line break or NUL (it stays one literal)",
+    REGISTRY_IMAGE: "a registry image such as `lmsysorg/sglang:v0.5.9-cu129-amd64-runtime` or "
+    "`repo@sha256:<hex>`: lower-case path, no spaces, tabs or other control characters",
     SGLANG_VERSION: "an engine release such as `0.5.10.post1` or `0.11.2`",
     SPECULATIVE_ALGORITHM: "an algorithm name as SGLang writes it, in capitals, such as `EAGLE`",
 }
@@ -182,7 +202,7 @@ def _parse_gpu(text: str) -> tuple[GpuType, int]:
         )
     if not colon:
         return gpu_type, 1
-    if not count.isdigit() or int(count) < 1:
+    if not ascii_digits(count) or len(count) > 18 or int(count) < 1:
         raise PydanticCustomError(
             "gpu_count",
             f"expected a GPU count of at least 1 after the colon, such as {GPU_EXAMPLE}",

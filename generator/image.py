@@ -15,7 +15,14 @@ from pydantic import (
     model_validator,
 )
 
-from generator.fields import SGLANG_VERSION, EnvVarName, Gpu, ModalObjectName, SpecModel
+from generator.fields import (
+    REGISTRY_IMAGE,
+    SGLANG_VERSION,
+    EnvVarName,
+    Gpu,
+    ModalObjectName,
+    SpecModel,
+)
 
 NonEmpty = Annotated[str, StringConstraints(min_length=1)]
 # A shell command or a package requirement: one line, so it stays one literal in the file.
@@ -23,7 +30,7 @@ ONE_LINE = r"^[^\n\r\x00]*$"
 OneLine = Annotated[str, StringConstraints(min_length=1, pattern=ONE_LINE)]
 # Where a file or folder goes in the image: an absolute path, one line.
 ImagePath = Annotated[str, StringConstraints(pattern=r"^/[^\n\r\x00]*$")]
-PythonVersion = Annotated[str, StringConstraints(pattern=r"^3\.\d{1,2}$")]
+PythonVersion = Annotated[str, StringConstraints(pattern=r"^3\.[0-9]{1,2}$")]
 
 
 class LayerSecrets(SpecModel):
@@ -154,7 +161,7 @@ ImageLayer = Annotated[
 
 
 class ImageSection(SpecModel):
-    registry_tag: OneLine | None = Field(
+    registry_tag: Annotated[str, StringConstraints(pattern=REGISTRY_IMAGE)] | None = Field(
         default=None,
         description="Container image to build from, such as "
         "`lmsysorg/sglang:v0.5.9-cu129-amd64-runtime`; a digest (`repo@sha256:...`) pins it "

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from generator import limits
+from generator import limits, safe_files
 from generator.errors import FieldPath, Position, SpecError
 from generator.loader import SourceDocument, load_document
 
@@ -25,15 +25,19 @@ class _FilesRead:
     count: int = 0
 
 
-def load_layered(path: Path, display_path: str) -> SourceDocument:
-    return _load(path, display_path, (), _FilesRead())
+def load_layered(path: Path, display_path: str, root: Path | None = None) -> SourceDocument:
+    """The spec at `path` merged over its bases. Every file read lies inside the project `root`
+    (by default the folder that holds the spec's `specs/` folder): a base outside it is refused
+    at its `extends` entry."""
+    root = safe_files.project_root(path) if root is None else root
+    return _load(path, display_path, root, (), _FilesRead())
 
 
 def _load(
-    path: Path, display_path: str, chain: tuple[Path, ...], files_read: _FilesRead
+    path: Path, display_path: str, root: Path, chain: tuple[Path, ...], files_read: _FilesRead
 ) -> SourceDocument:
     files_read.count += 1
-    document = load_document(path, display_path)
+    document = load_document(path, display_path, root)
     if EXTENDS not in document.data:
         return document
     entries = document.data[EXTENDS]
@@ -45,29 +49,24 @@ def _load(
                 )
             ]
         )
-    resolved = path.resolve()
+    resolved = Path(os.path.realpath(path))
     merged: SourceDocument | None = None
     for index, entry in enumerate(entries):
         field: FieldPath = (EXTENDS, index)
         try:
-            base_path = (path.parent / entry).resolve()
-            is_file = base_path.is_file()
-        except (OSError, ValueError) as error:  # a name too long, a NUL byte, ...
-            reason = error.strerror if isinstance(error, OSError) else str(error)
-            raise SpecError(
-                [document.problem(f"base spec {entry!r} cannot be read: {reason}", field)]
-            ) from None
+            base_path = safe_files.inspect(root, path.parent / entry).real
+        except safe_files.FileRefused as refused:
+            problem = document.problem(f"base spec {entry!r} {refused.reason}", field)
+            raise SpecError([problem]) from None
         if base_path == resolved or base_path in chain:
             cycle = " -> ".join(p.name for p in (*chain, resolved, base_path))
             raise SpecError(
                 [document.problem(f"specs extend each other in a cycle: {cycle}", field)]
             )
-        if not is_file:
-            raise SpecError([document.problem(f"base spec {entry!r} does not exist", field)])
         if files_read.count >= limits.MAX_SPEC_FILES:
             raise SpecError([document.problem(limits.TOO_MANY_FILES, field)])
         base_display = os.path.normpath(os.path.join(os.path.dirname(display_path), entry))
-        base = _load(base_path, Path(base_display).as_posix(), (*chain, resolved), files_read)
+        base = _load(base_path, Path(base_display).as_posix(), root, (*chain, resolved), files_read)
         merged = base if merged is None else merge(merged, base)
     own = {key: value for key, value in document.data.items() if key != EXTENDS}
     own_document = SourceDocument(

@@ -4,6 +4,7 @@ keys and values, and four or five levels deep: the limits are far above that."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 import sys
@@ -18,6 +19,9 @@ MAX_GENERATED_BYTES = 8 * 1024 * 1024
 MAX_NODES = 20_000
 # Tables and lists nested in each other; the file's top-level table is level 1.
 MAX_DEPTH = 32
+# Parts of one dotted key or table header (`a.b.c` has 3): each part nests a table, so a key
+# of more parts than MAX_DEPTH could never be within it; `tomllib` is quadratic in them.
+MAX_KEY_PARTS = MAX_DEPTH
 # Files read for one spec through `extends`: the spec itself and each base each time it is
 # reached (bases that share a base read it twice).
 MAX_SPEC_FILES = 16
@@ -25,10 +29,16 @@ MAX_SPEC_FILES = 16
 TOO_LARGE = f"the file is larger than {MAX_FILE_BYTES // 1024 // 1024} MiB, the limit for a spec"
 TOO_MANY_NODES = f"the file holds more than {MAX_NODES} keys and values, the limit for a spec"
 TOO_DEEP = f"tables and lists are nested more than {MAX_DEPTH} levels deep, the limit for a spec"
+TOO_MANY_PARTS = (
+    f"a key or table header has more than {MAX_KEY_PARTS} dotted parts, the limit for a spec"
+)
 TOO_MANY_FILES = (
     f"a spec and its bases may read at most {MAX_SPEC_FILES} files through `extends` "
     "(a base counts each time it is reached)"
 )
+# Files and folders in a folder an image layer copies (`add_local_dir`), links followed: each is
+# looked at on every validate, and uploaded on every deploy.
+MAX_FOLDER_ENTRIES = 20_000
 ANCHORS = (
     "anchors and aliases (&name, *name) are not supported in specs; "
     "use `extends: [...]` with a base spec for reuse"
@@ -58,16 +68,35 @@ def find_excess(data: object) -> tuple[FieldPath, str] | None:
     return None
 
 
-def unusable_number(data: object) -> tuple[FieldPath, str] | None:
-    """The first number no spec value can take, with the message to report: an integer beyond
-    64 bits (TOML says integers are 64-bit and a parser must refuse the rest; YAML gets the same
-    range), or nan or an infinity (no option takes one, and generated code has no literal)."""
+def unusable_values(data: object) -> list[tuple[FieldPath, str]]:
+    """Every value no spec field can take, in document order, with the message to report: an
+    integer beyond 64 bits (TOML says integers are 64-bit and a parser must refuse the rest;
+    YAML gets the same range), nan or an infinity (no option takes one, and generated code has
+    no literal), and a date or time (TOML's offset and local date-times, dates and times, and
+    YAML's timestamps): no field takes one, and a value that means text must be quoted."""
+    found: list[tuple[FieldPath, str]] = []
     for path, value, _ in _walk(data):
         if type(value) is int and not MIN_INTEGER <= value <= MAX_INTEGER:
-            return path, OUT_OF_RANGE
-        if isinstance(value, float) and not math.isfinite(value):
-            return path, NOT_FINITE
-    return None
+            found.append((path, OUT_OF_RANGE))
+        elif isinstance(value, float) and not math.isfinite(value):
+            found.append((path, NOT_FINITE))
+        elif isinstance(value, dt.date | dt.time):  # a datetime is a date
+            found.append((path, _not_a_date(value)))
+    return found
+
+
+def _not_a_date(value: dt.date | dt.time) -> str:
+    kind = (
+        "a date-time"
+        if isinstance(value, dt.datetime)
+        else "a date"
+        if isinstance(value, dt.date)
+        else "a time"
+    )
+    return (
+        f"{kind} ({value.isoformat()}) is not a spec value: no field takes dates or times; "
+        "quote it if it is meant as text"
+    )
 
 
 def _walk(data: object) -> Iterator[tuple[FieldPath, object, int]]:
@@ -101,27 +130,9 @@ def offset_position(text: str, offset: int) -> Position:
     return Position(text.count("\n", 0, offset) + 1, offset - line_start + 1)
 
 
-def bracket_depth_position(text: str) -> Position | None:
-    """Where `[` and `{` first nest deeper than MAX_DEPTH, skipping strings and comments. A rough
-    scan, for a TOML file too deeply nested for the parser to say where."""
-    depth = 0
-    index = 0
-    while index < len(text):
-        char = text[index]
-        if char in "\"'":
-            end = index + 1
-            while end < len(text) and text[end] not in (char, "\n"):
-                end += 2 if char == '"' and text[end] == "\\" else 1
-            index = end
-        elif char == "#":
-            index = text.find("\n", index)
-            if index == -1:
-                return None
-        elif char in "[{":
-            depth += 1
-            if depth > MAX_DEPTH:
-                return offset_position(text, index)
-        elif char in "]}":
-            depth = max(depth - 1, 0)
-        index += 1
-    return None
+def describe_bytes(size: int) -> str:
+    """`1 MiB`, `64 KiB`, `100 bytes`: a limit as a message gives it."""
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= scale and size % scale == 0:
+            return f"{size // scale} {unit}"
+    return f"{size} bytes"

@@ -15,7 +15,7 @@ from dataclasses import field as dataclass_field
 from pathlib import Path
 from typing import Any
 
-from generator import limits
+from generator import limits, prescan, safe_files
 from generator.errors import FieldPath, Position, Problem, SpecError
 from generator.locations import SUFFIXES
 
@@ -51,7 +51,9 @@ class SourceDocument:
         return Problem(self.file_of(field), message, field, self.position_of(field))
 
 
-def load_document(path: Path, display_path: str) -> SourceDocument:
+def load_document(path: Path, display_path: str, root: Path | None = None) -> SourceDocument:
+    """Read and parse the spec at `path`, a regular file inside the project `root` (by default
+    the folder that holds its `specs/` folder) within the size limit."""
     if path.suffix not in SUFFIXES:
         raise SpecError(
             [
@@ -62,22 +64,26 @@ def load_document(path: Path, display_path: str) -> SourceDocument:
                 )
             ]
         )
+    return parse_document(read_spec_text(path, display_path, root), path, display_path)
+
+
+def read_spec_text(path: Path, display_path: str, root: Path | None = None) -> str:
+    """The text of a spec file, read as every spec and base is read: inside the project, a
+    regular file, at most MAX_FILE_BYTES, UTF-8. Raises SpecError."""
+    root = safe_files.project_root(path) if root is None else root
     try:
-        with path.open("rb") as stream:
-            raw = stream.read(limits.MAX_FILE_BYTES + 1)  # no further: it may never end
-    except OSError as error:
-        raise SpecError(
-            [Problem(display_path, f"cannot read the file: {error.strerror}")]
-        ) from None
-    if len(raw) > limits.MAX_FILE_BYTES:
-        raise SpecError([Problem(display_path, limits.TOO_LARGE)])
+        raw = safe_files.read_bytes(root, path, limits.MAX_FILE_BYTES)
+    except safe_files.TooLarge:
+        raise SpecError([Problem(display_path, limits.TOO_LARGE)]) from None
+    except safe_files.FileRefused as refused:
+        problem = Problem(display_path, f"the spec {refused.reason}")
+        raise SpecError([problem]) from None
     try:
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError as error:
         raise SpecError(
             [Problem(display_path, f"the file is not UTF-8 text (byte {error.start} is invalid)")]
         ) from None
-    return parse_document(text, path, display_path)
 
 
 def parse_document(text: str, path: Path, display_path: str) -> SourceDocument:
@@ -92,6 +98,10 @@ def parse_document(text: str, path: Path, display_path: str) -> SourceDocument:
         )
 
     if path.suffix == ".toml":
+        found = prescan.toml_problem(text)
+        if found is not None:
+            position, message = found
+            raise SpecError([Problem(display_path, message, position=position)])
         data, positions = _parse_toml(text, display_path)
     else:
         # Imported by the first YAML spec: TOML-only projects never pay for PyYAML.
@@ -102,10 +112,14 @@ def parse_document(text: str, path: Path, display_path: str) -> SourceDocument:
     if excess is not None:
         field, message = excess
         raise SpecError([Problem(display_path, message, position=_near(positions, field))])
-    unusable = limits.unusable_number(data)
-    if unusable is not None:
-        field, message = unusable
-        raise SpecError([Problem(display_path, message, field, _near(positions, field))])
+    unusable = limits.unusable_values(data)
+    if unusable:
+        raise SpecError(
+            [
+                Problem(display_path, message, field, _near(positions, field))
+                for field, message in unusable
+            ]
+        )
     if not isinstance(data, dict):
         raise SpecError(
             [
@@ -163,9 +177,8 @@ def _parse_toml(text: str, display_path: str) -> tuple[Any, dict[FieldPath, Posi
                 )
             ]
         ) from None
-    except RecursionError:  # arrays or inline tables nested hundreds deep
-        position = limits.bracket_depth_position(text)
-        raise SpecError([Problem(display_path, limits.TOO_DEEP, position=position)]) from None
+    except RecursionError:  # nesting the pre-scan let through: it should not
+        raise SpecError([Problem(display_path, limits.TOO_DEEP)]) from None
     except ValueError:  # an integer too long to convert
         position = limits.long_number_position(text)
         raise SpecError(

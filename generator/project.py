@@ -20,7 +20,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from generator import limits, schema_cache, user_cache
+from generator import limits, safe_files, schema_cache, user_cache
 from generator.credentials import find_credentials
 from generator.drift import (
     DriftKind,
@@ -34,7 +34,6 @@ from generator.errors import Problem, SpecError
 from generator.locations import SUFFIXES
 from generator.provenance import HEADER_LINE
 from generator.raw_inputs import RawInputs, modalgen_digest, raw_inputs
-from generator.safe_files import UnsafeFile, read_project_file
 from generator.settings import DEFAULT_SCHEMA, PROJECT_FILE, Settings, read_settings
 
 if TYPE_CHECKING:
@@ -43,7 +42,7 @@ if TYPE_CHECKING:
     from generator.validation import LoadedSpec
 
 # The file stem becomes the generated module's name: keep it a plain Python module name.
-SPEC_STEM = re.compile(r"^[a-z][a-z0-9_]*$")
+SPEC_STEM = re.compile(r"^[a-z][a-z0-9_]*\Z")  # \Z: `$` would let a final line break through
 # Where `generate` stages each file before it renames them all into place.
 STAGING_PREFIX = ".modalgen-"
 STAGING_SUFFIX = ".tmp"
@@ -100,7 +99,7 @@ class Known:
     run, since they are not part of the raw inputs)."""
 
     content: str
-    local_paths: tuple[str, ...]
+    local_paths: tuple[tuple[str, bool], ...]  # each with whether it is a folder
 
     @staticmethod
     def entry_name(inputs: RawInputs) -> str:
@@ -118,9 +117,12 @@ class Known:
             return None
         if not isinstance(content, str) or not isinstance(paths, list):
             return None
-        if not all(isinstance(path, str) for path in paths):
+        pairs = [tuple(pair) for pair in paths if isinstance(pair, list) and len(pair) == 2]
+        if len(pairs) != len(paths):
             return None
-        return cls(content, tuple(paths))
+        if not all(isinstance(path, str) and isinstance(folder, bool) for path, folder in pairs):
+            return None
+        return cls(content, tuple(pairs))
 
 
 @dataclass(frozen=True)
@@ -130,11 +132,13 @@ class Project:
     root: Path
 
     @classmethod
-    def locate(cls, start: Path | None = None, create: bool = False) -> Project:
-        """The project found upward from `start` (default: the current folder), as git finds
-        its repository; with `create`, `start` itself when none is found (a project being
-        made)."""
-        start = (start or Path.cwd()).resolve()
+    def locate(cls, explicit: Path | None = None, create: bool = False) -> Project:
+        """The project at `explicit` (-C DIR: the project's root, as `terraform -chdir` takes
+        it), else the one found upward from the current folder, as git finds its repository;
+        with `create`, the current folder when none is found (a project being made)."""
+        if explicit is not None:
+            return cls(explicit.resolve())
+        start = Path.cwd().resolve()
         root = find_root(start)
         if root is None and create:
             root = start
@@ -194,7 +198,7 @@ class Project:
             return None
         try:
             text = read_generated(self.root, path)
-        except UnsafeFile:
+        except safe_files.FileRefused:
             return Drift(path, DriftKind.UNREADABLE, "")
         if text is None:
             return Drift(path, DriftKind.MISSING, "")
@@ -269,7 +273,7 @@ class Project:
                 problems.append(problem)
                 continue
             try:
-                loaded.append(load_spec(path, self.display_path(path)))
+                loaded.append(load_spec(path, self.display_path(path), self.root))
             except SpecError as error:
                 problems.extend(error.problems)
         if problems:
@@ -298,19 +302,23 @@ class Project:
         known = None if entry is None else Known.from_text(entry)
         if known is None:
             return False
+        target = self.root / self.output_path(spec_path)
         try:
-            data = read_project_file(
-                self.root / self.output_path(spec_path), self.root, limits.MAX_GENERATED_BYTES
-            )
-        except UnsafeFile:
+            data = safe_files.read_bytes(self.root, target, limits.MAX_GENERATED_BYTES)
+        except safe_files.FileRefused:
             return False
-        if (self.root / self.output_path(spec_path)).is_symlink():
+        if target.is_symlink() or hashlib.sha256(data).hexdigest() != known.content:
             return False
-        if hashlib.sha256(data).hexdigest() != known.content:
-            return False
-        from generator.safe_files import local_path_problems
+        return all(self._still_safe(path, folder) for path, folder in known.local_paths)
 
-        return not any(local_path_problems(self.root, Path(path)) for path in known.local_paths)
+    def _still_safe(self, local: str, folder: bool) -> bool:
+        """Whether the project file or folder an image adds is as validation accepted it."""
+        path = self.root / local
+        try:
+            safe_files.inspect(self.root, path, folder=folder)
+        except safe_files.FileRefused:
+            return False
+        return not (folder and safe_files.folder_problems(self.root, path, shown=local))
 
     def split_current(self, paths: list[Path]) -> tuple[list[Path], list[Path]]:
         """Split `paths` into the specs whose generated file is known to be up to date without
@@ -385,26 +393,42 @@ class Project:
 
     def check_targets(self, paths: Iterable[Path]) -> None:
         """Refuse, before anything is written, any output path (relative to the root) that would
-        land outside the output folder (through `..` or a symbolic link), and an output folder
-        that is itself a link or lies outside the project."""
+        land outside generated/ (through `..` or a symbolic link), and a generated/ that is not a
+        folder of the project: a symbolic link (to anywhere, or to nothing) or a file."""
         folder = self.output_dir
-        if folder.is_symlink() or not folder.resolve().is_relative_to(self.root.resolve()):
+        shown = self.generated_dir.as_posix()
+        try:
+            mode = os.lstat(folder).st_mode
+        except FileNotFoundError:
+            mode = None  # written as a new folder
+        except OSError as error:
             raise UnsafeOutputPath(
-                f"refusing to write into {self.generated_dir.as_posix()}/: it is a symbolic link "
-                "(or lies outside the project); make it a plain folder; nothing was written"
+                f"refusing to write into {shown}/: {error.strerror}; nothing was written"
+            ) from None
+        if mode is not None and stat.S_ISLNK(mode):
+            target = os.readlink(folder)
+            raise UnsafeOutputPath(
+                f"refusing to write into {shown}/: it is a symbolic link (to {target}), "
+                f"and modalgen writes only into a folder of the project; replace the link with "
+                f"a folder; nothing was written"
             )
-        if folder.exists() and not folder.is_dir():
+        if mode is not None and not stat.S_ISDIR(mode):
             raise UnsafeOutputPath(
-                f"refusing to write into {self.generated_dir.as_posix()}/: it is not a folder; "
-                "nothing was written"
+                f"refusing to write into {shown}/: it is not a folder; move it away and "
+                "run again; nothing was written"
             )
         inside = folder.resolve()
+        if not inside.is_relative_to(self.root.resolve()):  # the root's own links are fine
+            raise UnsafeOutputPath(
+                f"refusing to write into {shown}/: it resolves to {inside}, outside the "
+                "project; nothing was written"
+            )
         for path in paths:
             target = self.root / path
             if target.is_symlink() or not target.resolve().is_relative_to(inside):
                 raise UnsafeOutputPath(
                     f"refusing to write {path.as_posix()}: it resolves outside "
-                    f"{self.generated_dir.as_posix()}/ (a symbolic link?); nothing was written"
+                    f"{shown}/ (a symbolic link?); nothing was written"
                 )
 
     def check_contents(self, outputs: list[Output]) -> None:
@@ -460,7 +484,7 @@ class Project:
     def _has(self, path: Path, content: str) -> bool:
         try:
             return read_generated(self.root, path) == content
-        except UnsafeFile:
+        except safe_files.FileRefused:
             return False
 
     def write_schema(self, path: Path | None = None) -> bool:

@@ -33,8 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from generator import limits, locations, user_cache
-from generator.safe_files import UnsafeFile, read_project_file
+from generator import limits, locations, safe_files, user_cache
 
 # Bump when the digest should cover something more, or hash it differently.
 RAW_FORMAT_VERSION = 2
@@ -62,7 +61,7 @@ def raw_inputs(
     """The raw inputs of the file generated from the spec at `path` in the project at `root`,
     given `modalgen_digest()`; None when a file cannot be read or parsed."""
     contents: list[bytes] = []
-    bases = _find_bases(path, root.resolve(), (), contents)
+    bases = _find_bases(path, safe_files.resolve_root(root), (), contents)
     if bases is None:
         return None
     digest = hashlib.sha256()
@@ -77,7 +76,7 @@ def find_bases(path: Path, root: Path) -> BaseTree | None:
     """The tree of `extends` entries of the spec at `path`, found as `inherit._load` finds and
     follows them; None when a file cannot be read or parsed, lies outside `root`, or on a
     cycle."""
-    return _find_bases(path, root.resolve(), (), [])
+    return _find_bases(path, safe_files.resolve_root(root), (), [])
 
 
 def _find_bases(
@@ -87,18 +86,18 @@ def _find_bases(
     if len(contents) >= limits.MAX_SPEC_FILES:
         return None
     try:
-        data = read_project_file(path, root, limits.MAX_FILE_BYTES)
-    except UnsafeFile:
+        data = safe_files.read_bytes(root, path, limits.MAX_FILE_BYTES)
+    except safe_files.FileRefused:
         return None
     contents.append(data)
     entries = extends_entries(data, path.suffix)
     if entries is None:
         return None
-    resolved = path.resolve()
+    resolved = Path(os.path.realpath(path))
     tree: list[tuple[str, BaseTree]] = []
     for entry in entries:
         try:
-            base_path = (path.parent / entry).resolve()
+            base_path = Path(os.path.realpath(path.parent / entry))
         except (OSError, ValueError):
             return None
         if base_path == resolved or base_path in chain:
@@ -148,16 +147,24 @@ def bases_to_text(bases: BaseTree) -> str:
 
 
 def _parse(text: str, suffix: str) -> Any:
-    """The data of a spec file, parsed as `loader` parses it; ValueError when it cannot be."""
+    """The data of a spec file, parsed as `loader` parses it, within the same structural limits
+    (the TOML pre-scan; the YAML composer's limits, anchors refused); ValueError when it cannot
+    be."""
     if suffix == ".toml":
         import tomllib
 
+        from generator.prescan import toml_problem
+
+        if toml_problem(text) is not None:
+            raise ValueError("over a structural limit")
         return tomllib.loads(text)  # TOMLDecodeError is a ValueError
     if suffix in (".yaml", ".yml"):
         import yaml  # only YAML specs pay for importing it
 
+        from generator.yaml_loader import load_limited
+
         try:
-            return yaml.safe_load(text)
+            return load_limited(text)
         except yaml.YAMLError as error:
             raise ValueError(str(error)) from None
     raise ValueError(f"unknown spec extension {suffix!r}")

@@ -18,7 +18,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from generator.safe_files import UnsafeFile, read_project_file
+from generator import safe_files
 
 PROJECT_FILE = "modalgen.toml"
 MAX_PROJECT_FILE_BYTES = 64 * 1024
@@ -46,9 +46,9 @@ def read_settings(root: Path) -> Settings:
     if not path.exists() and not path.is_symlink():
         return Settings()
     try:
-        text = read_project_file(path, root, MAX_PROJECT_FILE_BYTES).decode("utf-8")
+        text = safe_files.read_bytes(root, path, MAX_PROJECT_FILE_BYTES).decode("utf-8")
         data = tomllib.loads(text)
-    except UnsafeFile as error:
+    except safe_files.FileRefused as error:
         raise ProjectFileError(f"{PROJECT_FILE}: {error}") from None
     except UnicodeDecodeError:
         raise ProjectFileError(f"{PROJECT_FILE}: the file is not UTF-8 text") from None

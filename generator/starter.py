@@ -179,12 +179,12 @@ def starter_spec(
     text = STARTER.format(
         schema_line=TOML_SCHEMA_LINE,
         name=name,
-        app_name=json.dumps(name.replace("_", "-")),
-        model=json.dumps(model),
-        revision=json.dumps(revision),
-        gpu_type=json.dumps(gpu_type),
-        gpu_count=int(count) if count.isdigit() else json.dumps(count) if count else 1,
-        engine_image=json.dumps(engine_image or starter.image()),
+        app_name=_toml_string(name.replace("_", "-")),
+        model=_toml_string(model),
+        revision=_toml_string(revision),
+        gpu_type=_toml_string(gpu_type),
+        gpu_count=_count_literal(count),
+        engine_image=_toml_string(engine_image or starter.image()),
         title=starter.title,
         sections=sections,
         engine=starter.engine,
@@ -214,3 +214,20 @@ def _at_option(problem: Problem) -> Problem:
         if problem.field[: len(prefix)] == prefix:
             return Problem(option, problem.message, problem.field)
     return Problem("modalgen new", problem.message, problem.field)
+
+
+def _count_literal(count: str) -> str:
+    """The GPU count after `TYPE:` as TOML: a number when it is ASCII digits (`int()` also
+    reads other scripts' digits, and `isdigit` takes superscripts), else a string that
+    validation refuses with its message."""
+    if count and count.isascii() and count.isdigit() and len(count) <= 18:
+        return str(int(count))
+    return _toml_string(count) if count else "1"
+
+
+def _toml_string(text: str) -> str:
+    """`text` as a TOML basic string. JSON's escapes are TOML's, but for characters beyond
+    U+FFFF, which JSON writes as two surrogate escapes TOML refuses, and DEL, which TOML wants
+    escaped: written as they are, and escaped, so that any value given on the command line
+    reaches validation as given."""
+    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")

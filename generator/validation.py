@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from generator import safe_files
 from generator.checks import run_checks
 from generator.credentials import redact, spec_findings
 from generator.engines.registry import ENGINES
@@ -24,7 +25,6 @@ from generator.image import LAYERS, AddLocalDir, AddLocalFile
 from generator.inherit import load_layered
 from generator.loader import SourceDocument
 from generator.models import PATTERN_EXPECTATIONS, SPEC_VERSION, Spec
-from generator.safe_files import local_path_problems
 
 
 @dataclass(frozen=True)
@@ -39,23 +39,28 @@ class LoadedSpec:
         return self.document.display_path
 
 
-def load_spec(path: Path, display_path: str | None = None) -> LoadedSpec:
+def load_spec(path: Path, display_path: str | None = None, root: Path | None = None) -> LoadedSpec:
+    """The spec at `path`, of the project `root` (by default the folder that holds the spec's
+    `specs/` folder), with its bases, validated."""
+    root = safe_files.project_root(path) if root is None else root
     try:
-        document = load_layered(path, display_path or path.as_posix())
+        document = load_layered(path, display_path or path.as_posix(), root)
     except SpecError as error:
         raise _redacted(error) from None
-    return LoadedSpec(validate_document(document), document)
+    return LoadedSpec(validate_document(document, root), document)
 
 
-def validate_document(document: SourceDocument) -> Spec:
-    """The validated spec; else every problem, with any credential in them redacted."""
+def validate_document(document: SourceDocument, root: Path | None = None) -> Spec:
+    """The validated spec; else every problem, with any credential in them redacted. Local
+    files are looked for in `root` (by default the folder that holds the `specs/` folder)."""
+    root = safe_files.project_root(document.path) if root is None else root
     try:
-        return _validate(document)
+        return _validate(document, root)
     except SpecError as error:
         raise _redacted(error) from None
 
 
-def _validate(document: SourceDocument) -> Spec:
+def _validate(document: SourceDocument, root: Path) -> Spec:
     _check_version(document)
     # Credentials are looked for in the data itself, so they are reported even in a spec that
     # is invalid otherwise.
@@ -70,7 +75,7 @@ def _validate(document: SourceDocument) -> Spec:
         for field, message in run_checks(spec)
     ]
     problems += [
-        document.problem(message, field) for field, message in _local_files(spec, document)
+        document.problem(message, field) for field, message in local_path_problems(spec, root)
     ]
     if problems:
         raise SpecError(sorted(problems, key=_problem_order))
@@ -102,60 +107,51 @@ def _as_written(document: SourceDocument, field: FieldPath) -> FieldPath:
     return old if old is not None and old in document.positions else field
 
 
-def project_root(spec_path: Path) -> Path:
-    """The project a spec belongs to: the folder that holds its `specs/` folder."""
-    for parent in spec_path.resolve().parents:
-        if parent.name == "specs":
-            return parent.parent
-    return spec_path.resolve().parent.parent
-
-
-def local_paths(spec: Spec) -> list[str]:
-    """The project paths the spec's image adds (files and folders), as written."""
+def local_paths(spec: Spec) -> list[tuple[str, bool]]:
+    """The project paths the spec's image adds, as written, each with whether it is a folder."""
     return [
-        layer.add_local_file if isinstance(layer, AddLocalFile) else layer.add_local_dir
+        (layer.add_local_file, False)
+        if isinstance(layer, AddLocalFile)
+        else (layer.add_local_dir, True)
         for layer in spec.image.layers
         if isinstance(layer, AddLocalFile | AddLocalDir)
     ]
 
 
-def _local_files(spec: Spec, document: SourceDocument) -> list[tuple[FieldPath, str]]:
-    """Each file or folder an image layer adds must exist inside the project (paths from its
-    root)."""
-    root = project_root(document.path)
-    found = []
+def local_path_problems(spec: Spec, root: Path) -> list[tuple[FieldPath, str]]:
+    """What is wrong with the files and folders the image layers copy from the project `root`
+    (paths relative to it): each must lie inside it, links resolved, and be a regular file, or
+    a folder whose every entry is a regular file or a folder of the project (see
+    `safe_files.folder_problems`). Looks at the disk as it is now: call it again before
+    trusting an earlier answer."""
+    found: list[tuple[FieldPath, str]] = []
+    shown_root = safe_files.resolve_root(root)
     for index, layer in enumerate(spec.image.layers):
         if isinstance(layer, AddLocalFile):
-            key, local, what, exists = "add_local_file", layer.add_local_file, "file", Path.is_file
+            key, local, what = "add_local_file", layer.add_local_file, "file"
         elif isinstance(layer, AddLocalDir):
-            key, local, what, exists = "add_local_dir", layer.add_local_dir, "folder", Path.is_dir
+            key, local, what = "add_local_dir", layer.add_local_dir, "folder"
         else:
             continue
         field = ("image", "layers", index, key)
-        relative = Path(local)
-        target = (root / relative).resolve()
-        if relative.is_absolute() or not target.is_relative_to(root):
-            found.append(
-                (
-                    field,
-                    f"{local!r} lies outside the project ({root}): "
-                    "give a path inside it, relative to the folder that holds specs/",
-                )
-            )
-        elif not exists(target):
-            found.append(
-                (
-                    field,
-                    f"no {what} {local!r} in the project ({root}); "
-                    "paths are relative to the folder that holds specs/",
-                )
-            )
-        else:
-            found += [
-                (field, f"{problem}: an image may only add files of this project")
-                for problem in local_path_problems(root, relative)
-            ]
+        is_folder = isinstance(layer, AddLocalDir)
+        try:
+            if Path(local).is_absolute():
+                raise safe_files.OutsideProject(f"lies outside the project ({shown_root})")
+            safe_files.inspect(root, root / local, folder=is_folder)
+        except safe_files.Missing:
+            found.append((field, f"no {what} {local!r} in the project ({shown_root}); {_RELATIVE}"))
+            continue
+        except safe_files.FileRefused as refused:
+            found.append((field, f"{local!r} {refused.reason}; {_RELATIVE}"))
+            continue
+        if is_folder:
+            problems = safe_files.folder_problems(root, root / local, shown=local)
+            found += [(field, problem) for problem in problems]
     return found
+
+
+_RELATIVE = "paths are relative to the project, the folder that holds specs/"
 
 
 def _problem_order(problem: Problem) -> tuple[int, int]:

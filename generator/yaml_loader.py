@@ -47,6 +47,16 @@ class _SpecLoader(yaml.SafeLoader):
             self._depth -= nests
 
 
+def load_limited(text: str) -> Any:
+    """The data of one YAML document, composed within the spec limits (anchors refused), for a
+    reader that needs no positions; raises yaml.YAMLError."""
+    loader = _SpecLoader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
 def _yaml_problem(error: yaml.MarkedYAMLError, display_path: str) -> Problem:
     mark = error.problem_mark or error.context_mark
     position = Position(mark.line + 1, mark.column + 1) if mark else None

@@ -395,3 +395,53 @@ def test_private_registry_and_package_indexes(tmp_path: Path) -> None:
         "--prerelease allow",
     ):
         assert option in install, install
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        ("link out", "patches/shadow is a symbolic link to {outside}, outside the project"),
+        ("link to a folder out", "patches/etc is a symbolic link to {outside_dir}, outside"),
+        ("fifo", "patches/fifo is a FIFO (named pipe), which cannot be copied into an image"),
+        ("folder is a link out", "'patches' lies outside the project"),
+    ],
+)
+def test_a_local_folder_that_leads_out_of_the_project_is_refused(
+    tmp_path_factory: pytest.TempPathFactory, make: str, expected: str
+) -> None:
+    """As `patches/shadow -> /etc/shadow` would: what leaves the project, and special files,
+    are refused when the spec is validated, before anything is written."""
+    import os
+
+    root = tmp_path_factory.mktemp("project")
+    outside_dir = tmp_path_factory.mktemp("outside")
+    outside = outside_dir / "shadow"
+    outside.write_text("root:secret\n")
+    patches = root / "patches"
+    if make == "folder is a link out":
+        patches.symlink_to(outside_dir)
+    else:
+        patches.mkdir()
+        (patches / "fix.py").write_text("print('fix')\n")
+    if make == "link out":
+        (patches / "shadow").symlink_to(outside)
+    elif make == "link to a folder out":
+        (patches / "etc").symlink_to(outside_dir)
+    elif make == "fifo":
+        os.mkfifo(patches / "fifo")
+    layer = {"add_local_dir": "patches", "remote_path": "/root/patches"}
+    with pytest.raises(SpecError) as refused:
+        generate(root, spec(image={"layers": [layer]}))
+    (problem,) = refused.value.problems
+    assert str(problem).startswith("specs/app.yaml:")
+    assert "image.layers[0].add_local_dir: " in str(problem)
+    assert expected.format(outside=outside, outside_dir=outside_dir) in str(problem)
+    assert not (root / "generated").exists()
+
+
+def test_a_local_file_linked_out_of_the_project_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "passwd").symlink_to("/etc/passwd")
+    layer = {"add_local_file": "config/passwd", "remote_path": "/root/passwd"}
+    with pytest.raises(SpecError, match=r"'config/passwd' lies outside the project \("):
+        generate(tmp_path, spec(image={"layers": [layer]}))

@@ -226,3 +226,51 @@ def test_floats_that_are_not_numbers_survive_serialising() -> None:
     # The documents above rely on both serialisers writing nan and inf.
     assert math.isnan(tomllib.loads(tomli_w.dumps({"x": math.nan}))["x"])
     assert yaml.safe_load(yaml.safe_dump({"x": math.inf}))["x"] == math.inf
+
+
+@st.composite
+def hostile_shapes(draw: st.DrawFn) -> tuple[str, str, str]:
+    """A spec text with one shape that parsers are slow or deep on, its suffix, and the limit
+    it must be refused for: a dotted key or header of many parts, or brackets nested deep,
+    somewhere in a committed spec."""
+    suffix = draw(st.sampled_from([".toml", ".yaml"]))
+    name = "committed.toml" if suffix == ".toml" else "flat.yaml"
+    lines = _serialise(BASES[name], suffix).splitlines()  # type: ignore[union-attr]
+    at = len(lines)
+    size = draw(st.integers(33, 5000))
+    if suffix == ".toml":
+        kind = draw(st.sampled_from(["key", "header", "inline", "array", "inline-table"]))
+        part = draw(st.sampled_from(["a", '"a.b"', "'[x]'"]))
+        dotted = ".".join([part] * size)
+        shape = {
+            "key": f"{dotted} = 1",
+            "header": f"[{dotted}]",
+            "inline": f"zz = {{ {dotted} = 1 }}",
+            "array": "zz = " + "[" * size + "]" * size,
+            "inline-table": "zz = " + "{a = " * size + "1" + "}" * size,
+        }[kind]
+        # On a line of its own where a key may start: after `version`, or before a header.
+        starts = [1, *(i for i, line in enumerate(lines) if line.startswith("["))]
+        at = draw(st.sampled_from(starts))
+        limit = "32 dotted parts" if kind in ("key", "header", "inline") else "32 levels deep"
+    else:
+        shape = "zz: " + draw(st.sampled_from(["[", "{a: "])) * size
+        at = len(lines)
+        limit = "32 levels deep"
+    return "\n".join([*lines[:at], shape, *lines[at:]]) + "\n", suffix, limit
+
+
+@fuzz_settings
+@given(hostile_shapes())
+def test_hostile_shapes_anywhere_are_refused_with_the_limit(
+    project: Path, case: tuple[str, str, str]
+) -> None:
+    text, suffix, limit = case
+    spec = project / "specs" / f"fuzz{suffix}"
+    spec.write_text(text, encoding="utf-8")
+    for command in ("validate", "generate"):
+        result = CliRunner().invoke(main, [command, "-C", str(project), str(spec)])
+        assert result.exit_code == 1, result.output
+        assert isinstance(result.exception, SystemExit), result.exception
+        assert re.search(rf"^error: specs/fuzz{suffix}:\d+:\d+: .*{limit}", result.stderr, re.M)
+    assert not (project / "generated").exists()

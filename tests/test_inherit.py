@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -105,3 +106,35 @@ def test_extends_must_be_a_list_of_paths(tmp_path: Path) -> None:
     child = write(tmp_path / "specs" / "child.toml", CHILD.replace('["_base/base.toml"]', "3"))
     with pytest.raises(SpecError, match="extends: expected a list of base spec paths"):
         Project(tmp_path).load_all([child])
+
+
+@pytest.mark.parametrize(
+    ("entry", "make", "expected"),
+    [
+        ("../../outside/base.toml", None, "lies outside the project ("),
+        ("/etc/passwd", None, "lies outside the project ("),
+        ("_base/link.toml", "link out", "lies outside the project ("),
+        ("_base/zero.toml", "device", "lies outside the project ("),
+        ("_base/fifo.toml", "fifo", "is a FIFO (named pipe), not a regular file"),
+        ("_base", None, "is a folder, not a regular file"),
+    ],
+)
+def test_bases_stay_inside_the_project(
+    tmp_path_factory: pytest.TempPathFactory, entry: str, make: str | None, expected: str
+) -> None:
+    root = tmp_path_factory.mktemp("project")
+    outside = tmp_path_factory.mktemp("outside") / "base.toml"
+    outside.write_text(BASE)
+    write(root / "specs" / "_base" / "base.toml", BASE)
+    if make == "link out":
+        (root / "specs" / "_base" / "link.toml").symlink_to(outside)
+    elif make == "device":
+        (root / "specs" / "_base" / "zero.toml").symlink_to("/dev/zero")
+    elif make == "fifo":
+        os.mkfifo(root / "specs" / "_base" / "fifo.toml")
+    child = write(root / "specs" / "child.toml", CHILD.replace("_base/base.toml", entry))
+    with pytest.raises(SpecError) as caught:
+        Project(root).load_all([child])
+    (problem,) = caught.value.problems
+    assert str(problem).startswith(f"specs/child.toml:2:1: extends[0]: base spec {entry!r} ")
+    assert expected in str(problem)

@@ -15,6 +15,8 @@ import jsonschema
 import pytest
 import tomli_w
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
 import generator
@@ -284,3 +286,65 @@ def test_the_notation_is_in_the_schema() -> None:
         assert not list(validator.iter_errors(spec_with(data, "server", gpu=gpu, timeout=timeout)))
     for gpu, timeout in (("H100:2", "soon"), ("H100 2", 90), ([], 90)):
         assert list(validator.iter_errors(spec_with(data, "server", gpu=gpu, timeout=timeout)))
+
+
+# Every character other than 0-9 that `str.isdigit` takes: other scripts' digits, which `int()`
+# reads, and superscripts and circled digits, which it trips on.
+NON_ASCII_DIGITS = [chr(code) for code in range(0x80, 0x110000) if chr(code).isdigit()]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(NON_ASCII_DIGITS), st.sampled_from(["{}", "1{}", "{}0", "{}{}"]))
+def test_numbers_in_every_notation_take_ascii_digits_only(digit: str, shape: str) -> None:
+    written = shape.format(digit, digit)
+    for gpu in (f"H100:{written}", [f"H100:{written}", f"A100-80GB:{written}"]):
+        with pytest.raises(ValidationError, match="expected a GPU count"):
+            Gpu.model_validate(gpu)
+    data = flat_spec("qwen36_vlm.toml")
+    for duration in (written, f"{written}s", f"{written}m", f"1h{written}m"):
+        with pytest.raises(ValidationError):
+            Spec.model_validate(spec_with(data, "server", timeout=duration))
+    image = {**data["image"], "engine_version": f"0.5.{written}"}
+    with pytest.raises(ValidationError, match="engine_version"):
+        Spec.model_validate({**data, "image": image})
+    engine = {**data["engine"], "extra_args": {"--max-running-requests": written}}
+    with pytest.raises(SpecError, match="takes an integer"):
+        validate_document(
+            SourceDocument(Path("spec.toml"), "spec.toml", {**data, "engine": engine}, {})
+        )
+
+
+def test_every_kind_of_non_ascii_digit_is_covered() -> None:
+    assert {"\u00b2", "\u0661", "\uff11", "\U0001d7da", "\u2460"} <= set(NON_ASCII_DIGITS)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.characters(categories=["Cc", "Cf", "Zs", "Zl", "Zp"]),
+    st.integers(0, len("lmsysorg/sglang:v0.5.9")),
+)
+def test_a_registry_tag_with_a_control_character_or_a_space_is_refused(
+    character: str, at: int
+) -> None:
+    tag = "lmsysorg/sglang:v0.5.9"
+    data = flat_spec("qwen36_vlm.toml")
+    image = {**data["image"], "registry_tag": tag[:at] + character + tag[at:]}
+    with pytest.raises(ValidationError, match="registry_tag"):
+        Spec.model_validate({**data, "image": image})
+
+
+@pytest.mark.parametrize(
+    "tag",
+    [
+        "lmsysorg/sglang:v0.5.10.post1-cu130-runtime",
+        "vllm/vllm-openai:v0.11.2",
+        "nvidia/cuda:12.4.0-devel-ubuntu22.04",
+        "ghcr.io/org/team/image:1.0",
+        "registry.example.com:5000/model-server",
+        "lmsysorg/sglang@sha256:" + "a" * 64,
+        "lmsysorg/sglang:v0.5.9@sha256:" + "0" * 64,
+    ],
+)
+def test_registry_tags_as_docker_reads_them_are_accepted(tag: str) -> None:
+    data = flat_spec("qwen36_vlm.toml")
+    Spec.model_validate({**data, "image": {**data["image"], "registry_tag": tag}})

@@ -137,3 +137,33 @@ def test_a_replaced_file_keeps_its_mode(project: Project, umask: Callable[[int],
     schema.chmod(0o600)
     assert project.write_schema() is True
     assert _mode(schema) == 0o600
+
+
+@pytest.mark.parametrize("kind", ["link elsewhere", "link to nothing", "file"])
+def test_a_generated_folder_that_is_not_a_folder_of_the_project_is_refused(
+    project: Project, tmp_path_factory: pytest.TempPathFactory, kind: str
+) -> None:
+    """Refused before anything is written, whether the link leads to a folder or to nothing."""
+    from click.testing import CliRunner
+
+    from generator.cli import main
+
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    if kind == "link elsewhere":
+        project.output_dir.symlink_to(elsewhere)
+        expected = f"it is a symbolic link (to {elsewhere})"
+    elif kind == "link to nothing":
+        project.output_dir.symlink_to(elsewhere / "gone")
+        expected = "it is a symbolic link (to "
+    else:
+        project.output_dir.write_text("")
+        expected = "it is not a folder"
+    result = CliRunner().invoke(main, ["generate", "-C", str(project.root)])
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert f"refusing to write into generated/: {expected}" in result.output
+    assert "nothing was written" in result.output
+    assert list(elsewhere.iterdir()) == []
+    (output,) = project.render([project.specs_dir / "qwen36_vlm.toml"])
+    with pytest.raises(UnsafeOutputPath, match="refusing to write into generated/"):
+        project.write(output)

@@ -38,9 +38,9 @@ def write_catalog_manifest(directory: Path = CATALOG_DIR) -> None:
 
 FLAG_TYPE = "bool-flag"
 
-_HUMAN_READABLE_INT = re.compile(r"\d+(?:\.\d+)?(?:k|M|G|T)|\d+(?:Ki|Mi|Gi|Ti)")
+_HUMAN_READABLE_INT = re.compile(r"[0-9]+(?:\.[0-9]+)?(?:k|M|G|T)|[0-9]+(?:Ki|Mi|Gi|Ti)")
 # vllm.utils.argparse_utils.human_readable_int: decimal k/m/g/t, binary K/M/G/T (whole numbers)
-_VLLM_HUMAN_READABLE_INT = re.compile(r"\d+(?:\.\d+)?[kmgt]|\d+[KMGT]")
+_VLLM_HUMAN_READABLE_INT = re.compile(r"[0-9]+(?:\.[0-9]+)?[kmgt]|[0-9]+[KMGT]")
 # Types whose values are JSON text; a spec may give them as a mapping.
 JSON_TYPES = frozenset({"json", "json_or_str"})
 
@@ -238,7 +238,11 @@ _TYPE_WORDS = {
 
 
 def _convert(kind: str | None, text: str) -> object:
-    """`text` as argparse's `type=` makes it, `_INVALID` when that fails; text when unknown."""
+    """`text` as argparse's `type=` makes it, `_INVALID` when that fails; text when unknown.
+    Numbers are ASCII: `int()` and `float()` also read Arabic-Indic and full-width
+    digits, which a spec's numbers are never written with."""
+    if kind in _TYPE_WORDS and kind not in ("str", "json", "json_list") and not text.isascii():
+        return _INVALID
     try:
         if kind == "int":
             return int(text)

@@ -36,7 +36,7 @@ __all__ = [
 
 EXTRACT_COMMAND = "python scripts/extract_sglang_catalog.py {version}"
 # `lmsysorg/sglang:v0.5.10.post1-cu130-runtime`: the version starts the tag of an SGLang image.
-_TAG_VERSION = re.compile(r"^v?(\d+\.\d+\.\d+(?:\.post\d+|rc\d+|\.dev\d+)?)(?:-|$)")
+_TAG_VERSION = re.compile(r"^v?(\d+\.\d+\.\d+(?:\.post\d+|rc\d+|\.dev\d+)?)(?:-|$)", re.ASCII)
 
 
 # sglang.srt.utils.common.human_readable_int
@@ -88,6 +88,6 @@ class Catalog:
 @cache
 def load_catalog(version: str) -> Catalog:
     path = CATALOG_DIR / f"sglang-{version}.json"
-    if not re.fullmatch(r"[0-9A-Za-z.+-]+", version) or not path.is_file():
+    if not re.fullmatch(r"[0-9A-Za-z.+-]{1,64}", version) or not path.is_file():
         raise CatalogNotFound(version)
     return Catalog(version, json.loads(path.read_text(encoding="utf-8")))

@@ -286,7 +286,7 @@ def _speculative_decoding(spec: Spec) -> Iterator[tuple[FieldPath, str]]:
             )
 
 
-_SGLANG_IMAGE_VERSION = re.compile(r"^lmsysorg/sglang:v(\d+)\.(\d+)\.(\d+)")
+_SGLANG_IMAGE_VERSION = re.compile(r"^lmsysorg/sglang:v([0-9]+)\.([0-9]+)\.([0-9]+)")
 
 
 def _memory_snapshot(spec: Spec) -> Iterator[tuple[FieldPath, str]]:

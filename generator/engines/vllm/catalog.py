@@ -19,7 +19,9 @@ COMMAND = "vllm serve"
 EXTRACT_COMMAND = "python scripts/extract_vllm_catalog.py {version}"
 
 # `vllm/vllm-openai:v0.11.2`, `vllm/vllm-openai:v0.10.1.1-cu128`: the tag starts with the version.
-_TAG_VERSION = re.compile(r"^v?(\d+\.\d+\.\d+(?:\.\d+)?(?:\.post\d+|rc\d+|\.dev\d+)?)(?:-|$)")
+_TAG_VERSION = re.compile(
+    r"^v?(\d+\.\d+\.\d+(?:\.\d+)?(?:\.post\d+|rc\d+|\.dev\d+)?)(?:-|$)", re.ASCII
+)
 # `vllm==0.11.2`, `vllm[audio]==0.11.2`: only an exact pin names one version.
 _REQUIREMENT = re.compile(r"^\s*vllm(?:\[[^\]]*\])?\s*===?\s*([0-9][0-9A-Za-z.+-]*)\s*$")
 
@@ -78,6 +80,6 @@ class Catalog:
 @cache
 def load_catalog(version: str) -> Catalog:
     path = CATALOG_DIR / f"vllm-{version}.json"
-    if not re.fullmatch(r"[0-9A-Za-z.+-]+", version) or not path.is_file():
+    if not re.fullmatch(r"[0-9A-Za-z.+-]{1,64}", version) or not path.is_file():
         raise CatalogNotFound(version, ENGINE)
     return Catalog(version, json.loads(path.read_text(encoding="utf-8")))
