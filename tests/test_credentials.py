@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from generator import validation
+from generator import inherit, validation
 from generator.cli import main
 from generator.credentials import (
     RANDOM_KIND,
@@ -300,6 +300,7 @@ def leaky_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Proj
     text = spec.read_text(encoding="utf-8")
     spec.write_text(text.replace('"test-session"', f'"{secret}"'), encoding="utf-8")
     monkeypatch.setattr(validation, "spec_findings", lambda data: [])
+    monkeypatch.setattr(inherit, "spec_findings", lambda data: [])
     return Project(tmp_path), secret
 
 
