@@ -6,7 +6,6 @@ Each check returns problems as `(field path, message)`; `validation` adds the fi
 from __future__ import annotations
 
 import fnmatch
-import keyword
 import re
 from collections.abc import Callable, Iterator
 from typing import NamedTuple
@@ -23,62 +22,6 @@ from generator.models import (
 )
 
 TRUTHY = {"1", "true", "yes", "on"}
-# Module-level names of a generated app, which a class or entrypoint name must not replace.
-GENERATED_MODULE_NAMES = frozenset(
-    {
-        # The generated constants without an underscore; the others all have one.
-        "GPU",
-        "PORT",
-        "PROMPT",
-        "PROJECT_DIR",
-        "argparse",
-        "asyncio",
-        "collections",
-        "contextlib",
-        "json",
-        "os",
-        "pathlib",
-        "shlex",
-        "signal",
-        "subprocess",
-        "tempfile",
-        "threading",
-        "time",
-        "aiohttp",
-        "modal",
-        "requests",
-        "sglang_image",
-        "vllm_image",
-        "app",
-        "compile_deep_gemm",
-        "warm_up",
-        "probe",
-        "stream_chat",
-        "chat_messages",
-        "client_headers",
-        "test_deployed",
-        "api_key_arguments",
-        "engine_config_arguments",
-        "download_weights",
-        "engine_headers",
-        "ServerProcess",
-        "_signal_group",
-        "_group_alive",
-        "itertools",
-        "random",
-        "bench_prompts",
-        "timed_request",
-        "measure_level",
-        "percentile",
-        "summarize",
-        "generate_load",
-        "load_generator",
-        "report",
-        "write_chart",
-        "load_test",
-        "load_test_deployed",
-    }
-)
 
 
 class Finding(NamedTuple):
@@ -136,18 +79,8 @@ def app_names(spec: Spec) -> Iterator[Finding]:
             f"{spec.app.name!r} looks like a Modal App id (`ap-` and 22 characters), which Modal "
             "refuses as an App name",
         )
-    for field, value in (
-        (("app", "class_name"), spec.app.class_name),
-        (("probe", "entrypoint"), spec.probe.entrypoint),
-    ):
-        if keyword.iskeyword(value) or keyword.issoftkeyword(value):
-            yield Finding(field, f"{value!r} is a Python keyword; Python refuses it as a name")
-        elif value in GENERATED_MODULE_NAMES or (value.isupper() and "_" in value):
-            yield Finding(
-                field,
-                f"{value!r} would replace a name of the generated module (its imports, "
-                "helpers and UPPER_CASE constants); choose another name",
-            )
+    # Names the generated module has a use for already are refused by their type
+    # (`fields.GeneratedName`).
     if spec.app.class_name == spec.probe.entrypoint:
         yield Finding(("probe", "entrypoint"), "the probe entrypoint cannot share the class's name")
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+import shlex
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -97,6 +98,13 @@ SHAPES: tuple[_Shape, ...] = (
 )
 
 RANDOM_KIND = "high-entropy secret"
+# The base64 payload of a data URL (`data:image/png;base64,...`, a warm-up image): encoded
+# content, random-looking by nature and never a credential by its look; the known shapes are
+# still looked for in it.
+_DATA_URL = re.compile(
+    r"data:[a-z]+/[a-z0-9.+-]+(?:;[a-z0-9-]+=[^;,\s]+)*;base64,(?P<payload>[A-Za-z0-9+/]+=*)",
+    re.IGNORECASE,
+)
 # Candidates for the random-looking kind: runs of the characters of base64 and of identifiers.
 _TOKEN = re.compile(r"[A-Za-z0-9+/=_-]{32,}")
 # Within a candidate, separator-free runs; paths and model names are made of short words.
@@ -145,8 +153,17 @@ def find_credentials(text: str, *, random_strings: bool = True) -> list[Credenti
                 preview = _preview(match.group(), shape.shown)
                 found.append(Credential(shape.kind, preview, match.start(), match.end()))
     if random_strings:
+        encoded = [m.span("payload") for m in _DATA_URL.finditer(text)] if "data:" in text else []
         for match in _TOKEN.finditer(text):
-            if free(match) and not _explicit_hash(text, match) and _looks_random(match.group()):
+            inside_data = any(
+                start <= match.start() and match.end() <= end for start, end in encoded
+            )
+            if (
+                free(match)
+                and not inside_data
+                and not _explicit_hash(text, match)
+                and _looks_random(match.group())
+            ):
                 preview = _preview(match.group(), 2)
                 found.append(Credential(RANDOM_KIND, preview, match.start(), match.end()))
     return sorted(found, key=lambda credential: credential.start)
@@ -177,6 +194,8 @@ _CREDENTIAL_WORDS = (
     "password",
     "passwd",
     "credential",
+    "authorization",
+    "bearer",
 )
 # `token` names a credential (`--hf-token`, `HF_TOKEN`, `MODAL_TOKEN_ID`) unless it counts
 # tokens of text (`--bucket-time-to-first-token`, `--speculative-token-map`).
@@ -185,10 +204,14 @@ _BEFORE_COUNTED_TOKEN = {"first", "inter", "per", "heavy", "last", "next"}
 
 
 def names_a_credential(name: str) -> bool:
-    """Whether an option or variable name says that it holds a credential."""
-    words = [word for word in re.split(r"[-_]+", name.lower()) if word]
+    """Whether an option, variable or key name says that it holds a credential: it says
+    secret, password, credential, authorization or API key, or ends in `_KEY` (`OPENAI_KEY`),
+    or names a token that is not a count of text tokens."""
+    words = [word for word in re.split(r"[-_\s]+", name.lower()) if word]
     joined = "-".join(words)
     if any(part in joined for part in _CREDENTIAL_WORDS):
+        return True
+    if len(words) > 1 and words[-1] == "key":
         return True
     for index, word in enumerate(words):
         after = words[index + 1 :]
@@ -207,6 +230,20 @@ def names_a_credential(name: str) -> bool:
 # Fields that hold hashes: only the known credential shapes are looked for there.
 HASH_FIELDS: frozenset[FieldPath] = frozenset({("model", "revision")})
 HASH_FIELD_NAMES = frozenset({"revision", "digest", "sha", "sha256", "hash", "checksum"})
+# Fields of the spec whose names speak of secrets because they name one, never hold one: a
+# Modal Secret's name or the name of a variable in it (their types take nothing else). `*`
+# stands for any key or index. tests/test_credentials.py checks that every field of the spec
+# models whose name names a credential is one of these.
+REFERENCE_FIELDS: tuple[tuple[str, ...], ...] = (
+    ("secrets",),
+    ("secret_keys",),
+    ("secret_keys", "*"),
+    ("image", "registry_secret"),
+    ("image", "layers", "*", "secrets"),
+    ("engine", "api_key_secret"),
+    ("engine", "api_key_variable"),
+    ("model", "download", "secrets"),
+)
 _ADVICE = (
     "never put credentials in a spec; store it in a Modal Secret "
     "(`modal secret create NAME KEY=...`) and list NAME under `secrets`"
@@ -214,11 +251,30 @@ _ADVICE = (
 
 
 def spec_findings(data: Mapping[str, Any]) -> list[tuple[FieldPath, str]]:
-    """Credentials in a spec's data, as `(field, message)`: at most one per field."""
-    findings = dict(_literal_credential_options(data))
+    """Credentials in a spec's data, as `(field, message)`: at most one per field.
+
+    Every key and string value is scanned, at every depth, by the same rules: a key that names
+    a credential and holds a literal; text shaped like a credential; a URL with a password;
+    an `Authorization` or `Bearer` header; in a command, a credential option or variable with
+    a literal value. Where the value belongs instead depends on the field, and the message
+    says it."""
+    findings = dict(_named(data, ()))
+    findings.update(_session_header(data))
     for field, message in _shaped(data, ()):
         findings.setdefault(field, message)
+    for field, message in _written(data, ()):
+        findings.setdefault(field, message)
     return list(findings.items())
+
+
+def _matches(field: FieldPath, pattern: tuple[str, ...]) -> bool:
+    return len(field) == len(pattern) and all(
+        want == "*" or part == want for part, want in zip(field, pattern, strict=True)
+    )
+
+
+def is_reference_field(field: FieldPath) -> bool:
+    return any(_matches(field, pattern) for pattern in REFERENCE_FIELDS)
 
 
 def _shaped(value: Any, path: FieldPath) -> Iterator[tuple[FieldPath, str]]:
@@ -245,45 +301,230 @@ def _shaped_text(text: str, field: FieldPath, what: str) -> Iterator[tuple[Field
         yield field, f"{what}looks like {first.described}, {first.preview}: {_ADVICE}"
 
 
-def _table(data: Mapping[str, Any], *path: str) -> Mapping[Any, Any]:
-    """The mapping at `path`, or an empty one where the data holds none (an invalid spec)."""
-    value: Any = data
-    for key in path:
-        value = value.get(key) if isinstance(value, Mapping) else None
-    return value if isinstance(value, Mapping) else {}
-
-
 def _has_text(value: Any) -> bool:
     if isinstance(value, list):
         return any(_has_text(item) for item in value)
     return isinstance(value, str) and value != ""
 
 
-def _literal_credential_options(data: Mapping[str, Any]) -> Iterator[tuple[FieldPath, str]]:
-    for key, value in _table(data, "image", "env").items():
-        if isinstance(key, str) and names_a_credential(key) and _has_text(value):
-            yield (
-                ("image", "env", key),
-                f"{key} holds a credential: image env is baked into the image and written into "
-                f"the generated file. Store it in a Modal Secret (`modal secret create NAME "
-                f"{key}=...`) and list NAME under `secrets`, which sets {key} at run time",
-            )
-    for flag, value in _table(data, "engine", "extra_args").items():
-        if not (isinstance(flag, str) and names_a_credential(flag) and _has_text(value)):
-            continue
-        if "api-key" in flag or "apikey" in flag:
+# --- keys that name a credential ----------------------------------------------------------------
+
+
+def _named(value: Any, path: FieldPath) -> Iterator[tuple[FieldPath, str]]:
+    """Every key, at any depth, that names a credential and holds text, outside the fields
+    that name a Secret."""
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            field = (*path, key)
+            if (
+                isinstance(key, str)
+                and names_a_credential(key)
+                and _has_text(item)
+                and not is_reference_field(field)
+            ):
+                yield field, _named_message(field, key)
+            yield from _named(item, field)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _named(item, (*path, index))
+
+
+def _session_header(data: Mapping[str, Any]) -> Iterator[tuple[FieldPath, str]]:
+    """The probe's session header is a key too, with `session_id` its value: a header named
+    `Authorization` or `X-Api-Key` would send a literal credential."""
+    probe = data.get("probe")
+    if not isinstance(probe, Mapping):
+        return
+    header, value = probe.get("session_header"), probe.get("session_id")
+    if isinstance(header, str) and names_a_credential(header) and _has_text(value):
+        yield (
+            ("probe", "session_id"),
+            f"the session header {header!r} names a credential, and its value would be written "
+            "into the generated file: the session header only pins a conversation to one "
+            'replica. For the engine\'s API key set `engine.api_key_secret = "NAME"` (a Modal '
+            "Secret): the test client sends it as `Authorization: Bearer`, read from the same "
+            "variable in your shell",
+        )
+
+
+def _secret_create(key: str) -> str:
+    variable = key.lstrip("-").replace("-", "_").upper()
+    return f"`modal secret create NAME {variable}=...`"
+
+
+def _named_message(field: FieldPath, key: str) -> str:
+    parent = field[-2] if len(field) > 1 else None
+    if parent == "env" and field[:2] == ("image", "env"):
+        return (
+            f"{key} holds a credential: image env is baked into the image and written into "
+            f"the generated file. Store it in a Modal Secret ({_secret_create(key)}) and list "
+            f"NAME under `secrets`, which sets {key} at run time"
+        )
+    if parent == "env":  # a layer's env, or any other table of variables
+        return (
+            f"{key} holds a credential: an env layer is baked into the image and written into "
+            f"the generated file. Store it in a Modal Secret ({_secret_create(key)}): list "
+            f"NAME under `secrets` for the server, or under the `secrets` of the layer whose "
+            f"build step needs {key} (`run_commands`, `pip_install`, `uv_pip_install`)"
+        )
+    if field[:2] in {("engine", "extra_args"), ("engine", "config")}:
+        what = "flag" if field[1] == "extra_args" else "config key"
+        if "api-key" in key or "apikey" in key or "api_key" in key:
             instead = (
-                'and set `engine.api_key_secret = "NAME"` instead of the flag, so that the '
+                f'and set `engine.api_key_secret = "NAME"` instead of the {what}, so that the '
                 "generated code reads the key from the environment at run time"
             )
         else:
             instead = (
-                "and drop the flag: the server then reads the variable from its environment at "
-                "run time (Hugging Face reads HF_TOKEN)"
+                f"and drop the {what}: the server then reads the variable from its environment "
+                "at run time (Hugging Face reads HF_TOKEN)"
             )
-        yield (
-            ("engine", "extra_args", flag),
-            f"{flag} takes a credential, and a literal would be written into the generated "
+        return (
+            f"{key} takes a credential, and a literal would be written into the generated "
             f"file: never put credentials in a spec. Store it in a Modal Secret (`modal secret "
-            f"create NAME KEY=...`), list NAME under `secrets` {instead}",
+            f"create NAME KEY=...`), list NAME under `secrets` {instead}"
         )
+    if "request_extras" in field:
+        return (
+            f"`{key}` names a credential, and the request body is written into the generated "
+            "file: never put credentials in a spec. For the engine's API key set "
+            '`engine.api_key_secret = "NAME"` (a Modal Secret): the test client and the load '
+            "test then send it as `Authorization: Bearer`, read from the same variable in your "
+            "shell"
+        )
+    return (
+        f"`{key}` names a credential and holds a literal, which would be written into the "
+        "generated file: never put credentials in a spec. Store it in a Modal Secret "
+        f"({_secret_create(key)}), list NAME under `secrets` (and its variables under "
+        "`secret_keys`), and let the app read the variable at run time"
+    )
+
+
+# --- credentials written into text: URLs, headers, commands ---------------------------------------
+
+# `scheme://user:password@host`: userinfo with a password. `git@host` (a user alone) is not one.
+_URL_PASSWORD = re.compile(
+    r"(?i)\b[a-z][a-z0-9+.-]*://(?P<user>[^/\s:@?#]*):(?P<password>[^/\s@?#]+)@"
+)
+_AUTHORIZATION = re.compile(r"(?i)\bauthorization\s*[:=]\s*(?P<value>[^\s\"']+(?:\s+[^\s\"']+)?)")
+_BEARER = re.compile(r"\bBearer\s+(?P<value>[A-Za-z0-9._~+/=-]{8,})")
+_INDEX_FIELDS = {"index_url", "extra_index_url", "find_links"}
+
+
+def is_literal(value: str) -> bool:
+    """Whether a value written in text is a literal, not a shell reference to a variable
+    (`$TOKEN`, `${TOKEN}`, `$(cat /run/token)`), which is where a credential belongs."""
+    return bool(value) and not value.lstrip("\"'").startswith("$")
+
+
+def _written(value: Any, path: FieldPath) -> Iterator[tuple[FieldPath, str]]:
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            field = (*path, key)
+            if isinstance(key, str):
+                found = _written_text(key, field)
+                if found is not None:
+                    yield field, f"its key {found}"
+            yield from _written(item, field)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _written(item, (*path, index))
+    elif isinstance(value, str):
+        found = _written_text(value, path)
+        if found is not None:
+            yield path, found
+
+
+def _is_command(field: FieldPath) -> bool:
+    return len(field) == 5 and field[:2] == ("image", "layers") and field[3] == "run_commands"
+
+
+def _written_text(text: str, field: FieldPath) -> str | None:
+    """What credential `text` writes out, and where it belongs instead; None when none."""
+    url = _URL_PASSWORD.search(text)
+    if url is not None and is_literal(url["password"]):
+        return f"holds a URL with a password (`{url['user']}:…@`): {_url_advice(field)}"
+    header = _AUTHORIZATION.search(text) or _bearer_token(text)
+    if header is not None and is_literal(header["value"].split()[-1]):
+        return (
+            f"holds an `Authorization` header with a literal credential: {_command_advice(field)}"
+        )
+    if _is_command(field):
+        option = _command_credential(text)
+        if option is not None:
+            return f"passes {option} a literal credential: {_command_advice(field)}"
+    return None
+
+
+def _bearer_token(text: str) -> re.Match[str] | None:
+    """`Bearer <token>`, where the token looks like one (a digit, a dot or a dash in it, or
+    long): not `Bearer instruments` in a prompt."""
+    for match in _BEARER.finditer(text):
+        value = match["value"]
+        if len(value) >= 20 or any(c.isdigit() or c in ".-" for c in value):
+            return match
+    return None
+
+
+def _url_advice(field: FieldPath) -> str:
+    if field[-1] in _INDEX_FIELDS and field[:2] == ("image", "layers"):
+        variable = str(field[-1]).upper()
+        return (
+            "never put credentials in a spec. Store the whole URL in a Modal Secret, as "
+            f"PIP_{variable} for a pip layer or UV_{variable} for a uv layer (`modal secret "
+            f"create NAME PIP_{variable}=https://user:password@host/...`), list NAME under this "
+            f"layer's `secrets`, and leave `{field[-1]}` out: the installer reads it from there"
+        )
+    if _is_command(field):
+        return _command_advice(field)
+    if field[:2] == ("image", "layers"):
+        return (
+            "never put credentials in a spec. Install from this URL in a `run_commands` layer "
+            "with a Modal Secret under its `secrets`, and write the Secret's variable in the "
+            "URL (`https://oauth2:$TOKEN@host/...`)"
+        )
+    return _ADVICE
+
+
+def _command_advice(field: FieldPath) -> str:
+    if _is_command(field):
+        return (
+            "never put credentials in a spec: the command is written into the generated file "
+            "and the image. Store the credential in a Modal Secret (`modal secret create NAME "
+            "TOKEN=...`), list NAME under this layer's `secrets`, and write the variable in the "
+            'command instead (`$TOKEN`, as in `-H "Authorization: Bearer $TOKEN"`)'
+        )
+    return _ADVICE
+
+
+_USER_OPTIONS = {"-u", "--user", "-U", "--proxy-user"}
+
+
+def _command_credential(command: str) -> str | None:
+    """The option or variable of `command` that is given a literal credential: `--token abc`,
+    `--password=abc`, `HF_TOKEN=abc cmd`, curl's `-u user:password`."""
+    try:
+        words = shlex.split(command)
+    except ValueError:  # an unclosed quote: the words as written
+        words = command.split()
+    is_curl = any(word.rsplit("/", 1)[-1] == "curl" for word in words)
+    for index, word in enumerate(words):
+        following = words[index + 1] if index + 1 < len(words) else ""
+        name, equals, value = word.partition("=")
+        if word.startswith("-"):
+            if not equals:
+                value = following
+            if name in _USER_OPTIONS and is_curl:
+                user, colon, password = value.partition(":")
+                if colon and is_literal(password):
+                    return f"`{name}` (`{user}:…`)"
+            elif names_a_credential(name) and is_literal(value) and not value.startswith("-"):
+                return f"`{name}`"
+        elif (
+            equals
+            and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name)
+            and names_a_credential(name)
+            and is_literal(value)
+        ):
+            return f"the variable `{name}`"
+    return None

@@ -11,6 +11,7 @@ import re
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -24,6 +25,7 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticCustomError
 
 from generator.gpus import GPU_INFO, GpuType
+from generator.reserved_names import refusal
 
 # Modal's timeout when a function sets none (`modal.App.cls(timeout=300)`).
 MODAL_DEFAULT_TIMEOUT = 300
@@ -37,7 +39,11 @@ MODAL_OBJECT_NAME = r"^[A-Za-z0-9_.-]{1,64}$"
 HF_REPO_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$"
 GIT_COMMIT = r"^[0-9a-f]{40}$"
 ENGINE_FLAG = r"^--[a-z0-9][a-z0-9-]*$"
-ABSOLUTE_PATH = r"^/[^\x00]*$"
+# Characters that end a line or are not text somewhere: C0 controls (tab, line feed, carriage
+# return, NUL, ...), DEL, and Unicode's next-line, line and paragraph separators.
+CONTROL_CHARACTERS = r"\x00-\x1f\x7f\x85\u2028\u2029"
+ONE_LINE = rf"^[^{CONTROL_CHARACTERS}]*$"
+ABSOLUTE_PATH = rf"^/[^{CONTROL_CHARACTERS}]*$"
 SPECULATIVE_ALGORITHM = r"^[A-Z][A-Z0-9_]*$"
 SGLANG_VERSION = r"^[0-9]+\.[0-9]+\.[0-9]+(?:\.post[0-9]+|rc[0-9]+|\.dev[0-9]+)?$"
 
@@ -52,10 +58,109 @@ REGISTRY_IMAGE = (
     r"(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9A-Fa-f]{32,})?$"
 )
 
+_CONTROL = re.compile(f"[{CONTROL_CHARACTERS}]")
+_CONTROL_NAMES = {
+    "\n": "a line break (\\n)",
+    "\r": "a carriage return (\\r)",
+    "\t": "a tab (\\t)",
+    "\x00": "a NUL character",
+    "\x85": "a next-line character (U+0085)",
+    "\u2028": "a line separator (U+2028)",
+    "\u2029": "a paragraph separator (U+2029)",
+}
+
+
+def control_character(text: str) -> str | None:
+    """What the first control character of `text` is, in words, and where; None if it has none."""
+    match = _CONTROL.search(text)
+    if match is None:
+        return None
+    char = match.group()
+    what = _CONTROL_NAMES.get(char, f"the control character U+{ord(char):04X}")
+    return f"{what} at character {match.start() + 1}"
+
+
+def _one_line(where: str) -> BeforeValidator:
+    """A rule that refuses a control character, saying which and where, and why it matters
+    `where` the value goes; a value that is not text is left to the type's own validation."""
+
+    def refuse_control_characters(value: object) -> object:
+        found = control_character(value) if isinstance(value, str) else None
+        if found is not None:
+            raise PydanticCustomError(
+                "control_character",
+                "holds {found}: {where}; write it on one line, without control characters",
+                {"found": found, "where": where},
+            )
+        return value
+
+    return BeforeValidator(refuse_control_characters)
+
+
+_IN_THE_IMAGE = _one_line(
+    "it is written into an instruction of the image (a Dockerfile line), where a line break "
+    "ends the instruction and starts another"
+)
+_IN_A_HEADER = _one_line(
+    "it is sent as an HTTP header value, which may not hold one (aiohttp refuses the request "
+    "at run time)"
+)
+
+
+def _no_continuation(value: object) -> object:
+    """Refuse a command that ends with a backslash, which a Dockerfile reads as `continued on
+    the next line`: the next instruction would become part of this one."""
+    if isinstance(value, str) and re.search(r"\\[ ]*$", value):
+        raise PydanticCustomError(
+            "line_continuation",
+            "ends with a backslash, which continues a Dockerfile line: the image's next "
+            "instruction would be joined to this command; write each command whole, without a "
+            "backslash at its end (join steps with `&&` in one entry)",
+        )
+    return value
+
+
+# Text that reaches an image instruction: one line, refused with a message that names the
+# character found (the pattern is the JSON Schema's, and a second guard).
+OneLine = Annotated[str, StringConstraints(pattern=ONE_LINE), _IN_THE_IMAGE]
+NonEmptyLine = Annotated[
+    str,
+    StringConstraints(min_length=1, pattern=ONE_LINE),
+    _IN_THE_IMAGE,
+]
+# A shell command or an image reference that Modal writes into a Dockerfile unquoted: one line,
+# and no backslash at its end.
+SHELL_COMMAND = rf"^(?:[^{CONTROL_CHARACTERS}]*[^{CONTROL_CHARACTERS}\\ ])? *$"
+ShellCommand = Annotated[
+    str,
+    StringConstraints(min_length=1, pattern=SHELL_COMMAND),
+    BeforeValidator(_no_continuation),
+    _IN_THE_IMAGE,
+]
+# A registry image reference: one line (the same message for a control character), and of the
+# shape registries accept.
+RegistryImage = Annotated[str, StringConstraints(pattern=REGISTRY_IMAGE), _IN_THE_IMAGE]
+
 PythonIdentifier = Annotated[str, StringConstraints(pattern=PYTHON_IDENTIFIER)]
+
+
+def _free_name(value: str) -> str:
+    reason = refusal(value)
+    if reason is not None:
+        raise PydanticCustomError("reserved_name", "{reason}", {"reason": reason})
+    return value
+
+
+# A spec value that becomes a name of the generated module: an identifier that neither Python
+# nor the generated code has a use for already (`generator.reserved_names`).
+GeneratedName = Annotated[PythonIdentifier, AfterValidator(_free_name)]
 ModalObjectName = Annotated[str, StringConstraints(pattern=MODAL_OBJECT_NAME)]
 EnvVarName = Annotated[str, StringConstraints(pattern=ENV_VAR_NAME)]
-AbsolutePosixPath = Annotated[str, StringConstraints(pattern=ABSOLUTE_PATH)]
+AbsolutePosixPath = Annotated[str, StringConstraints(pattern=ABSOLUTE_PATH), _IN_THE_IMAGE]
+# A header value the test client and the load test send: printable ASCII, which every HTTP
+# client and proxy passes as it is.
+HEADER_VALUE = r"^[\x20-\x7e]*$"
+HeaderValue = Annotated[str, StringConstraints(pattern=HEADER_VALUE), _IN_A_HEADER]
 
 # A duration as people write it: "90s", "20m", "2h", "1h30m" (the pattern is the schema's too,
 # so written for editors' regular expressions as well as Python's). Numbers in every notation
@@ -111,6 +216,9 @@ PATTERN_EXPECTATIONS = {
     r"^[^\n\r\x00]*$": "one line, without a line break or NUL (it stays one literal)",
     REGISTRY_IMAGE: "a registry image such as `lmsysorg/sglang:v0.5.9-cu129-amd64-runtime` or "
     "`repo@sha256:<hex>`: lower-case path, no spaces, tabs or other control characters",
+    ONE_LINE: "one line, without control characters",
+    HEADER_VALUE: "a header value of printable ASCII characters",
+    SHELL_COMMAND: "a command on one line, without control characters or a backslash at its end",
     SGLANG_VERSION: "an engine release such as `0.5.10.post1` or `0.11.2`",
     SPECULATIVE_ALGORITHM: "an algorithm name as SGLang writes it, in capitals, such as `EAGLE`",
 }

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any, ClassVar
 
 from pydantic import (
+    AfterValidator,
     AliasChoices,
     Discriminator,
     Field,
@@ -14,23 +15,74 @@ from pydantic import (
     Tag,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from generator.fields import (
-    REGISTRY_IMAGE,
     SGLANG_VERSION,
+    AbsolutePosixPath,
     EnvVarName,
     Gpu,
     ModalObjectName,
+    NonEmptyLine,
+    OneLine,
+    RegistryImage,
+    ShellCommand,
     SpecModel,
 )
 
-NonEmpty = Annotated[str, StringConstraints(min_length=1)]
-# A shell command or a package requirement: one line, so it stays one literal in the file.
-ONE_LINE = r"^[^\n\r\x00]*$"
-OneLine = Annotated[str, StringConstraints(min_length=1, pattern=ONE_LINE)]
+# Every text that reaches an image instruction is one of the types below or a strict pattern
+# (names of variables and Secrets, versions): none holds a control character
+# (tests/test_image_text.py walks the models to keep it so).
 # Where a file or folder goes in the image: an absolute path, one line.
-ImagePath = Annotated[str, StringConstraints(pattern=r"^/[^\n\r\x00]*$")]
+ImagePath = AbsolutePosixPath
 PythonVersion = Annotated[str, StringConstraints(pattern=r"^3\.[0-9]{1,2}$")]
+
+# What a pip or uv option in a package list is written as instead, by option.
+_PACKAGE_OPTIONS = {
+    ("-i", "--index-url"): "write the index as `index_url` of this layer",
+    ("--extra-index-url",): "write the index as `extra_index_url` of this layer",
+    ("-f", "--find-links"): "write it as `find_links` of this layer",
+    ("--pre",): "write `pre = true` in this layer",
+    ("-e", "--editable"): "a layer installs requirements, not editable checkouts: write the "
+    "requirement as `name @ git+https://host/repo@<commit>`",
+    ("-r", "--requirement", "-c", "--constraint"): "list the packages themselves here",
+}
+
+
+def _not_a_pip_option(value: str) -> str:
+    """Refuse an option in a pip or uv package list: Modal's `pip_install` and `uv_pip_install`
+    raise on one when the generated file is imported, never passing it to pip."""
+    if not value.startswith("-"):
+        return value
+    option = value.split("=", 1)[0].split(" ", 1)[0]
+    instead = next(
+        (advice for options, advice in _PACKAGE_OPTIONS.items() if option in options),
+        "this layer passes no other pip options: run the install as a command of a "
+        "`run_commands` layer (`python -m pip install ...`)",
+    )
+    raise PydanticCustomError(
+        "package_option",
+        "{option} is an option, not a package: Modal refuses options in a package list when "
+        "the app is imported; {instead}",
+        {"option": f"`{option}`", "instead": instead},
+    )
+
+
+def _not_an_apt_option(value: str) -> str:
+    if value.startswith("-"):
+        raise PydanticCustomError(
+            "package_option",
+            "{option} is an option, not a Debian package: `apt_install` takes package names "
+            "only; run `apt-get install` with options as a command of a `run_commands` layer",
+            {"option": f"`{value.split('=', 1)[0]}`"},
+        )
+    return value
+
+
+# A requirement of a pip or uv layer (`torch==2.8.0`, `name @ git+https://...`): one line, no
+# option.
+PythonPackage = Annotated[NonEmptyLine, AfterValidator(_not_a_pip_option)]
+DebianPackage = Annotated[NonEmptyLine, AfterValidator(_not_an_apt_option)]
 
 
 class LayerSecrets(SpecModel):
@@ -46,13 +98,13 @@ class LayerSecrets(SpecModel):
 class PackageIndexes(LayerSecrets):
     """Where a pip or uv layer finds its packages."""
 
-    index_url: OneLine | None = Field(
+    index_url: NonEmptyLine | None = Field(
         default=None, description="The package index instead of PyPI."
     )
-    extra_index_url: OneLine | None = Field(
+    extra_index_url: NonEmptyLine | None = Field(
         default=None, description="A further package index, such as PyTorch's."
     )
-    find_links: OneLine | None = Field(
+    find_links: NonEmptyLine | None = Field(
         default=None, description="A page or folder of links to packages (`--find-links`)."
     )
     pre: StrictBool = Field(default=False, description="Allow pre-release versions.")
@@ -60,7 +112,7 @@ class PackageIndexes(LayerSecrets):
 
 class UvPipInstall(PackageIndexes):
     method: ClassVar[str] = "uv_pip_install"
-    uv_pip_install: list[OneLine] = Field(
+    uv_pip_install: list[PythonPackage] = Field(
         min_length=1,
         description="Python packages installed with uv (`Image.uv_pip_install`); pin versions.",
     )
@@ -72,7 +124,7 @@ class UvPipInstall(PackageIndexes):
 
 class PipInstall(PackageIndexes):
     method: ClassVar[str] = "pip_install"
-    pip_install: list[OneLine] = Field(
+    pip_install: list[PythonPackage] = Field(
         min_length=1,
         description="Python packages installed with pip (`Image.pip_install`); pin versions.",
     )
@@ -83,13 +135,13 @@ class PipInstall(PackageIndexes):
 
 
 class AptInstall(SpecModel):
-    apt_install: list[OneLine] = Field(
+    apt_install: list[DebianPackage] = Field(
         min_length=1, description="Debian packages (`Image.apt_install`)."
     )
 
 
 class RunCommands(LayerSecrets):
-    run_commands: list[OneLine] = Field(
+    run_commands: list[ShellCommand] = Field(
         min_length=1,
         description="Shell commands, one layer each in order (`Image.run_commands`); each is "
         "passed as written, never joined with another.",
@@ -102,13 +154,13 @@ class RunCommands(LayerSecrets):
 
 
 class EnvLayer(SpecModel):
-    env: dict[EnvVarName, str] = Field(
+    env: dict[EnvVarName, OneLine] = Field(
         min_length=1, description="Environment variables (`Image.env`)."
     )
 
 
 class AddLocalFile(SpecModel):
-    add_local_file: OneLine = Field(
+    add_local_file: NonEmptyLine = Field(
         description="A file of this project to copy into the image (`Image.add_local_file`), "
         "as a path relative to the project (the folder that holds specs/ and generated/).",
     )
@@ -118,14 +170,14 @@ class AddLocalFile(SpecModel):
 
 
 class AddLocalDir(SpecModel):
-    add_local_dir: OneLine = Field(
+    add_local_dir: NonEmptyLine = Field(
         description="A folder of this project to copy into the image (`Image.add_local_dir`), "
         "as a path relative to the project (the folder that holds specs/ and generated/).",
     )
     remote_path: ImagePath = Field(
         description="Where the folder goes in the image: an absolute path."
     )
-    ignore: list[OneLine] = Field(
+    ignore: list[NonEmptyLine] = Field(
         default_factory=list,
         description="Files of the folder left out, as patterns (`*.pyc`, `**/__pycache__`).",
     )
@@ -161,7 +213,7 @@ ImageLayer = Annotated[
 
 
 class ImageSection(SpecModel):
-    registry_tag: Annotated[str, StringConstraints(pattern=REGISTRY_IMAGE)] | None = Field(
+    registry_tag: RegistryImage | None = Field(
         default=None,
         description="Container image to build from, such as "
         "`lmsysorg/sglang:v0.5.9-cu129-amd64-runtime`; a digest (`repo@sha256:...`) pins it "
@@ -185,7 +237,7 @@ class ImageSection(SpecModel):
         default=True,
         description="Clear the registry image's entrypoint, which keeps container start quiet.",
     )
-    env: dict[EnvVarName, str] = Field(
+    env: dict[EnvVarName, OneLine] = Field(
         default_factory=dict,
         description="Environment variables baked into the image right after its base, in the "
         "order given.",

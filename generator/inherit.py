@@ -6,13 +6,15 @@ document remembers which file set each field, so an error still points at that f
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from generator import limits, safe_files
-from generator.errors import FieldPath, Position, SpecError
+from generator.credentials import spec_findings
+from generator.errors import FieldPath, Position, Problem, SpecError
 from generator.loader import SourceDocument, load_document
 
 EXTENDS = "extends"
@@ -38,8 +40,11 @@ def _load(
 ) -> SourceDocument:
     files_read.count += 1
     document = load_document(path, display_path, root)
+    # This file's credentials, found in its values as written: a child that overrides one
+    # does not hide it.
+    found = [document.problem(message, field) for field, message in spec_findings(document.data)]
     if EXTENDS not in document.data:
-        return document
+        return dataclasses.replace(document, credential_problems=tuple(found))
     entries = document.data[EXTENDS]
     if not isinstance(entries, list) or not all(isinstance(entry, str) for entry in entries):
         raise SpecError(
@@ -67,6 +72,7 @@ def _load(
             raise SpecError([document.problem(limits.TOO_MANY_FILES, field)])
         base_display = os.path.normpath(os.path.join(os.path.dirname(display_path), entry))
         base = _load(base_path, Path(base_display).as_posix(), root, (*chain, resolved), files_read)
+        found += base.credential_problems or ()
         merged = base if merged is None else merge(merged, base)
     own = {key: value for key, value in document.data.items() if key != EXTENDS}
     own_document = SourceDocument(
@@ -76,7 +82,13 @@ def _load(
         {key: value for key, value in document.positions.items() if key[:1] != (EXTENDS,)},
         document.origins,
     )
-    return merge(merged, own_document) if merged is not None else own_document
+    result = merge(merged, own_document) if merged is not None else own_document
+    return dataclasses.replace(result, credential_problems=tuple(_once(found)))
+
+
+def _once(problems: list[Problem]) -> list[Problem]:
+    """Each problem once: a base that two specs of the chain extend is read twice."""
+    return list(dict.fromkeys(problems))
 
 
 def merge(base: SourceDocument, top: SourceDocument) -> SourceDocument:

@@ -30,6 +30,9 @@ class SourceDocument:
     positions: Mapping[FieldPath, Position]
     # For a spec merged from bases: the file that set each field, where it is not this one.
     origins: Mapping[FieldPath, str] = dataclass_field(default_factory=dict)
+    # Credentials found in each file read, scanned as written, before any merge, so that a base
+    # value a child overrides is still refused where it is written; None when not scanned yet.
+    credential_problems: tuple[Problem, ...] | None = None
 
     def position_of(self, field: FieldPath) -> Position | None:
         """Position of the field, or of its closest enclosing field that has one."""

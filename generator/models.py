@@ -31,13 +31,15 @@ from generator.fields import (
     PATTERN_EXPECTATIONS,
     AbsolutePosixPath,
     EnvVarName,
+    GeneratedName,
     Gpu,
+    HeaderValue,
     ModalObjectName,
-    PythonIdentifier,
+    NonEmptyLine,
     Seconds,
     SpecModel,
 )
-from generator.image import ImageSection, LayerSecrets, OneLine
+from generator.image import ImageSection, LayerSecrets
 
 __all__ = [
     "ABSOLUTE_PATH",
@@ -54,7 +56,7 @@ class AppSection(SpecModel):
     name: ModalObjectName = Field(
         description="Name of the Modal App, as shown in the dashboard and used by `modal deploy`."
     )
-    class_name: PythonIdentifier = Field(
+    class_name: GeneratedName = Field(
         description="Name of the generated class that runs the server (for `server.kind = "
         '"web_server"`, of the generated function).'
     )
@@ -87,10 +89,10 @@ class DownloadSection(SpecModel):
         "`download` table): the engine downloads the weights on its first start. A table "
         "without `at` means `build`.",
     )
-    allow_patterns: list[OneLine] | None = Field(
+    allow_patterns: list[NonEmptyLine] | None = Field(
         default=None, description="Only files matching these patterns (`*.safetensors`)."
     )
-    ignore_patterns: list[OneLine] | None = Field(
+    ignore_patterns: list[NonEmptyLine] | None = Field(
         default=None, description="Files matching these patterns are skipped (`*.pth`)."
     )
     max_workers: int | None = Field(
@@ -289,7 +291,7 @@ class WarmupSection(SpecModel):
 
 
 class ProbeSection(SpecModel):
-    entrypoint: PythonIdentifier = Field(
+    entrypoint: GeneratedName = Field(
         default="main", description="Name of the `modal run` local entrypoint."
     )
     cli_options: StrictBool = Field(
@@ -320,7 +322,9 @@ class ProbeSection(SpecModel):
         description="Header that pins requests of one conversation to one replica; an empty "
         "string sends none.",
     )
-    session_id: str = Field(default="test-session", description="Value of the session header.")
+    session_id: HeaderValue = Field(
+        default="test-session", description="Value of the session header."
+    )
     request_extras: dict[str, JsonValue] = Field(
         default_factory=dict,
         description="Further fields of the request body, such as sampling options (`top_k`) or "

@@ -63,8 +63,13 @@ def validate_document(document: SourceDocument, root: Path | None = None) -> Spe
 def _validate(document: SourceDocument, root: Path) -> Spec:
     _check_version(document)
     # Credentials are looked for in the data itself, so they are reported even in a spec that
-    # is invalid otherwise.
-    problems = [document.problem(message, field) for field, message in spec_findings(document.data)]
+    # is invalid otherwise; in each file as written, where the document was read from files.
+    found = document.credential_problems
+    if found is None:
+        found = tuple(
+            document.problem(message, field) for field, message in spec_findings(document.data)
+        )
+    problems = list(found)
     try:
         spec = Spec.model_validate(document.data)
     except ValidationError as error:

@@ -10,6 +10,7 @@ import copy
 import json
 import os
 import random
+import re
 import shutil
 import string
 from pathlib import Path
@@ -19,7 +20,7 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from generator import validation
+from generator import inherit, validation
 from generator.cli import main
 from generator.credentials import (
     RANDOM_KIND,
@@ -300,6 +301,7 @@ def leaky_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Proj
     text = spec.read_text(encoding="utf-8")
     spec.write_text(text.replace('"test-session"', f'"{secret}"'), encoding="utf-8")
     monkeypatch.setattr(validation, "spec_findings", lambda data: [])
+    monkeypatch.setattr(inherit, "spec_findings", lambda data: [])
     return Project(tmp_path), secret
 
 
@@ -344,3 +346,268 @@ def test_the_guard_passes_the_header_digest_and_the_committed_files() -> None:
     outputs = project.render(project.discover_specs())
     project.check_contents(outputs)
     assert all("# modalgen-inputs: sha256:" in output.content for output in outputs)
+
+
+# --- the structural rules: every key and value, every field, each file as written ---------------
+
+
+def _model_fields(model: type, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every field path of the spec models, `*` for a list index or a mapping key."""
+    from typing import Annotated, Union, get_args, get_origin
+
+    from pydantic import BaseModel
+
+    found: list[tuple[str, ...]] = []
+
+    def walk(annotation: object, where: tuple[str, ...], seen: frozenset) -> None:
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            walk(get_args(annotation)[0], where, seen)
+        elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            if annotation in seen:
+                return
+            for name, info in annotation.model_fields.items():
+                found.append((*where, name))
+                walk(info.annotation, (*where, name), seen | {annotation})
+        elif origin in (list, tuple):
+            for argument in get_args(annotation):
+                walk(argument, (*where, "*"), seen)
+        elif origin is dict:
+            walk(get_args(annotation)[1], (*where, "*"), seen)
+        elif origin is Union or type(annotation).__name__ == "UnionType":
+            for argument in get_args(annotation):
+                walk(argument, where, seen)
+
+    walk(model, path, frozenset())
+    return found
+
+
+def test_every_spec_field_named_for_a_secret_only_names_one() -> None:
+    from generator.credentials import is_reference_field
+    from generator.models import Spec
+
+    named = {field for field in _model_fields(Spec) if names_a_credential(field[-1])}
+    assert named  # secrets, api_key_secret, ...
+    assert [field for field in named if not is_reference_field(field)] == []
+
+
+# Credentials written out in ways no shape gives away, with the field they are planted in:
+# `None` plants the value in any string field; a key name plants a key in any table.
+def _url(rng: random.Random) -> str:
+    user = rng.choice(["oauth2", "__token__", "deploy", "x-access-token", ""])
+    password = rng.choice(["hunter2", "pypi-letmein", "glpat-x1", _body(rng, 12)])
+    host = rng.choice(["gitlab.example.com/team/repo.git", "pypi.example.com/simple"])
+    return f"{rng.choice(['https', 'http', 'git+https'])}://{user}:{password}@{host}"
+
+
+@st.composite
+def written_credentials(draw: st.DrawFn) -> tuple[str, str]:
+    """(kind, text) of a credential written into text: a URL with a password anywhere, an
+    Authorization header anywhere."""
+    rng = draw(st.randoms(use_true_random=False))
+    kind = draw(st.sampled_from(["url", "header"]))
+    if kind == "url":
+        return kind, rng.choice(["", "pip install ", "see "]) + _url(rng)
+    scheme = rng.choice(["Bearer", "Basic", "token"])
+    return kind, f"Authorization: {scheme} {rng.choice(['letmein42', _body(rng, 24)])}"
+
+
+@st.composite
+def commands(draw: st.DrawFn) -> str:
+    """A command that hands a literal credential to a program."""
+    rng = draw(st.randoms(use_true_random=False))
+    secret = rng.choice(["hunter2", "letmein", _body(rng, 16)])
+    return rng.choice(
+        [
+            f"curl -fsSL -u deploy:{secret} https://files.example.com/k.tgz -o /k.tgz",
+            f"curl --user deploy:{secret} https://files.example.com/k.tgz",
+            f"wget --password={secret} https://files.example.com/k.tgz",
+            f"wget --http-password {secret} https://files.example.com/k.tgz",
+            f"huggingface-cli login --token {secret}",
+            f"HF_TOKEN={secret} python -c 'import huggingface_hub'",
+            f"export GITHUB_TOKEN={secret} && git clone https://github.com/org/repo",
+            f"curl -H 'Authorization: Bearer {secret}1' https://files.example.com/k.tgz",
+            f"git clone https://oauth2:{secret}@gitlab.example.com/team/repo.git",
+        ]
+    )
+
+
+CREDENTIAL_KEYS = [
+    "api_key",
+    "api-key",
+    "token",
+    "password",
+    "authorization",
+    "client_secret",
+    "HF_TOKEN",
+    "OPENAI_KEY",
+    "DB_PASSWORD",
+    "X-Api-Key",
+]
+# Tables of the committed specs and tables a spec may add, where a key can be planted.
+TABLES = [
+    ("image", "env"),
+    ("engine", "extra_args"),
+    ("engine", "config"),
+    ("probe", "request_extras"),
+    ("warmup", "request_extras"),
+    ("probe", "request_extras", "chat_template_kwargs"),
+    ("probe",),
+    ("server",),
+]
+
+
+def _with_layer(data: dict, layer: dict) -> tuple[dict, int]:
+    planted = copy.deepcopy(data)
+    layers = planted.setdefault("image", {}).setdefault("layers", [])
+    layers.append(layer)
+    return planted, len(layers) - 1
+
+
+def _refused_at(data: dict, document: SourceDocument, field: FieldPath) -> SpecError:
+    with pytest.raises(SpecError) as refused:
+        validate_document(SourceDocument(document.path, document.display_path, data, {}))
+    assert any(problem.field == field for problem in refused.value.problems), (
+        field,
+        str(refused.value),
+    )
+    return refused.value
+
+
+@settings(max_examples=200 if os.environ.get("CI") else 60, deadline=None)
+@given(
+    document=st.sampled_from(COMMITTED_DOCUMENTS),
+    key=st.sampled_from(CREDENTIAL_KEYS),
+    table=st.sampled_from([*TABLES, "layer env"]),
+    value=st.sampled_from(["letmein", "hunter2", "x", "s3cr3t value"]),
+)
+def test_a_key_that_names_a_credential_is_refused_in_any_table(
+    document: SourceDocument, key: str, table: object, value: str
+) -> None:
+    if table == "layer env":
+        env_key = re.sub(r"[^A-Za-z0-9_]", "_", key).upper()
+        data, index = _with_layer(document.data, {"env": {env_key: value}})
+        field: FieldPath = ("image", "layers", index, "env", env_key)
+    else:
+        assert isinstance(table, tuple)
+        data, field = _plant(document.data, (*table, key), value), (*table, key)
+    error = _refused_at(data, document, field)
+    assert value not in str(error) or value == "x"
+    message = next(problem.message for problem in error.problems if problem.field == field)
+    assert "Modal Secret" in message or "api_key_secret" in message
+
+
+@settings(max_examples=200 if os.environ.get("CI") else 60, deadline=None)
+@given(
+    planted=st.sampled_from(PLANTABLE),
+    written=written_credentials(),
+)
+def test_a_credential_written_into_any_text_is_refused(
+    planted: tuple[SourceDocument, FieldPath], written: tuple[str, str]
+) -> None:
+    document, field = planted
+    _kind, text = written
+    _refused_at(_plant(document.data, field, text), document, field)
+
+
+@settings(max_examples=200 if os.environ.get("CI") else 60, deadline=None)
+@given(
+    document=st.sampled_from(COMMITTED_DOCUMENTS),
+    command=commands(),
+    layer=st.sampled_from(["run_commands", "index_url", "extra_index_url", "find_links"]),
+)
+def test_a_literal_credential_in_a_command_or_an_index_is_refused(
+    document: SourceDocument, command: str, layer: str
+) -> None:
+    if layer == "run_commands":
+        data, index = _with_layer(document.data, {"run_commands": ["echo ok", command]})
+        field: FieldPath = ("image", "layers", index, "run_commands", 1)
+    else:
+        rng = random.Random(command)
+        data, index = _with_layer(document.data, {"pip_install": ["kernels"], layer: _url(rng)})
+        field = ("image", "layers", index, layer)
+    error = _refused_at(data, document, field)
+    message = next(problem.message for problem in error.problems if problem.field == field)
+    assert "this layer's `secrets`" in message
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "git clone https://oauth2:$GITLAB_TOKEN@gitlab.example.com/team/repo.git",
+        "git clone https://oauth2:${GITLAB_TOKEN}@gitlab.example.com/team/repo.git",
+        'curl -u "deploy:$PASSWORD" https://files.example.com/k.tgz',
+        'curl -H "Authorization: Bearer $TOKEN" https://files.example.com/k.tgz',
+        "huggingface-cli login --token $HF_TOKEN",
+        "huggingface-cli download Qwen/Qwen3-8B --token-file /run/token",
+        "docker run -u 1000:1000 image",
+        "sort -u names.txt",
+        "pip install 'kernels @ git+ssh://git@github.com/org/kernels.git'",
+        "export HF_HUB_ENABLE_HF_TRANSFER=1 TOKENIZERS_PARALLELISM=false",
+        "python -m sglang.compile_deep_gemm --max-total-tokens 4096",
+    ],
+)
+def test_commands_that_read_credentials_from_variables_pass(command: str) -> None:
+    data = {"image": {"layers": [{"run_commands": [command], "secrets": ["tokens"]}]}}
+    assert spec_findings(data) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Bearer of bad news.",
+        "Basic authentication is weak.",
+        "https://user@example.com/repo",
+        "https://example.com/a:b@c",  # a colon in the path, not userinfo
+        "mailto:someone@example.com",
+    ],
+)
+def test_ordinary_text_is_not_a_written_credential(text: str) -> None:
+    assert spec_findings({"probe": {"system_prompt": text}}) == []
+
+
+def _png_data_url(size: int) -> str:
+    import base64
+
+    return "data:image/png;base64," + base64.b64encode(random.Random(size).randbytes(size)).decode()
+
+
+@pytest.mark.parametrize("size", [64, 3000, 100_000])
+def test_a_data_url_image_is_not_a_secret(size: int) -> None:
+    url = _png_data_url(size)
+    assert find_credentials(url) == []
+    document = committed_document(ROOT / "specs" / "qwen36_vlm.toml")
+    data = _plant(document.data, ("warmup", "message", "image_url"), url)
+    data = _plant(data, ("warmup", "message", "format"), "parts")
+    validate_document(SourceDocument(document.path, document.display_path, data, {}))
+    # Without its `data:` prefix, the same text is a random-looking secret again; and a known
+    # credential shape inside a data URL is still found.
+    assert find_credentials(url.split(",", 1)[1]) != []
+    assert find_credentials("data:image/png;base64,AKIAZ7Q3N5W2K8X4M6PB") != []
+
+
+def test_a_base_value_a_child_overrides_is_refused_where_it_is_written(tmp_path: Path) -> None:
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    (specs / "_base.toml").write_text(
+        'version = 1\n\n[image.env]\nHF_TOKEN = "my-read-token"\n\n[probe]\n'
+        f'session_id = "{EXAMPLES[0][1]}"\n'
+    )
+    flat = (ROOT / "tests" / "fixtures" / "flat_specs" / "qwen36_vlm.toml").read_text()
+    assert "[image.env]\n" in flat and 'session_id = "test-session"' in flat
+    child = flat.replace("version = 1\n", 'version = 1\nextends = ["_base.toml"]\n', 1)
+    (specs / "app.toml").write_text(child.replace("[image.env]\n", '[image.env]\nHF_TOKEN = ""\n'))
+    document = load_layered(specs / "app.toml", "specs/app.toml")
+    # The merged values are the child's: no credential is left in them.
+    assert document.data["probe"]["session_id"] == "test-session"
+    assert document.data["image"]["env"]["HF_TOKEN"] == ""
+    assert spec_findings(document.data) == []
+    with pytest.raises(SpecError) as refused:
+        validate_document(document)
+    located = {
+        (problem.file, problem.position.line if problem.position else None, problem.field)
+        for problem in refused.value.problems
+    }
+    assert ("specs/_base.toml", 4, ("image", "env", "HF_TOKEN")) in located
+    assert ("specs/_base.toml", 7, ("probe", "session_id")) in located
+    assert EXAMPLES[0][1] not in str(refused.value)

@@ -47,6 +47,12 @@ text = st.text(st.characters(blacklist_categories=["Cs"]), max_size=40)
 nonempty = st.text(st.characters(blacklist_categories=["Cs"]), min_size=1, max_size=40)
 jinja_like = st.sampled_from(["{{ app }}", "{% raw %}", "{#", "'''", '"""', "\\", "\n#", "\r"])
 free_text = st.one_of(text, jinja_like, st.tuples(text, jinja_like, text).map("".join))
+# Text that reaches an image instruction (env values, paths) is one line, without control
+# characters (Cc) or Unicode line and paragraph separators; a header value printable ASCII.
+line = st.text(st.characters(blacklist_categories=["Cs", "Cc", "Zl", "Zp"]), max_size=40)
+line_jinja = st.sampled_from(["{{ app }}", "{% raw %}", "{#", "'''", '"""', "\\ x", "#"])
+one_line_text = st.one_of(line, line_jinja, st.tuples(line, line_jinja, line).map("".join))
+header_value = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=40)
 
 
 def _spec_with(values: dict[str, str]) -> dict:
@@ -73,16 +79,16 @@ values_strategy = st.fixed_dictionaries(
         "system_prompt": free_text,
         "second_system_prompt": free_text,
         "probe_text": free_text,
-        "session_id": free_text,
+        "session_id": header_value,
         "extra": free_text,
         "warmup_text": free_text,
         "image_url": nonempty,
-        "env": free_text,
+        "env": one_line_text,
         "region": nonempty,
         "served_model_name": nonempty,
         "reasoning_parser": nonempty,
         "engine_arg": free_text,
-        "mount_path": free_text.map(lambda value: value.replace("\x00", "")),
+        "mount_path": one_line_text,
     }
 )
 
