@@ -16,7 +16,7 @@ from generator.errors import FieldPath
 from generator.exposure import kind_findings, lock_hint
 from generator.fields import Gpu
 from generator.gpus import GPU_INFO
-from generator.image import PipInstall, RunCommands, UvPipInstall
+from generator.image import BuildStepLayer, PipInstall, RunCommands, RunScript, UvPipInstall
 from generator.models import (
     Spec,
     WeightDtype,
@@ -77,8 +77,11 @@ GENERATED_MODULE_NAMES = frozenset(
         "write_chart",
         "load_test",
         "load_test_deployed",
+        "wait_healthy",
     }
 )
+# Local names of the probe entrypoint, which a request option (a parameter of it) must not take.
+PROBE_LOCAL_NAMES = frozenset({"headers", "url", "messages", "options"})
 
 
 class Finding(NamedTuple):
@@ -150,6 +153,17 @@ def app_names(spec: Spec) -> Iterator[Finding]:
             )
     if spec.app.class_name == spec.probe.entrypoint:
         yield Finding(("probe", "entrypoint"), "the probe entrypoint cannot share the class's name")
+    taken = GENERATED_MODULE_NAMES | PROBE_LOCAL_NAMES | {spec.app.class_name}
+    for option in spec.probe.request_options:
+        field = ("probe", "request_options", option)
+        if keyword.iskeyword(option) or keyword.issoftkeyword(option):
+            yield Finding(field, f"{option!r} is a Python keyword; Python refuses it as a name")
+        elif option in taken or option.isupper():
+            yield Finding(
+                field,
+                f"{option!r} is a name the generated entrypoint or module uses already; choose "
+                "another name for the option",
+            )
 
 
 def server_kind(spec: Spec) -> Iterator[Finding]:
@@ -305,7 +319,7 @@ def gpu_limits(spec: Spec) -> Iterator[Finding]:
     gpus += [
         (("image", "layers", index, "gpu"), layer.gpu)
         for index, layer in enumerate(spec.image.layers)
-        if isinstance(layer, RunCommands)
+        if isinstance(layer, RunCommands | RunScript)
     ]
     for field, gpu in gpus:
         if gpu is None:
@@ -420,6 +434,41 @@ def engine_option_warnings(spec: Spec) -> Iterator[Finding]:
             yield Finding(field, message)
 
 
+def build_step_layers(spec: Spec) -> Iterator[Finding]:
+    """A build step placed among the layers must run, and the weights come before the kernels
+    (DeepGEMM's compile reads the model)."""
+    placed = {
+        layer.build_step: index
+        for index, layer in enumerate(spec.image.layers)
+        if isinstance(layer, BuildStepLayer)
+    }
+    runs = {
+        "download_weights": (
+            spec.downloads_at_build,
+            'no weights are downloaded while the image builds: set `model.download = "build"` '
+            "or remove this layer",
+        ),
+        "compile_deep_gemm": (
+            spec.deep_gemm_enabled and engine_for(spec).deep_gemm_prefix is not None,
+            "DeepGEMM kernels are not compiled for this spec: remove this layer, or turn "
+            "`deep_gemm.enabled` on (SGLang only)",
+        ),
+    }
+    for step, index in placed.items():
+        enabled, message = runs[step]
+        if not enabled:
+            yield Finding(("image", "layers", index, "build_step"), message)
+    kernels = placed.get("compile_deep_gemm")
+    if kernels is not None and spec.downloads_at_build and runs["compile_deep_gemm"][0]:
+        weights = placed.get("download_weights")
+        if weights is None or weights > kernels:
+            yield Finding(
+                ("image", "layers", kernels, "build_step"),
+                "DeepGEMM's compile reads the model, which `download_weights` puts in the Volume: "
+                'place `{ build_step = "download_weights" }` before this layer',
+            )
+
+
 CHECKS: tuple[Check, ...] = (
     secret_key_references,
     volume_references,
@@ -427,6 +476,7 @@ CHECKS: tuple[Check, ...] = (
     server_kind,
     containers,
     weights_download,
+    build_step_layers,
     gpu_limits,
     timeouts,
     engine_rules,

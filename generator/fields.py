@@ -77,6 +77,9 @@ NonNegativeSeconds = Annotated[
     int, BeforeValidator(_seconds), Field(ge=0), _duration_schema({"minimum": 0})
 ]
 
+# A shell command of an image layer: one line (the same rule as ONE_LINE, its own message).
+SHELL_LINE = r"^[^\n\r\x00]+$"
+
 # What each pattern means, for error messages: "expected <this>".
 PATTERN_EXPECTATIONS = {
     PYTHON_IDENTIFIER: "a Python identifier: letters, digits and underscores, not starting "
@@ -91,6 +94,8 @@ PATTERN_EXPECTATIONS = {
     ENGINE_FLAG: "a full option name such as `--enable-torch-compile`",
     ABSOLUTE_PATH: "an absolute path starting with `/`",
     r"^[^\n\r\x00]*$": "one line, without a line break or NUL (it stays one literal)",
+    SHELL_LINE: "one command on one line, without a line break or NUL; a heredoc or a longer "
+    "script goes in a file of the project, run by a `run_script` layer",
     SGLANG_VERSION: "an engine release such as `0.5.10.post1` or `0.11.2`",
     SPECULATIVE_ALGORITHM: "an algorithm name as SGLang writes it, in capitals, such as `EAGLE`",
 }

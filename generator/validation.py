@@ -20,7 +20,7 @@ from generator.engines.sections import DEFAULT_ENGINE, ENGINE_SECTIONS
 from generator.errors import FieldPath, Problem, SpecError
 from generator.exposure import DEFAULT_KIND, KINDS, hint_for
 from generator.fields import ENGINE_FLAG, GPU_EXAMPLE, Gpu, closest_choice
-from generator.image import LAYERS, AddLocalDir, AddLocalFile
+from generator.image import LAYERS, AddLocalDir, AddLocalFile, RunScript
 from generator.inherit import load_layered
 from generator.loader import SourceDocument
 from generator.models import PATTERN_EXPECTATIONS, SPEC_VERSION, Spec
@@ -113,9 +113,13 @@ def project_root(spec_path: Path) -> Path:
 def local_paths(spec: Spec) -> list[str]:
     """The project paths the spec's image adds (files and folders), as written."""
     return [
-        layer.add_local_file if isinstance(layer, AddLocalFile) else layer.add_local_dir
+        layer.add_local_file
+        if isinstance(layer, AddLocalFile)
+        else layer.run_script
+        if isinstance(layer, RunScript)
+        else layer.add_local_dir
         for layer in spec.image.layers
-        if isinstance(layer, AddLocalFile | AddLocalDir)
+        if isinstance(layer, AddLocalFile | AddLocalDir | RunScript)
     ]
 
 
@@ -129,6 +133,8 @@ def _local_files(spec: Spec, document: SourceDocument) -> list[tuple[FieldPath, 
             key, local, what, exists = "add_local_file", layer.add_local_file, "file", Path.is_file
         elif isinstance(layer, AddLocalDir):
             key, local, what, exists = "add_local_dir", layer.add_local_dir, "folder", Path.is_dir
+        elif isinstance(layer, RunScript):
+            key, local, what, exists = "run_script", layer.run_script, "file", Path.is_file
         else:
             continue
         field = ("image", "layers", index, key)
