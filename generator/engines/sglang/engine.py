@@ -12,8 +12,8 @@ from generator.engines.sglang import catalog
 from generator.engines.sglang.section import (
     LAUNCHERS,
     MEMORY_SNAPSHOT_FLAGS,
-    SERVE_SINCE,
     NGRAM,
+    SERVE_SINCE,
     MambaSchedulerStrategy,
     SglangEngineSection,
 )

@@ -1,4 +1,5 @@
-"""Stand-in for `python -m sglang.launch_server` (and `sglang serve`, through `bin/sglang`): the shared stand-in server with SGLang's routes.
+"""Stand-in for `python -m sglang.launch_server` (and `sglang serve`, by `bin/sglang`):
+the shared stand-in server with SGLang's routes.
 
 Besides /health, /v1/models and /v1/chat/completions (see `_standin`), it answers
 /release_memory_occupation and /resume_memory_occupation (status set by STANDIN_RELEASE_STATUS
