@@ -4,10 +4,11 @@
 
 The reference programs (the two seeds and Modal's upstream examples) live outside this repository,
 in `../shared/reference/`, except the upstream examples kept in `tests/fixtures/upstream/`.
-Each is imported with the real `modal` package and run against the stand-in engine, exactly as the equivalence tests run the generated apps, and what was observed
-is written to `tests/fixtures/reference_facts/<name>.json`. Run it by hand when a reference
-changes; `tests/test_reference_facts.py` re-records into a temporary folder where the references
-exist and fails when the committed facts are stale.
+Each is imported with the real `modal` package and run against the stand-in engine, exactly as
+the equivalence tests run the generated apps, and what was observed is written to
+`tests/fixtures/reference_facts/<name>.json`. Run it by hand when a reference changes;
+`tests/test_reference_facts.py` re-records into a temporary folder where the references exist
+and fails when the committed facts are stale.
 """
 
 from __future__ import annotations
