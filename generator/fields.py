@@ -80,6 +80,9 @@ NonNegativeSeconds = Annotated[
 # A shell command of an image layer: one line (the same rule as ONE_LINE, its own message).
 SHELL_LINE = r"^[^\n\r\x00]+$"
 
+# A field of a JSON request body, as a dotted path (`chat_template_kwargs.reasoning_effort`).
+DOTTED_FIELD = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$"
+
 # What each pattern means, for error messages: "expected <this>".
 PATTERN_EXPECTATIONS = {
     PYTHON_IDENTIFIER: "a Python identifier: letters, digits and underscores, not starting "
@@ -94,6 +97,8 @@ PATTERN_EXPECTATIONS = {
     ENGINE_FLAG: "a full option name such as `--enable-torch-compile`",
     ABSOLUTE_PATH: "an absolute path starting with `/`",
     r"^[^\n\r\x00]*$": "one line, without a line break or NUL (it stays one literal)",
+    DOTTED_FIELD: "a field of the request body, as names joined by dots, such as "
+    "`chat_template_kwargs.reasoning_effort`",
     SHELL_LINE: "one command on one line, without a line break or NUL; a heredoc or a longer "
     "script goes in a file of the project, run by a `run_script` layer",
     SGLANG_VERSION: "an engine release such as `0.5.10.post1` or `0.11.2`",

@@ -28,6 +28,7 @@ from generator.engines.sglang.section import SglangEngineSection
 from generator.exposure import AnyServerSection
 from generator.fields import (
     ABSOLUTE_PATH,
+    DOTTED_FIELD,
     GIT_COMMIT,
     HF_REPO_ID,
     MODAL_DEFAULT_TIMEOUT,
@@ -294,7 +295,6 @@ class WarmupSection(SpecModel):
 # `modal run` options the probe entrypoint has of its own, which a request option cannot be.
 PROBE_OPTION_NAMES = frozenset({"test_timeout", "prompt", "twice", "bench"})
 RequestOptionValue = StrictBool | StrictInt | StrictFloat | StrictStr
-DOTTED_FIELD = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$"
 
 
 class RequestOption(SpecModel):

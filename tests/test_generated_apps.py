@@ -365,6 +365,15 @@ def _number_or_text(item: str) -> Any:
         return item
 
 
+def accept_anything_is_no_accept(facts: dict[str, Any]) -> None:
+    """`Accept: */*` (what `requests` sends by default) asks for what no `Accept` header asks
+    for: any answer."""
+    for observed in facts["observed"].values():
+        for request in observed["startup_requests"] + observed["client_requests"]:
+            if request["headers"].get("Accept") == "*/*":
+                del request["headers"]["Accept"]
+
+
 @dataclass(frozen=True)
 class Reproduction:
     """A generated app, the facts of the program it reproduces, and the fixes it makes.
@@ -451,6 +460,17 @@ REPRODUCTIONS = [
             the_probe_streams,
         ),
         (argv_as_options,),
+    ),
+    Reproduction(
+        ROOT / "examples" / "modal-examples" / "generated" / "deepseek_v4_flash.py",
+        "upstream__deepseek_v4_flash.json",
+        (
+            fix_sglang_argv,
+            weights_pinned("9e165c30e2704aec5d9d593cce3eebd58bbef1cb"),
+            offline_after_the_build_download,
+            the_probe_streams,
+        ),
+        (argv_as_options, accept_anything_is_no_accept),
     ),
 ]
 
