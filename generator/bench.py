@@ -193,7 +193,7 @@ def bench_view(spec: Spec) -> BenchView | None:
         ),
         needs_random=not bench.prompts or bench.request_rate is not None,
         in_region=bench.in_region,
-        entrypoint_option=spec.probe.cli_options,
+        entrypoint_option=bool(spec.probe.cli_options),
         function_keywords=PyCode(", ".join(keywords)),
         entrypoint_call=PyCode(
             "load_test(url, headers, load_generator)"

@@ -15,7 +15,7 @@ from generator.errors import FieldPath
 from generator.exposure import kind_findings, lock_hint
 from generator.fields import Gpu
 from generator.gpus import GPU_INFO
-from generator.image import PipInstall, RunCommands, UvPipInstall
+from generator.image import BuildStepLayer, PipInstall, RunCommands, RunScript, UvPipInstall
 from generator.models import (
     Spec,
     WeightDtype,
@@ -83,6 +83,15 @@ def app_names(spec: Spec) -> Iterator[Finding]:
     # (`fields.GeneratedName`).
     if spec.app.class_name == spec.probe.entrypoint:
         yield Finding(("probe", "entrypoint"), "the probe entrypoint cannot share the class's name")
+    # Keywords, builtins and the generated module's names (the entrypoint's locals among them)
+    # are refused by the options' type; the spec's own names are left.
+    for option in spec.probe.request_options:
+        if option in (spec.app.class_name, spec.probe.entrypoint):
+            yield Finding(
+                ("probe", "request_options", option),
+                f"{option!r} is already the name of the generated class or entrypoint; choose "
+                "another name for the option",
+            )
 
 
 def server_kind(spec: Spec) -> Iterator[Finding]:
@@ -238,7 +247,7 @@ def gpu_limits(spec: Spec) -> Iterator[Finding]:
     gpus += [
         (("image", "layers", index, "gpu"), layer.gpu)
         for index, layer in enumerate(spec.image.layers)
-        if isinstance(layer, RunCommands)
+        if isinstance(layer, RunCommands | RunScript)
     ]
     for field, gpu in gpus:
         if gpu is None:
@@ -353,6 +362,41 @@ def engine_option_warnings(spec: Spec) -> Iterator[Finding]:
             yield Finding(field, message)
 
 
+def build_step_layers(spec: Spec) -> Iterator[Finding]:
+    """A build step placed among the layers must run, and the weights come before the kernels
+    (DeepGEMM's compile reads the model)."""
+    placed = {
+        layer.build_step: index
+        for index, layer in enumerate(spec.image.layers)
+        if isinstance(layer, BuildStepLayer)
+    }
+    runs = {
+        "download_weights": (
+            spec.downloads_at_build,
+            'no weights are downloaded while the image builds: set `model.download = "build"` '
+            "or remove this layer",
+        ),
+        "compile_deep_gemm": (
+            spec.deep_gemm_enabled and engine_for(spec).deep_gemm_prefix is not None,
+            "DeepGEMM kernels are not compiled for this spec: remove this layer, or turn "
+            "`deep_gemm.enabled` on (SGLang only)",
+        ),
+    }
+    for step, index in placed.items():
+        enabled, message = runs[step]
+        if not enabled:
+            yield Finding(("image", "layers", index, "build_step"), message)
+    kernels = placed.get("compile_deep_gemm")
+    if kernels is not None and spec.downloads_at_build and runs["compile_deep_gemm"][0]:
+        weights = placed.get("download_weights")
+        if weights is None or weights > kernels:
+            yield Finding(
+                ("image", "layers", kernels, "build_step"),
+                "DeepGEMM's compile reads the model, which `download_weights` puts in the Volume: "
+                'place `{ build_step = "download_weights" }` before this layer',
+            )
+
+
 CHECKS: tuple[Check, ...] = (
     secret_key_references,
     volume_references,
@@ -360,6 +404,7 @@ CHECKS: tuple[Check, ...] = (
     server_kind,
     containers,
     weights_download,
+    build_step_layers,
     gpu_limits,
     timeouts,
     engine_rules,

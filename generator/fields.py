@@ -101,6 +101,11 @@ _IN_THE_IMAGE = _one_line(
     "it is written into an instruction of the image (a Dockerfile line), where a line break "
     "ends the instruction and starts another"
 )
+_IN_A_COMMAND = _one_line(
+    "it is written into an instruction of the image (a Dockerfile line), where a line break "
+    "ends the instruction and starts another (a heredoc or a longer script goes in a file of "
+    "the project, run by a `run_script` layer)"
+)
 _IN_A_HEADER = _one_line(
     "it is sent as an HTTP header value, which may not hold one (aiohttp refuses the request "
     "at run time)"
@@ -135,7 +140,7 @@ ShellCommand = Annotated[
     str,
     StringConstraints(min_length=1, pattern=SHELL_COMMAND),
     BeforeValidator(_no_continuation),
-    _IN_THE_IMAGE,
+    _IN_A_COMMAND,
 ]
 # A registry image reference: one line (the same message for a control character), and of the
 # shape registries accept.
@@ -200,6 +205,9 @@ NonNegativeSeconds = Annotated[
     int, BeforeValidator(_seconds), Field(ge=0), _duration_schema({"minimum": 0})
 ]
 
+# A field of a JSON request body, as a dotted path (`chat_template_kwargs.reasoning_effort`).
+DOTTED_FIELD = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$"
+
 # What each pattern means, for error messages: "expected <this>".
 PATTERN_EXPECTATIONS = {
     PYTHON_IDENTIFIER: "a Python identifier: letters, digits and underscores, not starting "
@@ -219,6 +227,8 @@ PATTERN_EXPECTATIONS = {
     ONE_LINE: "one line, without control characters",
     HEADER_VALUE: "a header value of printable ASCII characters",
     SHELL_COMMAND: "a command on one line, without control characters or a backslash at its end",
+    DOTTED_FIELD: "a field of the request body, as names joined by dots, such as "
+    "`chat_template_kwargs.reasoning_effort`",
     SGLANG_VERSION: "an engine release such as `0.5.10.post1` or `0.11.2`",
     SPECULATIVE_ALGORITHM: "an algorithm name as SGLang writes it, in capitals, such as `EAGLE`",
 }

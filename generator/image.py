@@ -3,7 +3,8 @@ cache order), each one of Modal's `Image` methods with literal arguments."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar
+from pathlib import PurePosixPath
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
@@ -183,6 +184,43 @@ class AddLocalDir(SpecModel):
     )
 
 
+class RunScript(LayerSecrets):
+    run_script: OneLine = Field(
+        description="A script of this project, run as one build step: added to the image "
+        "(`Image.add_local_file`, at `remote_path`) and run with `run_with` "
+        "(`Image.run_commands`). For builds longer than one command: a heredoc in "
+        "`run_commands` is refused. The path is relative to the project (the folder that holds "
+        "specs/ and generated/).",
+    )
+    run_with: list[OneLine] = Field(
+        default_factory=lambda: ["python3"],
+        min_length=1,
+        description='The program that runs the script, as an argv list (`["bash", "-eu"]`); '
+        "the script's path in the image goes last.",
+    )
+    remote_path: ImagePath | None = Field(
+        default=None,
+        description="Where the script goes in the image; defaults to "
+        "`/root/build-scripts/<file name>`.",
+    )
+    gpu: Gpu | None = Field(default=None, description="GPUs the script runs on; none by default.")
+
+    @property
+    def path_in_image(self) -> str:
+        return self.remote_path or f"{BUILD_SCRIPTS_DIR}/{PurePosixPath(self.run_script).name}"
+
+
+BUILD_SCRIPTS_DIR = "/root/build-scripts"
+
+
+class BuildStepLayer(SpecModel):
+    build_step: Literal["download_weights", "compile_deep_gemm"] = Field(
+        description="Where a build step runs among the layers: `download_weights` (with "
+        '`model.download = "build"`) or `compile_deep_gemm` (with DeepGEMM on). Layers after '
+        "it build on its result; without this, the steps run after the last layer.",
+    )
+
+
 LAYERS: dict[str, type[SpecModel]] = {
     "uv_pip_install": UvPipInstall,
     "pip_install": PipInstall,
@@ -191,6 +229,8 @@ LAYERS: dict[str, type[SpecModel]] = {
     "env": EnvLayer,
     "add_local_file": AddLocalFile,
     "add_local_dir": AddLocalDir,
+    "run_script": RunScript,
+    "build_step": BuildStepLayer,
 }
 
 
@@ -207,7 +247,9 @@ ImageLayer = Annotated[
     | Annotated[RunCommands, Tag("run_commands")]
     | Annotated[EnvLayer, Tag("env")]
     | Annotated[AddLocalFile, Tag("add_local_file")]
-    | Annotated[AddLocalDir, Tag("add_local_dir")],
+    | Annotated[AddLocalDir, Tag("add_local_dir")]
+    | Annotated[RunScript, Tag("run_script")]
+    | Annotated[BuildStepLayer, Tag("build_step")],
     Discriminator(_layer_kind),
 ]
 
@@ -245,8 +287,8 @@ class ImageSection(SpecModel):
     layers: list[ImageLayer] = Field(
         default_factory=list,
         description="Further layers, in order: `uv_pip_install`, `pip_install`, `apt_install`, "
-        "`run_commands`, `env`, `add_local_file` or `add_local_dir` (with `remote_path`), one "
-        "table each.",
+        "`run_commands`, `env`, `add_local_file` or `add_local_dir` (with `remote_path`), "
+        "`run_script`, one table each; `build_step` places a build step among them.",
     )
     engine_version: Annotated[str, StringConstraints(pattern=SGLANG_VERSION)] | None = Field(
         default=None,
@@ -272,6 +314,17 @@ class ImageSection(SpecModel):
             raise ValueError("`add_python` goes with `registry_tag`")
         if self.registry_secret is not None and self.registry_tag is None:
             raise ValueError("`registry_secret` goes with `registry_tag`")
+        return self
+
+    @model_validator(mode="after")
+    def _each_build_step_once(self) -> ImageSection:
+        placed = [layer.build_step for layer in self.layers if isinstance(layer, BuildStepLayer)]
+        twice = sorted({step for step in placed if placed.count(step) > 1})
+        if twice:
+            raise ValueError(
+                f"{', '.join(f'`{step}`' for step in twice)}: a build step runs once; place it "
+                "in one layer"
+            )
         return self
 
     @property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -9,11 +10,13 @@ from generator.image import (
     AddLocalDir,
     AddLocalFile,
     AptInstall,
+    BuildStepLayer,
     EnvLayer,
     ImageSection,
     PackageIndexes,
     PipInstall,
     RunCommands,
+    RunScript,
     UvPipInstall,
 )
 from generator.pycode import PyCode, comment, literal, name
@@ -34,8 +37,11 @@ class ImageView:
     variable: PyCode
     description: PyCode  # for the comment above it
     base: PyCode
-    calls: tuple[ImageCall, ...]
+    calls: tuple[ImageCall, ...]  # up to the first build step the spec places
     adds_local_files: bool  # the calls name files by PROJECT_DIR
+    # The layers after each build step the spec places among them (`{ build_step = ... }`).
+    after_download: tuple[ImageCall, ...] = ()
+    after_deep_gemm: tuple[ImageCall, ...] = ()
 
 
 def _arguments(*args: object, **kwargs: object) -> PyCode:
@@ -76,16 +82,24 @@ def image_view(
         )
     if env:
         calls.append(ImageCall(PyCode("env"), literal(env)))
+    # Layers up to each build step the spec places, and after it (the steps run in this order).
+    segments: dict[str, list[ImageCall]] = {"": calls}
+    current = calls
     for layer in image.layers:
-        calls.append(_layer_call(layer, secret_keys))
+        if isinstance(layer, BuildStepLayer):
+            current = segments.setdefault(layer.build_step, [])
+            continue
+        current += _layer_calls(layer, secret_keys)
     return ImageView(
         variable=name(variable),
         description=comment(description),
         base=base,
         calls=tuple(calls),
         adds_local_files=any(
-            isinstance(layer, AddLocalFile | AddLocalDir) for layer in image.layers
+            isinstance(layer, AddLocalFile | AddLocalDir | RunScript) for layer in image.layers
         ),
+        after_download=tuple(segments.get("download_weights", ())),
+        after_deep_gemm=tuple(segments.get("compile_deep_gemm", ())),
     )
 
 
@@ -101,6 +115,23 @@ def _install(
         pre=indexes.pre or None,
         secrets=secrets or None,
     )
+
+
+def _layer_calls(layer: object, secret_keys: Mapping[str, list[str]]) -> list[ImageCall]:
+    if isinstance(layer, RunScript):
+        # The script is copied into the image (`copy=True`: a later build command needs it),
+        # then run as one command, its argv quoted here.
+        local = PyCode(f"PROJECT_DIR / {literal(layer.run_script)}")
+        command = shlex.join([*layer.run_with, layer.path_in_image])
+        secrets = [_secret(secret, secret_keys) for secret in layer.secrets]
+        gpu = layer.gpu.modal_spec if layer.gpu is not None else None
+        return [
+            ImageCall(PyCode("add_local_file"), _arguments(local, layer.path_in_image, copy=True)),
+            ImageCall(
+                PyCode("run_commands"), _arguments(command, secrets=secrets or None, gpu=gpu)
+            ),
+        ]
+    return [_layer_call(layer, secret_keys)]
 
 
 def _layer_call(layer: object, secret_keys: Mapping[str, list[str]]) -> ImageCall:

@@ -14,6 +14,9 @@ from pydantic import (
     Field,
     JsonValue,
     StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
     StringConstraints,
     field_validator,
     model_validator,
@@ -25,6 +28,7 @@ from generator.engines.sglang.section import SglangEngineSection
 from generator.exposure import AnyServerSection
 from generator.fields import (
     ABSOLUTE_PATH,
+    DOTTED_FIELD,
     GIT_COMMIT,
     HF_REPO_ID,
     MODAL_DEFAULT_TIMEOUT,
@@ -290,17 +294,54 @@ class WarmupSection(SpecModel):
         return extras
 
 
+# `modal run` options the probe entrypoint has of its own, which a request option cannot be.
+PROBE_OPTION_NAMES = frozenset({"test_timeout", "prompt", "twice", "bench"})
+RequestOptionValue = StrictBool | StrictInt | StrictFloat | StrictStr
+
+
+class RequestOption(SpecModel):
+    """A further `modal run` option of the probe, whose value goes into the request body."""
+
+    default: RequestOptionValue = Field(
+        description="The option's default, which also gives its type: a string, an integer, a "
+        "number or a boolean (`--x/--no-x`)."
+    )
+    field: Annotated[str, StringConstraints(pattern=DOTTED_FIELD)] | None = Field(
+        default=None,
+        description="Where the value goes in the request body, as a dotted path "
+        "(`chat_template_kwargs.reasoning_effort`); defaults to the option's name.",
+    )
+
+
 class ProbeSection(SpecModel):
     entrypoint: GeneratedName = Field(
         default="main", description="Name of the `modal run` local entrypoint."
     )
-    cli_options: StrictBool = Field(
+    cli_options: StrictBool | list[Literal["test_timeout", "prompt"]] = Field(
         default=False,
-        description="Expose `--test-timeout` and `--prompt` as `modal run` options. "
-        "`--twice/--no-twice` is there whenever a second run is set.",
+        description="`true` exposes `--test-timeout` and `--prompt` (no default: the message's "
+        "text) as `modal run` options; a list exposes those named, `--prompt` with the "
+        'message\'s text as its default (`prompt: str = "..."`). `--twice/--no-twice` is there '
+        "whenever a second run is set.",
+    )
+    request_options: dict[GeneratedName, RequestOption] = Field(
+        default_factory=dict,
+        description="Further typed `modal run` options, by name, each put into the request "
+        'body (`reasoning_effort = { default = "medium", field = '
+        '"chat_template_kwargs.reasoning_effort" }`).',
     )
     timeout: Seconds = Field(
         default=600, description="Seconds to keep retrying until the server answers."
+    )
+    second_timeout: Seconds | None = Field(
+        default=None,
+        description="Seconds the second run may take (`second_prompt` or "
+        "`second_system_prompt`); defaults to `timeout`.",
+    )
+    wait_for_health: StrictBool = Field(
+        default=False,
+        description="Before the first chat request, poll the server's `/health` until it "
+        "answers 200 (within `timeout`), as clients of `@app.server` apps do.",
     )
     message: ChatMessage | None = Field(
         default=None,
@@ -337,6 +378,35 @@ class ProbeSection(SpecModel):
         _leave_the_client_fields(extras, RESERVED_REQUEST_FIELDS, "the test client")
         return extras
 
+    @property
+    def option_names(self) -> list[str]:
+        """The `--test-timeout` and `--prompt` options the entrypoint has."""
+        if self.cli_options is True:
+            return ["test_timeout", "prompt"]
+        return [name for name in ("test_timeout", "prompt") if name in (self.cli_options or [])]
+
+    @property
+    def prompt_has_default(self) -> bool:
+        """`--prompt` defaults to the message's text (a list of options), not to None."""
+        return isinstance(self.cli_options, list) and "prompt" in self.cli_options
+
+    @field_validator("request_options")
+    @classmethod
+    def _options_of_their_own(cls, options: dict[str, RequestOption]) -> dict[str, RequestOption]:
+        taken = sorted(PROBE_OPTION_NAMES & options.keys())
+        if taken:
+            raise ValueError(
+                f"{', '.join(f'`{key}`' for key in taken)}: an option of the probe entrypoint "
+                "already; give the request option another name"
+            )
+        for key, option in options.items():
+            top = (option.field or key).split(".")[0]
+            if top in RESERVED_REQUEST_FIELDS:
+                raise ValueError(
+                    f"`{key}`: the test client sets `{top}` itself; put the value elsewhere"
+                )
+        return options
+
     @model_validator(mode="after")
     def _second_run_needs_system_prompt(self) -> ProbeSection:
         if self.second_system_prompt is not None and self.system_prompt is None:
@@ -346,6 +416,40 @@ class ProbeSection(SpecModel):
                 "a second run changes one message: `second_system_prompt` or "
                 "`second_prompt`, not both"
             )
+        if (
+            self.second_timeout is not None
+            and self.second_system_prompt is None
+            and self.second_prompt is None
+        ):
+            raise ValueError(
+                "`second_timeout` is the second run's: set `second_prompt` or "
+                "`second_system_prompt` too, or leave it out"
+            )
+        fields: dict[str, str] = {}
+        for key, option in self.request_options.items():
+            path = option.field or key
+            clash = next(
+                (
+                    other
+                    for other, taken in fields.items()
+                    if path == taken or path.startswith(taken + ".") or taken.startswith(path + ".")
+                ),
+                None,
+            )
+            if clash is not None:
+                raise ValueError(
+                    f"request options `{clash}` and `{key}` write the same request field: "
+                    "give each its own"
+                )
+            fields[key] = path
+            node: object = self.request_extras
+            for part in path.split(".")[:-1]:
+                node = node.get(part) if isinstance(node, dict) else None
+                if node is not None and not isinstance(node, dict):
+                    raise ValueError(
+                        f"request option `{key}` goes into `{path}`, but request_extras sets "
+                        f"`{part}` to a value that is not a table"
+                    )
         return self
 
 

@@ -21,7 +21,7 @@ from generator.engines.sections import DEFAULT_ENGINE, ENGINE_SECTIONS
 from generator.errors import FieldPath, Problem, SpecError
 from generator.exposure import DEFAULT_KIND, KINDS, hint_for
 from generator.fields import ENGINE_FLAG, GPU_EXAMPLE, Gpu, closest_choice
-from generator.image import LAYERS, AddLocalDir, AddLocalFile
+from generator.image import LAYERS, AddLocalDir, AddLocalFile, RunScript
 from generator.inherit import load_layered
 from generator.loader import SourceDocument
 from generator.models import PATTERN_EXPECTATIONS, SPEC_VERSION, Spec
@@ -117,9 +117,11 @@ def local_paths(spec: Spec) -> list[tuple[str, bool]]:
     return [
         (layer.add_local_file, False)
         if isinstance(layer, AddLocalFile)
+        else (layer.run_script, False)
+        if isinstance(layer, RunScript)
         else (layer.add_local_dir, True)
         for layer in spec.image.layers
-        if isinstance(layer, AddLocalFile | AddLocalDir)
+        if isinstance(layer, AddLocalFile | AddLocalDir | RunScript)
     ]
 
 
@@ -136,6 +138,8 @@ def local_path_problems(spec: Spec, root: Path) -> list[tuple[FieldPath, str]]:
             key, local, what = "add_local_file", layer.add_local_file, "file"
         elif isinstance(layer, AddLocalDir):
             key, local, what = "add_local_dir", layer.add_local_dir, "folder"
+        elif isinstance(layer, RunScript):
+            key, local, what = "run_script", layer.run_script, "file"
         else:
             continue
         field = ("image", "layers", index, key)

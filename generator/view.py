@@ -6,6 +6,7 @@ here and named. Literals are `PyCode` made by `pycode.literal`, so spec values a
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass
 
@@ -43,6 +44,11 @@ class ProbeView:
     default_prompt: PyCode
     messages: PyCode  # built from `prompt`
     second_run: SecondRunView | None
+    second_timeout: PyCode
+    wait_for_health: bool  # poll /health before the first chat request
+    # The request options: their values by name in the entrypoint, and their defaults.
+    options: PyCode | None
+    option_defaults: PyCode | None
     session_headers: PyCode
     session: bool  # a session header is sent
     payload: PyCode
@@ -327,7 +333,7 @@ def _deep_gemm_view(spec: Spec, engine: Engine, volumes: dict[str, PyCode]) -> D
 
 
 def _server_command(spec: Spec, engine: Engine) -> tuple[ListItem, ...]:
-    items = [ListItem(literal(part)) for part in engine.command_prefix]
+    items = [ListItem(literal(part)) for part in engine.server_command_prefix(spec)]
     return tuple(items + _command_items(engine, engine.arguments(spec)))
 
 
@@ -401,37 +407,63 @@ def _probe_view(spec: Spec, proxy_auth: bool) -> ProbeView:
     elif probe.second_prompt is not None:
         second = SecondRunView(literal(-1), literal(_content(message, probe.second_prompt)))
     # `modal run` options: the timeout and prompt when asked for; `--twice/--no-twice` whenever
-    # there is a second run, so that it can always be skipped.
+    # there is a second run, so that it can always be skipped; then the request options.
+    options = probe.option_names
     parameters: list[PyCode] = []
-    if probe.cli_options:
-        parameters += [_option("test_timeout", int, probe.timeout), _option("prompt", str, None)]
+    if "test_timeout" in options:
+        parameters.append(_option("test_timeout", int, probe.timeout))
+    if "prompt" in options:
+        default = message.text if probe.prompt_has_default else None
+        parameters.append(_option("prompt", str, default))
     if second is not None:
         parameters.append(_option("twice", bool, True))
     if probe.cli_options and spec.bench.enabled:
         parameters.append(_option("bench", bool, False))
+    requested = probe.request_options
+    parameters += [
+        _option(key, type(option.default), option.default) for key, option in requested.items()
+    ]
+    if "prompt" not in options:
+        prompt = name("PROMPT")
+    elif probe.prompt_has_default:
+        prompt = name("prompt")
+    else:
+        prompt = PyCode("PROMPT if prompt is None else prompt")
+    timeout = name("test_timeout") if "test_timeout" in options else literal(probe.timeout)
+    payload: dict[str, object] = {
+        **_model_field(spec),
+        "messages": name("messages"),
+        "stream": True,
+        **copy.deepcopy(dict(probe.request_extras)),
+    }
+    for key, option in requested.items():
+        *parents, last = (option.field or key).split(".")
+        node = payload
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[last] = PyCode(f"options[{literal(key)}]")
     engine = spec.engine
     return ProbeView(
         entrypoint=name(probe.entrypoint),
         parameters=PyCode(", ".join(parameters)),
-        timeout=name("test_timeout") if probe.cli_options else literal(probe.timeout),
-        prompt=PyCode("PROMPT if prompt is None else prompt")
-        if probe.cli_options
-        else name("PROMPT"),
+        timeout=timeout,
+        prompt=prompt,
         default_prompt=literal(message.text),
         messages=literal(messages),
         second_run=second,
+        second_timeout=literal(probe.second_timeout)
+        if probe.second_timeout is not None
+        else timeout,
+        wait_for_health=probe.wait_for_health,
+        options=literal({key: name(key) for key in requested}) if requested else None,
+        option_defaults=literal({key: option.default for key, option in requested.items()})
+        if requested
+        else None,
         session_headers=literal(
             {probe.session_header: probe.session_id} if probe.session_header else {}
         ),
         session=bool(probe.session_header),
-        payload=literal(
-            {
-                **_model_field(spec),
-                "messages": name("messages"),
-                "stream": True,
-                **dict(probe.request_extras),
-            }
-        ),
+        payload=literal(payload),
         proxy_auth=proxy_auth,
         api_key_variable=literal(engine.api_key_variable) if engine.api_key_secret else None,
         credentials=proxy_auth or engine.api_key_secret is not None,

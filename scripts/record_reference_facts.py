@@ -3,11 +3,12 @@
     python scripts/record_reference_facts.py [--reference-dir ../shared/reference] [--output DIR]
 
 The reference programs (the two seeds and Modal's upstream examples) live outside this repository,
-in `../shared/reference/`. Each is imported with the real `modal` package and run against the
-stand-in engine, exactly as the equivalence tests run the generated apps, and what was observed
-is written to `tests/fixtures/reference_facts/<name>.json`. Run it by hand when a reference
-changes; `tests/test_reference_facts.py` re-records into a temporary folder where the references
-exist and fails when the committed facts are stale.
+in `../shared/reference/`, except the upstream examples kept in `tests/fixtures/upstream/`.
+Each is imported with the real `modal` package and run against the stand-in engine, exactly as
+the equivalence tests run the generated apps, and what was observed is written to
+`tests/fixtures/reference_facts/<name>.json`. Run it by hand when a reference changes;
+`tests/test_reference_facts.py` re-records into a temporary folder where the references exist
+and fails when the committed facts are stale.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from tests.support.facts import facts_text, observe_app  # noqa: E402
 DEFAULT_REFERENCE_DIR = ROOT.parent / "shared" / "reference"
 DEFAULT_OUTPUT = ROOT / "tests" / "fixtures" / "reference_facts"
 # The reference programs, by path under the reference folder; a fact file is named after each.
-REFERENCES = (
+SHARED_REFERENCES = (
     "sglang_vlm.py",
     "sglang_low_latency.py",
     "upstream/sglang_vlm.py",
@@ -37,6 +38,19 @@ REFERENCES = (
     "upstream/vllm_inference.py",
     "upstream/very_large_models.py",
 )
+# Upstream examples kept in this repository (each cites its source at the top), by path under
+# tests/fixtures/.
+FIXTURES_DIR = ROOT / "tests" / "fixtures"
+FIXTURE_REFERENCES = (
+    "upstream/inkling_small.py",
+    "upstream/deepseek_v4_flash.py",
+)
+REFERENCES = SHARED_REFERENCES + FIXTURE_REFERENCES
+
+
+def reference_path(reference_dir: Path, reference: str) -> Path:
+    base = FIXTURES_DIR if reference in FIXTURE_REFERENCES else reference_dir
+    return base / reference
 
 
 def fact_file_name(reference: str) -> str:
@@ -53,7 +67,7 @@ def record(reference_dir: Path, output: Path, references: tuple[str, ...] = REFE
             for reference in references:
                 wait_port_free(8000)
                 with pytest.MonkeyPatch.context() as monkeypatch:
-                    facts = observe_app(reference_dir / reference, log, monkeypatch)
+                    facts = observe_app(reference_path(reference_dir, reference), log, monkeypatch)
                 facts["reference"] = reference
                 target = output / fact_file_name(reference)
                 target.write_text(facts_text(facts), encoding="utf-8")

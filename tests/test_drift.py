@@ -40,7 +40,8 @@ def tree(project: Path) -> dict[str, bytes]:
 def test_the_committed_projects_have_no_drift(tmp_path: Path, folder: str) -> None:
     # Copied, so that a drift-free check here never depends on what earlier tests left behind.
     copy = tmp_path / "project"
-    for name in ("specs", "generated", "schemas"):
+    # `scripts`: project files an image adds (a `run_script` layer's).
+    for name in ("specs", "generated", "schemas", "scripts"):
         if (ROOT / folder / name).is_dir():
             shutil.copytree(ROOT / folder / name, copy / name)
     result = run(copy, "check")

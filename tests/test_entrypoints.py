@@ -34,6 +34,7 @@ OPTIONS: dict[str, tuple[list[list[str]], type]] = {
     "prompt": ([["--prompt", "Explain RAID 5."]], str),
     "twice": ([["--twice"], ["--no-twice"]], bool),
     "bench": ([["--bench"], ["--no-bench"]], bool),
+    "reasoning_effort": ([["--reasoning-effort", "high"]], str),
 }
 PARSED = {
     ("--test-timeout", "30"): 30,
@@ -42,6 +43,7 @@ PARSED = {
     ("--no-twice",): False,
     ("--bench",): True,
     ("--no-bench",): False,
+    ("--reasoning-effort", "high"): "high",
 }
 
 

@@ -259,6 +259,121 @@ def start_method_named_startup(facts: dict[str, Any]) -> None:
             lifecycle[phase] = ["startup" if name == "start" else name for name in names]
 
 
+def weights_pinned(revision: str) -> Callable[[dict[str, Any]], None]:
+    """The weights step downloads the spec's pinned revision (`revision`, a placeholder where
+    the spec says so), where the example's `download_model(REPO_ID)` takes whatever the main
+    branch holds; it is `download_weights`, which reads the model from the module's constants;
+    the server then names that revision too."""
+
+    def fix(facts: dict[str, Any]) -> None:
+        for service in facts["services"].values():
+            for step in service["build_steps"]:
+                if step["name"] == "download_model":
+                    step.update(name="download_weights", args=[])
+            for layer in service["image"]["layers"]:
+                if layer.get("build_step") == "download_model":
+                    layer["build_step"] = "download_weights"
+        for observed in facts["observed"].values():
+            for step in observed["build_steps"]:
+                if step["name"] == "download_model":
+                    step["name"] = "download_weights"
+                    for event in step["events"]:
+                        event["revision"] = revision
+            for launch in observed["launches"]:
+                if "--revision" not in launch["argv"]:
+                    launch["argv"] += ["--revision", revision]
+
+    return fix
+
+
+def offline_after_the_build_download(facts: dict[str, Any]) -> None:
+    """With the weights in the Volume from the build, the server starts with HF_HUB_OFFLINE=1:
+    it never reaches the Hub, where the example's server may."""
+    for observed in facts["observed"].values():
+        for launch in observed["launches"]:
+            launch["hf_hub_offline"] = "1"
+
+
+def the_probe_streams(facts: dict[str, Any]) -> None:
+    """The generated test client streams its answer (`stream: true`, as Server-Sent Events),
+    printing tokens as they arrive and the time to the first one, where the example waits for
+    the whole answer; the rest of the request is the example's."""
+    for observed in facts["observed"].values():
+        for request in observed["client_requests"]:
+            if request["path"] == "/v1/chat/completions":
+                request["body"]["stream"] = True
+                request["headers"]["Accept"] = "text/event-stream"
+
+
+def cuda_graphs_sized_to_the_target(facts: dict[str, Any]) -> None:
+    """SGLang captures CUDA graphs for batches up to twice the server's concurrency target
+    (`engine.cuda_graph_max_bs`'s default), where the example leaves SGLang's own default,
+    sized for far larger batches than one replica gets: less memory and start-up time on graphs
+    no request uses."""
+    for service, observed in zip(
+        facts["services"].values(), facts["observed"].values(), strict=True
+    ):
+        target = service["declared"]["autoscaler_settings"].get("target_concurrency_float")
+        for launch in observed["launches"]:
+            if not any(item.startswith("--cuda-graph-max-bs") for item in launch["argv"]):
+                launch["argv"] += ["--cuda-graph-max-bs", str(2 * int(target))]
+
+
+def heredoc_as_a_project_script(script: str, remote_path: str) -> Callable[[dict], None]:
+    """The example's heredoc build command (`python3 - <<'PY' ...`) is a file of the project,
+    `script`, added to the image at `remote_path` and run as one command: the same program,
+    reviewed and linted as a file rather than as a string inside a string."""
+
+    def fix(facts: dict[str, Any]) -> None:
+        for service in facts["services"].values():
+            layers = service["image"]["layers"]
+            for index, layer in enumerate(layers):
+                commands = layer.get("dockerfile", [])
+                if len(commands) == 1 and "<<" in commands[0]:
+                    layers[index : index + 1] = [
+                        {
+                            "local_files": [{"remote_path": remote_path, "local_name": script}],
+                            "copied": True,
+                        },
+                        {"dockerfile": [f"RUN python3 {remote_path}"]},
+                    ]
+
+    return fix
+
+
+def argv_as_options(facts: dict[str, Any]) -> None:
+    """SGLang's argparse reads its options in any order: compare the command and each option
+    with its values (the values of an option are the words up to the next `--option`), and
+    numbers by value (`0.70` is `0.7`)."""
+    for observed in facts["observed"].values():
+        for launch in observed["launches"]:
+            if launch["engine"] != "sglang":
+                continue
+            options: list[list[Any]] = []
+            for item in launch["argv"]:
+                if item.startswith("--"):
+                    options.append([item, []])
+                else:
+                    options[-1][1].append(_number_or_text(item))
+            launch["argv"] = sorted(options, key=lambda option: (option[0], str(option[1])))
+
+
+def _number_or_text(item: str) -> Any:
+    try:
+        return float(item)
+    except ValueError:
+        return item
+
+
+def accept_anything_is_no_accept(facts: dict[str, Any]) -> None:
+    """`Accept: */*` (what `requests` sends by default) asks for what no `Accept` header asks
+    for: any answer."""
+    for observed in facts["observed"].values():
+        for request in observed["startup_requests"] + observed["client_requests"]:
+            if request["headers"].get("Accept") == "*/*":
+                del request["headers"]["Accept"]
+
+
 @dataclass(frozen=True)
 class Reproduction:
     """A generated app, the facts of the program it reproduces, and the fixes it makes.
@@ -329,6 +444,33 @@ REPRODUCTIONS = [
             send_proxy_token,
         ),
         (sglang_options_in_any_order("0.5.7"), no_null_body_fields),
+    ),
+    Reproduction(
+        ROOT / "examples" / "modal-examples" / "generated" / "inkling_small.py",
+        "upstream__inkling_small.json",
+        (
+            fix_sglang_argv,
+            weights_pinned("0" * 40),
+            offline_after_the_build_download,
+            heredoc_as_a_project_script(
+                "backport_sglang_32254.py", "/root/build-scripts/backport_sglang_32254.py"
+            ),
+            cuda_graphs_sized_to_the_target,
+            start_method_named_startup,
+            the_probe_streams,
+        ),
+        (argv_as_options,),
+    ),
+    Reproduction(
+        ROOT / "examples" / "modal-examples" / "generated" / "deepseek_v4_flash.py",
+        "upstream__deepseek_v4_flash.json",
+        (
+            fix_sglang_argv,
+            weights_pinned("9e165c30e2704aec5d9d593cce3eebd58bbef1cb"),
+            offline_after_the_build_download,
+            the_probe_streams,
+        ),
+        (argv_as_options, accept_anything_is_no_accept),
     ),
 ]
 

@@ -107,3 +107,56 @@ def test_a_second_probe_run_can_always_be_skipped(tmp_path: Path) -> None:
     (guard,) = [node for node in main.body if isinstance(node, ast.If)]
     assert ast.unparse(guard.test) == "twice"
     assert "Be verbose." in ast.unparse(guard)
+
+
+def _probe_entrypoint(tmp_path: Path, probe_lines: str) -> ast.AsyncFunctionDef:
+    text = (FLAT_SPECS / "qwen36_vlm.toml").read_text()
+    text = text.replace('entrypoint = "main"', 'entrypoint = "main"\n' + probe_lines)
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "probe.toml").write_text(text)
+    project = Project(tmp_path)
+    (output,) = project.render(project.discover_specs())
+    tree = ast.parse(output.content)
+    (main,) = [n for n in tree.body if isinstance(n, ast.AsyncFunctionDef) and n.name == "main"]
+    return main
+
+
+def test_the_second_run_has_its_own_timeout(tmp_path: Path) -> None:
+    main = _probe_entrypoint(tmp_path, 'second_prompt = "And again?"\nsecond_timeout = "1m"')
+    calls = [
+        node
+        for node in ast.walk(main)
+        if isinstance(node, ast.Call) and ast.unparse(node.func) == "probe"
+    ]
+    timeouts = [ast.unparse(k.value) for call in calls for k in call.keywords if k.arg == "timeout"]
+    assert timeouts == ["600", "60"]  # the probe's timeout, then the second run's
+
+
+def test_health_is_awaited_before_the_first_chat(tmp_path: Path) -> None:
+    main = _probe_entrypoint(tmp_path, "wait_for_health = true")
+    awaited = [
+        ast.unparse(node.value.func)
+        for node in ast.walk(main)
+        if isinstance(node, ast.Await) and isinstance(node.value, ast.Call)
+    ]
+    assert awaited.index("wait_healthy") < awaited.index("probe")
+
+
+def test_request_options_are_typed_parameters_that_reach_the_body(tmp_path: Path) -> None:
+    main = _probe_entrypoint(
+        tmp_path,
+        'cli_options = ["prompt"]\n'
+        'request_options = { effort = { default = "low", field = "chat_template_kwargs.effort" },'
+        " budget = { default = 128 } }",
+    )
+    arguments = {a.arg: ast.unparse(a.annotation) for a in main.args.args}
+    assert arguments == {"prompt": "str", "bench": "bool", "effort": "str", "budget": "int"}
+    # The prompt defaults to the message's text (a list of cli_options), the others to theirs.
+    defaults = [ast.literal_eval(d) for d in main.args.defaults]
+    assert defaults == ["What is this?", False, "low", 128]
+    (options,) = [
+        node.value
+        for node in main.body
+        if isinstance(node, ast.Assign) and ast.unparse(node.targets[0]) == "options"
+    ]
+    assert ast.unparse(options) == "{'effort': effort, 'budget': budget}"

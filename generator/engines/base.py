@@ -73,6 +73,10 @@ class Engine(ABC):
     # Positional arguments of the server command that an option sets as well: field -> option.
     positional_options: ClassVar[dict[FieldPath, str]] = {}
 
+    def server_command_prefix(self, spec: Spec) -> tuple[str, ...]:
+        """What starts the server for this spec, before its options."""
+        return self.command_prefix
+
     @abstractmethod
     def typed_arguments(self, spec: Spec) -> list[Argument]:
         """The options the spec's typed fields and `extra_args` ask for, in order."""

@@ -91,6 +91,7 @@ def _launches(log: StandinLog) -> list[dict[str, Any]]:
     return [
         {
             "engine": event["engine"],
+            "command": event["command"],
             "argv": event["argv"],
             "hf_hub_offline": event["hf_hub_offline"],
             "config": event["config"],

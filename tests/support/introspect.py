@@ -172,6 +172,23 @@ def describe_image(image: modal.Image) -> ImageDescription:
                 }
             )
             continue
+        context = loader.get("context_mount_function")
+        copied = _closure(context).get("mount") if context is not None else None
+        if copied is not None:  # `add_local_file(..., copy=True)`: a COPY layer of the files
+            entries = [
+                entry
+                for entry in synchronizer._translate_in(copied)._entries
+                if hasattr(entry, "local_file")
+            ]
+            layer = [
+                {"remote_path": str(entry.remote_path), "local_name": Path(entry.local_file).name}
+                for entry in entries
+            ]
+            description.layers.append({"local_files": layer, "copied": True})
+            description.mounted_files.update(
+                {str(entry.remote_path): str(entry.local_file) for entry in entries}
+            )
+            continue
         dockerfile = loader.get("dockerfile_function")
         if dockerfile is not None:
             cells = _closure(dockerfile)

@@ -7,11 +7,13 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, ClassVar
 
 from generator.engines.base import Argument, Engine, MemoryRoute, SnapshotSupport
-from generator.engines.option_table import OptionTable
+from generator.engines.option_table import OptionTable, version_key
 from generator.engines.sglang import catalog
 from generator.engines.sglang.section import (
+    LAUNCHERS,
     MEMORY_SNAPSHOT_FLAGS,
     NGRAM,
+    SERVE_SINCE,
     MambaSchedulerStrategy,
     SglangEngineSection,
 )
@@ -76,6 +78,9 @@ class Sglang(Engine):
         resume=MemoryRoute("/resume_memory_occupation", {}),
         env={"TORCHINDUCTOR_COMPILE_THREADS": "1"},
     )
+
+    def server_command_prefix(self, spec: Spec) -> tuple[str, ...]:
+        return LAUNCHERS[_section(spec).launcher]
 
     def typed_arguments(self, spec: Spec) -> list[Argument]:
         engine, speculative = _section(spec), _section(spec).speculative
@@ -206,6 +211,19 @@ class Sglang(Engine):
         yield from _deep_gemm_needs_jit(spec)
         yield from _speculative_decoding(spec)
         yield from _memory_snapshot(spec)
+        yield from self._launcher(spec)
+
+    def _launcher(self, spec: Spec) -> Iterator[tuple[FieldPath, str]]:
+        """`sglang serve` where the image's SGLang has no `sglang` command."""
+        version = self.version(spec)
+        if _section(spec).launcher != "serve" or version is None:
+            return
+        if version_key(version)[:3] < SERVE_SINCE:
+            yield (
+                ("engine", "launcher"),
+                f"`sglang serve` exists from SGLang 0.5.5 on; the image has {version}: write "
+                '`launcher = "launch_server"` (the same options) or use a newer image',
+            )
 
 
 def _tag_and_version(spec: Spec) -> Iterator[tuple[FieldPath, str]]:

@@ -90,9 +90,22 @@ class SglangEngineSection(EngineSectionBase):
     speculative: SpeculativeDecoding | None = Field(
         default=None, description="Speculative decoding; off when absent."
     )
+    launcher: Literal["launch_server", "serve"] = Field(
+        default="launch_server",
+        description="The command that starts the server: `launch_server` is "
+        "`python -m sglang.launch_server` (every version); `serve` is `sglang serve`, the "
+        "command SGLang recommends from 0.5.5 on (same options).",
+    )
 
 
 # The SGLang options `lifecycle.memory_snapshot` adds. The memory saver (torch_memory_saver) lets
 # SGLang release and resume its GPU memory and keeps the virtual addresses, so CUDA graphs stay
 # valid; without the CPU backup, released weights (target and draft) come back uninitialised.
 MEMORY_SNAPSHOT_FLAGS = ("--enable-memory-saver", "--enable-weights-cpu-backup")
+# The commands `engine.launcher` names. `sglang serve` (the `sglang` console script,
+# `sglang.cli.main:main`) is in the wheels from 0.5.5 on, not in 0.5.4.post3 or before.
+LAUNCHERS = {
+    "launch_server": ("python", "-m", "sglang.launch_server"),
+    "serve": ("sglang", "serve"),
+}
+SERVE_SINCE = (0, 5, 5)

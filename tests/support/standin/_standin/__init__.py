@@ -60,7 +60,9 @@ answer 401 unless the request has `Authorization: Bearer KEY`. They always bind 
 
 Recorded events (each a JSON object with an `event` field):
 
-  launch_server  engine ("sglang" or "vllm"), argv, executable, pid, pgid, at (start time)
+  launch_server  engine ("sglang" or "vllm"), command (as started: "python -m
+                 sglang.launch_server", "sglang serve" or "vllm serve"),
+                 argv, executable, pid, pgid, at (start time)
   workers        pids of the workers
   ready          at: the wall-clock time from which /health answers 200
   health         at and status of each /health answer

@@ -101,6 +101,9 @@ class Launch:
     port: int
     model: str  # the name it serves the model under
     api_key: str | None = None
+    # The command the server was started as: the front end's, unless a wrapper (`bin/sglang`)
+    # says otherwise in STANDIN_COMMAND.
+    command: str = ""
 
 
 class State:
@@ -428,6 +431,7 @@ def run(launch: Launch, handler: type[Handler]) -> None:
     record(
         "launch_server",
         engine=launch.engine,
+        command=os.environ.get("STANDIN_COMMAND") or launch.command,
         argv=sys.argv[1:],
         executable=sys.executable,
         pid=os.getpid(),

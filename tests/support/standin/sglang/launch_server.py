@@ -1,4 +1,5 @@
-"""Stand-in for `python -m sglang.launch_server`: the shared stand-in server with SGLang's routes.
+"""Stand-in for `python -m sglang.launch_server` (and `sglang serve`, by `bin/sglang`):
+the shared stand-in server with SGLang's routes.
 
 Besides /health, /v1/models and /v1/chat/completions (see `_standin`), it answers
 /release_memory_occupation and /resume_memory_occupation (status set by STANDIN_RELEASE_STATUS
@@ -49,7 +50,13 @@ def parse(argv: list[str]) -> Launch:
     parser.add_argument("--served-model-name")
     known, _ = parser.parse_known_args(argv)
     model = known.served_model_name or known.model_path or "standin"
-    return Launch(engine="sglang", port=known.port, model=model, api_key=known.api_key)
+    return Launch(
+        engine="sglang",
+        port=known.port,
+        model=model,
+        api_key=known.api_key,
+        command="python -m sglang.launch_server",
+    )
 
 
 def main() -> None:

@@ -97,7 +97,9 @@ def parse(argv: list[str]) -> tuple[Launch, bool]:
     model = model_tag or known.model or "standin"
     served = known.served_model_name[0] if known.served_model_name else model
     api_key = known.api_key or os.environ.get("VLLM_API_KEY") or None
-    launch = Launch(engine="vllm", port=known.port, model=served, api_key=api_key)
+    launch = Launch(
+        engine="vllm", port=known.port, model=served, api_key=api_key, command="vllm serve"
+    )
     return launch, bool(known.enable_sleep_mode)
 
 
