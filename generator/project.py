@@ -20,6 +20,7 @@ from generator.credentials import find_credentials
 from generator.drift import unified_diff
 from generator.errors import Problem, SpecError
 from generator.locations import SUFFIXES
+from generator.project_catalogs import project_catalog_dir, use_project_catalogs
 from generator.provenance import HEADER_LINE, fast_path_record
 from generator.raw_inputs import (
     RawInputs,
@@ -68,10 +69,20 @@ class Project:
 
     root: Path
 
+    def __post_init__(self) -> None:
+        # Validation reads the project's own catalogs beside modalgen's (see project_catalogs).
+        use_project_catalogs(self.root)
+
     @cached_property
     def modalgen(self) -> str:
-        """`raw_inputs.modalgen_digest()`, taken once: a Project lives for one command."""
-        return modalgen_digest()
+        """`raw_inputs.modalgen_digest()` with the project's catalogs, taken once: a Project
+        lives for one command."""
+        return modalgen_digest((self.catalog_dir,))
+
+    @property
+    def catalog_dir(self) -> Path:
+        """The project's own option catalogs (`modalgen catalog add`)."""
+        return project_catalog_dir(self.root)
 
     @property
     def specs_dir(self) -> Path:
