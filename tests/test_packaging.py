@@ -170,8 +170,11 @@ def test_a_new_repository_from_new_to_a_passing_check(
     assert run(repository, "check").returncode == 0
     spec = repository / "specs" / "qwen3_8b.toml"
     text = spec.read_text(encoding="utf-8")
-    assert 'gpu = "H100:1"' in text
-    spec.write_text(text.replace('gpu = "H100:1"', 'gpu = "H100:2"'), encoding="utf-8")
+    assert 'gpu = { type = "H100", count = 1 }' in text
+    spec.write_text(
+        text.replace('gpu = { type = "H100", count = 1 }', 'gpu = { type = "H100", count = 2 }'),
+        encoding="utf-8",
+    )
     stale = run(repository, "check", check=False)
     assert stale.returncode == 1
     assert "generated/qwen3_8b.py: stale" in stale.stdout + stale.stderr
@@ -234,7 +237,10 @@ def test_the_pre_commit_hook_from_a_tag_refuses_a_stale_generated_file(tmp_path:
     assert first.returncode == 0, first.stdout + first.stderr
     spec = repo / "specs" / "qwen3_8b.toml"
     text = spec.read_text(encoding="utf-8")
-    spec.write_text(text.replace('gpu = "H100:1"', 'gpu = "H100:2"'), encoding="utf-8")
+    spec.write_text(
+        text.replace('gpu = { type = "H100", count = 1 }', 'gpu = { type = "H100", count = 2 }'),
+        encoding="utf-8",
+    )
     run("git", "add", "specs/qwen3_8b.toml")
     refused = run("git", "commit", "-q", "-m", "The spec alone")
     assert refused.returncode == 1
