@@ -80,24 +80,28 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     dist = tmp_path_factory.mktemp("dist")
     # `build` makes the sdist, then the wheel from the unpacked sdist: a file the sdist lacks
     # is missing from the wheel too.
-    subprocess.run(
+    built = subprocess.run(
         [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(dist), str(ROOT)],
-        check=True,
         capture_output=True,
+        text=True,
         env=clean_environment(),
         timeout=300,
     )
+    assert built.returncode == 0, built.stdout + built.stderr
     (wheel,) = dist.glob("modalgen-*.whl")
     (sdist,) = dist.glob("modalgen-*.tar.gz")
     environment = tmp_path_factory.mktemp("venv") / "env"
     venv.EnvBuilder(with_pip=True, clear=True).create(environment)
-    subprocess.run(
+    # The dependencies come from the package index pip is configured with (ruff==0.17.5 must
+    # be there: the generated files' bytes depend on it).
+    install = subprocess.run(
         [str(environment / "bin" / "python"), "-m", "pip", "install", "-q", str(wheel)],
-        check=True,
         capture_output=True,
+        text=True,
         env=clean_environment(),
         timeout=600,
     )
+    assert install.returncode == 0, f"installing the wheel failed:\n{install.stderr}"
     return Installed(wheel, sdist, environment / "bin")
 
 
@@ -244,7 +248,8 @@ def test_the_pre_commit_hook_from_a_tag_refuses_a_stale_generated_file(tmp_path:
     run("git", "add", "specs/qwen3_8b.toml")
     refused = run("git", "commit", "-q", "-m", "The spec alone")
     assert refused.returncode == 1
-    assert "modalgen check" in refused.stdout and "Failed" in refused.stdout
-    assert "generated/qwen3_8b.py: stale" in refused.stdout
+    output = refused.stdout + refused.stderr
+    assert "modalgen check" in output and "Failed" in output
+    assert "generated/qwen3_8b.py: stale" in output
     assert run("git", "rev-list", "--count", "HEAD").stdout.strip() == "1"
     shutil.rmtree(tmp_path / "pre-commit-home", ignore_errors=True)
