@@ -70,6 +70,13 @@ def _project(project_dir: Path | None) -> Project:
     return project
 
 
+def _project_or_here(project_dir: Path | None) -> Project:
+    """The project of this command, or the current folder outside any (for commands that make
+    or need no project: `new`, `show`, `flags`, `catalog add`)."""
+    with _project_errors():
+        return Project.locate(_start_dir(project_dir), create=True)
+
+
 def _start_dir(project_dir: Path | None) -> Path | None:
     """-C DIR as given after the command, else before it."""
     if project_dir is not None:
@@ -463,8 +470,7 @@ def show(spec: Path, format_: str, project_dir: Path | None) -> None:
     """Print SPEC fully resolved: bases merged, every default filled in."""
     from generator.resolved import dump
 
-    with _project_errors():
-        project = Project.locate(_start_dir(project_dir), create=True)
+    project = _project_or_here(project_dir)
     path = _in_project(project, spec, project_dir)
     with _exit_on_spec_error("nothing to show."):
         (loaded,) = project.load_all([path])
@@ -495,8 +501,7 @@ def new(
     project_dir: Path | None,
 ) -> None:
     """Write a commented, valid starter spec to specs/NAME.toml."""
-    with _project_errors():
-        project = Project.locate(_start_dir(project_dir), create=True)
+    project = _project_or_here(project_dir)
     if not SPEC_STEM.fullmatch(name):
         raise click.BadParameter("use lower-case letters, digits and _", param_hint="NAME")
     _refuse_link_out(project, project.specs_dir)
@@ -627,20 +632,35 @@ def _refuse_link_out(project: Project, folder: Path) -> None:
 
 
 @main.command()
-@click.argument("words", nargs=-1, required=True, metavar="[ENGINE] VERSION [PATTERN]")
-def flags(words: tuple[str, ...]) -> None:
+@click.argument("words", nargs=-1, metavar="[ENGINE] VERSION [PATTERN]")
+@click.option(
+    "--versions",
+    "list_versions",
+    is_flag=True,
+    help="List the versions with a catalog instead, bundled and the project's: [ENGINE].",
+)
+@project_option
+def flags(words: tuple[str, ...], list_versions: bool, project_dir: Path | None) -> None:
     """List the server options of ENGINE (sglang or vllm; default sglang) VERSION.
 
     As its catalog records them: `sglang.launch_server` for SGLang, `vllm serve` for vLLM.
     PATTERN keeps the options whose name or alias matches it (a regular expression, or plain
     text), such as `speculative` or `^--mem`. Examples: `modalgen flags vllm 0.11.2 speculative`,
-    `modalgen flags sglang 0.5.10.post1 ^--mem`.
+    `modalgen flags sglang 0.5.10.post1 ^--mem`, `modalgen flags --versions vllm`. The project's
+    own catalogs (`modalgen catalog add`) are used beside modalgen's.
     """
-    named = words[0].lower() in ENGINE_KINDS
+    _project_or_here(project_dir)  # its catalogs are looked up beside the bundled ones
+    if list_versions:
+        _print_versions(words)
+        return
+    named = bool(words) and words[0].lower() in ENGINE_KINDS
     engine = words[0].lower() if named else DEFAULT_ENGINE
     rest = words[1:] if named else words
     if not rest or len(rest) > 2:
-        raise click.UsageError("give [ENGINE] VERSION [PATTERN], such as `vllm 0.11.2 speculative`")
+        raise click.UsageError(
+            "give [ENGINE] VERSION [PATTERN], such as `vllm 0.11.2 speculative`; "
+            f"`modalgen flags --versions {engine}` lists the versions"
+        )
     version, pattern = rest[0], (rest[1] if len(rest) > 1 else None)
     table = _option_table(engine, version)
     try:
@@ -666,16 +686,90 @@ def flags(words: tuple[str, ...]) -> None:
             click.echo(f"    {option.help}")
 
 
+def _print_versions(words: tuple[str, ...]) -> None:
+    """`flags --versions [ENGINE]`: one line a catalogued version, saying whose catalog it is."""
+    from generator.engines.option_table import catalog_files, catalog_versions
+
+    if len(words) > 1 or (words and words[0].lower() not in ENGINE_KINDS):
+        raise click.UsageError(f"--versions takes at most an ENGINE: {', '.join(ENGINE_KINDS)}")
+    engines = [words[0].lower()] if words else list(ENGINE_KINDS)
+    for engine in engines:
+        bundled = {version for version, folder in catalog_files(engine) if not folder.checked}
+        for version, folder in catalog_versions(engine).items():
+            if not folder.checked:
+                origin = "bundled"
+            else:
+                origin = f"project ({_project_path(folder.path)})"
+                if version in bundled:
+                    origin += ", used instead of the bundled one"
+            click.echo(f"{engine} {version}  {origin}")
+
+
+def _project_path(folder: Path) -> str:
+    try:
+        return folder.resolve().relative_to(Path.cwd().resolve()).as_posix() + "/"
+    except ValueError:
+        return folder.as_posix() + "/"
+
+
 def _option_table(engine: str, version: str) -> OptionTable:
     """The server options of one engine version, or a usage error naming the known versions."""
-    from generator.engines.option_table import CatalogNotFound
+    from generator.engines.option_table import CatalogCorrupt, CatalogNotFound
     from generator.engines.registry import ENGINES as REGISTRY
 
     chosen = REGISTRY[engine]
     try:
         return chosen.server_options_table(version)
+    except CatalogCorrupt as error:
+        raise click.ClickException(str(error)) from None
     except CatalogNotFound as error:
         known = ", ".join(chosen.available_versions()) or "none"
         raise click.ClickException(
             f"{error} (catalogs: {known}); create it with `{chosen.extract_command(version)}`"
         ) from None
+
+
+@main.group()
+def catalog() -> None:
+    """The project's own option catalogs, used beside the ones modalgen bundles."""
+
+
+@catalog.command("add")
+@click.argument("engine", type=click.Choice(ENGINE_KINDS, case_sensitive=False))
+@click.argument("version")
+@click.option(
+    "--from",
+    "source",
+    type=click.Path(exists=True, path_type=Path),
+    help="Read this sdist, wheel or source folder of the release instead of downloading it.",
+)
+@click.option("--force", is_flag=True, help="Replace a catalog the project or modalgen has.")
+@click.option(
+    "--index-url",
+    default=None,
+    help="Package index (simple API) to download from; default: pip's, else PyPI.",
+)
+@project_option
+def catalog_add(
+    engine: str,
+    version: str,
+    source: Path | None,
+    force: bool,
+    index_url: str | None,
+    project_dir: Path | None,
+) -> None:
+    """Extract the option catalog of ENGINE VERSION into the project's catalogs/.
+
+    From the release's sdist or wheel, downloaded from the package index, or read from --from
+    FILE offline. Specs on that version are then checked against it (`modalgen flags --versions`
+    lists it). Nothing is written when the release cannot be read.
+    """
+    from generator.project_catalogs import CatalogAddError, add_catalog
+
+    project = _project_or_here(project_dir)
+    try:
+        added = add_catalog(project.root, engine.lower(), version, source, force, index_url)
+    except CatalogAddError as error:
+        raise click.ClickException(str(error)) from None
+    status = "replaced" if added.replaced else "wrote"
+    _console().info(status, f"{project.display_path(added.path)} ({added.summary})")

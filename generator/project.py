@@ -32,6 +32,7 @@ from generator.drift import (
 )
 from generator.errors import Problem, SpecError
 from generator.locations import SUFFIXES
+from generator.project_catalogs import project_catalog_dir, use_project_catalogs
 from generator.provenance import HEADER_LINE
 from generator.raw_inputs import RawInputs, modalgen_digest, raw_inputs
 from generator.settings import DEFAULT_SCHEMA, PROJECT_FILE, Settings, read_settings
@@ -131,6 +132,10 @@ class Project:
 
     root: Path
 
+    def __post_init__(self) -> None:
+        # Validation reads the project's own catalogs beside modalgen's (see project_catalogs).
+        use_project_catalogs(self.root)
+
     @classmethod
     def locate(cls, explicit: Path | None = None, create: bool = False) -> Project:
         """The project at `explicit` (-C DIR: the project's root, as `terraform -chdir` takes
@@ -156,8 +161,9 @@ class Project:
 
     @cached_property
     def modalgen(self) -> str:
-        """`raw_inputs.modalgen_digest()`, taken once: a Project lives for one command."""
-        return modalgen_digest()
+        """`raw_inputs.modalgen_digest()` with the project's catalogs, taken once: a Project
+        lives for one command."""
+        return modalgen_digest((self.catalogs_dir,))
 
     @property
     def specs_dir(self) -> Path:
@@ -174,7 +180,8 @@ class Project:
 
     @property
     def catalogs_dir(self) -> Path:
-        return self.root / self.settings.catalogs
+        """The project's own option catalogs (`modalgen catalog add`)."""
+        return project_catalog_dir(self.root)
 
     # -- the schema -----------------------------------------------------------------------------
 

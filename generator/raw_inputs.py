@@ -170,10 +170,11 @@ def _parse(text: str, suffix: str) -> Any:
     raise ValueError(f"unknown spec extension {suffix!r}")
 
 
-def modalgen_digest() -> str:
-    """sha256 of modalgen as it runs now: its package, its templates, and the versions of Python
-    and of the distributions that take part in rendering. Reads about a megabyte: callers keep
-    it for the length of a command."""
+def modalgen_digest(catalog_dirs: tuple[Path, ...] = ()) -> str:
+    """sha256 of modalgen as it runs now: its package, its templates, the versions of Python
+    and of the distributions that take part in rendering, and every file of the project's own
+    `catalog_dirs` (few, and read whole: a damaged one must be noticed by validating again).
+    Reads about a megabyte: callers keep it for the length of a command."""
     digest = hashlib.sha256()
     digest.update(_field(f"modalgen raw inputs {RAW_FORMAT_VERSION}".encode()))
     digest.update(_field(f"python {sys.version_info.major}.{sys.version_info.minor}".encode()))
@@ -185,6 +186,11 @@ def modalgen_digest() -> str:
             continue
         for file in _files_under(directory):
             digest.update(_field(f"{label}/{file.relative_to(directory).as_posix()}".encode()))
+            digest.update(_field(file.read_bytes()))
+    for directory in catalog_dirs:
+        files = sorted(path for path in directory.glob("*") if path.is_file())
+        for file in files:
+            digest.update(_field(f"catalogs/{file.name}".encode()))
             digest.update(_field(file.read_bytes()))
     return digest.hexdigest()
 

@@ -11,6 +11,19 @@ TOML_SCHEMA_LINE = f"#:schema {SCHEMA_FROM_SPECS}"
 YAML_SCHEMA_LINE = f"# yaml-language-server: $schema={SCHEMA_FROM_SPECS}"
 
 
+def packaged_schema() -> str:
+    """The schema text this modalgen ships: the copy inside the installed package (the wheel's
+    `generator/schemas/`), else the checkout's `schemas/`, else built from the models. For `init`
+    to write without building the models; a test keeps the packaged copy equal to
+    `spec_schema()`."""
+    from generator.locations import PACKAGE_DIR
+
+    for candidate in (PACKAGE_DIR / SCHEMA_PATH, PACKAGE_DIR.parent / SCHEMA_PATH):
+        if candidate.is_file():
+            return candidate.read_text(encoding="utf-8")
+    return spec_schema()
+
+
 def spec_schema() -> str:
     """The schema as committed: deterministic JSON with a trailing newline."""
     import json

@@ -285,7 +285,7 @@ def test_script_reads_a_given_wheel_without_downloading(
     def no_download(*args: object) -> None:
         raise AssertionError("the network must not be used")
 
-    monkeypatch.setattr(script, "download_wheel", no_download)
+    monkeypatch.setattr(script, "fetch_release", no_download)
     wheel = tmp_path / "sglang-0.0.1-py3-none-any.whl"
     with zipfile.ZipFile(wheel, "w") as archive:
         for path, text in fixture_files("argparse_form").items():
@@ -482,7 +482,7 @@ def test_version_and_catalog_must_be_known(tmp_path: Path) -> None:
     data["image"]["registry_tag"] = "lmsysorg/sglang:v0.4.10-cu126"
     (problem,) = problems(tmp_path, data)
     assert "image.registry_tag: no option catalog for SGLang 0.4.10, which is older" in problem
-    assert "create it with `python scripts/extract_sglang_catalog.py 0.4.10`" in problem
+    assert "create it with `modalgen catalog add sglang 0.4.10`" in problem
     assert "`image.check_engine_options = false`" in problem
     data["image"]["check_engine_options"] = False
     assert problems(tmp_path, data) == []
@@ -648,4 +648,4 @@ def test_flags_command() -> None:
     assert "--tensor-parallel-size (--tp-size)  [int; default: 1]" in result.output
     result = CliRunner().invoke(main, ["flags", "0.4.10"])
     assert result.exit_code == 1
-    assert "create it with `python scripts/extract_sglang_catalog.py 0.4.10`" in result.output
+    assert "create it with `modalgen catalog add sglang 0.4.10`" in result.output

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from generator.cli import main
+from generator.engines.catalog_source import source_files
 from generator.engines.sglang.catalog import CATALOG_DIR, CatalogNotFound, OptionError
 from generator.engines.vllm.catalog import (
     available_versions,
@@ -36,7 +37,7 @@ def extractor_script() -> ModuleType:
 
 
 def fixture_catalog(form: str) -> dict:
-    files = extractor_script().source_files(FIXTURES / form)
+    files = source_files(FIXTURES / form, "vllm")
     return extract_catalog(files, "0.0.0", {})
 
 
@@ -255,7 +256,7 @@ def test_flags_command_for_vllm() -> None:
     result = CliRunner().invoke(main, ["flags", "vllm", "0.1.0"])
     assert result.exit_code == 1
     assert "no option catalog for vLLM 0.1.0" in result.output
-    assert "scripts/extract_vllm_catalog.py 0.1.0" in result.output
+    assert "modalgen catalog add vllm 0.1.0" in result.output
 
 
 def test_flags_command_engine_word_is_optional_for_sglang() -> None:

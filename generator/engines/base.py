@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from generator.engines.option_table import (
+    CatalogCorrupt,
     CatalogNotFound,
     OptionError,
     OptionTable,
@@ -170,9 +171,16 @@ class Engine(ABC):
             return None
         try:
             return self.server_options_table(version)
+        except CatalogCorrupt:
+            return None  # reported by option_findings
         except CatalogNotFound:
             closest = self.closest_older_version(version)
-            return self.server_options_table(closest) if closest is not None else None
+            if closest is None:
+                return None
+            try:
+                return self.server_options_table(closest)
+            except CatalogCorrupt:
+                return None
 
     @abstractmethod
     def version(self, spec: Spec) -> str | None:
@@ -275,6 +283,9 @@ class Engine(ABC):
         exact = True
         try:
             tables = self.catalog_tables(spec, version)
+        except CatalogCorrupt as error:
+            yield "error", version_field, str(error)
+            return
         except CatalogNotFound:
             closest = self.closest_older_version(version)
             if closest is None:
@@ -296,10 +307,13 @@ class Engine(ABC):
                 version_field,
                 f"no option catalog for {self.title} {version}: options are checked against "
                 f"{closest}, the closest older one, and what it refuses is a warning; "
-                f"`{self.extract_command(version)}`, in a checkout of modalgen, creates the "
-                "exact catalog",
+                f"`{self.extract_command(version)}` adds the exact catalog to the project",
             )
-            tables = self.catalog_tables(spec, closest)
+            try:
+                tables = self.catalog_tables(spec, closest)
+            except CatalogCorrupt as error:
+                yield "error", version_field, str(error)
+                return
             version, exact = closest, False
         for table, arguments in tables:
             if table is tables[0][0]:  # the server command: its config file's options too

@@ -12,14 +12,19 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-# Every engine's catalogs, one JSON file a version: `sglang-0.5.9.json`, `vllm-0.11.2.json`.
-CATALOG_DIR = Path(__file__).resolve().parent.parent / "catalogs"
+from generator.engines.catalog_folders import BUNDLED_DIR, CatalogFolder, catalog_folders
+
+# modalgen's own catalogs (a project's are registered in `catalog_folders`).
+CATALOG_DIR = BUNDLED_DIR
 # The sha256 of each catalog, one `<digest>  <file name>` line each, as `sha256sum` writes them:
 # what modalgen's own digest reads instead of the catalogs' many megabytes (see raw_inputs).
-CATALOG_MANIFEST = CATALOG_DIR / "SHA256SUMS"
+MANIFEST_NAME = "SHA256SUMS"
+CATALOG_MANIFEST = CATALOG_DIR / MANIFEST_NAME
+_VERSION_TEXT = re.compile(r"[0-9A-Za-z.+-]+")
 
 
 def catalog_manifest_text(directory: Path = CATALOG_DIR) -> str:
@@ -33,7 +38,129 @@ def catalog_manifest_text(directory: Path = CATALOG_DIR) -> str:
 
 def write_catalog_manifest(directory: Path = CATALOG_DIR) -> None:
     """Bring the manifest up to date after a catalog was written."""
-    (directory / CATALOG_MANIFEST.name).write_text(catalog_manifest_text(directory), "utf-8")
+    (directory / MANIFEST_NAME).write_text(catalog_manifest_text(directory), "utf-8")
+
+
+def manifest_entries(manifest: Path) -> dict[str, str]:
+    """File name -> sha256, as the manifest records them; lines it cannot read are left out."""
+    entries: dict[str, str] = {}
+    for line in manifest.read_text(encoding="utf-8", errors="replace").splitlines():
+        digest, _, name = line.partition("  ")
+        if re.fullmatch(r"[0-9a-f]{64}", digest) and name:
+            entries[name] = digest
+    return entries
+
+
+def catalog_file_name(engine: str, version: str) -> str:
+    return f"{engine}-{version}.json"
+
+
+# -- where catalogs are found: modalgen's own, and folders registered beside them --------------
+
+
+class CatalogCorrupt(Exception):
+    """A catalog file of a project's catalog folder that is not what its manifest records, or
+    not a catalog; the message names the file and says what to do."""
+
+    def __init__(self, path: Path, problem: str, engine: str, version: str) -> None:
+        super().__init__(
+            f"{path}: {problem}; extract it again with `modalgen catalog add {engine} "
+            f"{version} --force`, or remove it"
+        )
+        self.path = path
+
+
+def catalog_files(engine: str) -> list[tuple[str, CatalogFolder]]:
+    """(version, folder) of every catalog file of `engine`, in lookup order: a version can be
+    in two folders, and is read from the first."""
+    return [
+        (path.name.removeprefix(f"{engine}-").removesuffix(".json"), folder)
+        for folder in catalog_folders()
+        for path in sorted(folder.path.glob(f"{engine}-*.json"))
+    ]
+
+
+def catalog_versions(engine: str) -> dict[str, CatalogFolder]:
+    """Each catalogued version of `engine` and the folder its catalog is read from, oldest
+    first."""
+    found: dict[str, CatalogFolder] = {}
+    for version, folder in catalog_files(engine):
+        found.setdefault(version, folder)
+    return dict(sorted(found.items(), key=lambda item: version_key(item[0])))
+
+
+def find_catalog(engine: str, version: str) -> tuple[Path, CatalogFolder] | None:
+    if not _VERSION_TEXT.fullmatch(version):
+        return None
+    for folder in catalog_folders():
+        path = folder.path / catalog_file_name(engine, version)
+        if path.is_file():
+            return path, folder
+    return None
+
+
+def read_catalog_data(
+    engine: str, version: str, required: tuple[str, ...], title: str
+) -> dict[str, Any]:
+    """The catalog of `engine` `version` as JSON data; CatalogNotFound when no folder has it,
+    CatalogCorrupt when a project's file does not match its manifest or is not a catalog."""
+    found = find_catalog(engine, version)
+    if found is None:
+        raise CatalogNotFound(version, title)
+    path, folder = found
+    return read_catalog_file(path, folder.checked, engine, version, required)
+
+
+def read_catalog_file(
+    path: Path, checked: bool, engine: str, version: str, required: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """The JSON data of one catalog file, checked against the manifest beside it when
+    `checked`; CatalogCorrupt when it does not match, is not JSON or lacks a `required` key.
+    Cached until the file or the manifest changes."""
+    manifest = path.parent / MANIFEST_NAME
+    key = (path, _stamp(path), _stamp(manifest) if checked else None)
+    return _read_catalog(key, checked, engine, version, required)
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        status = path.stat()
+    except OSError:
+        return None
+    return status.st_mtime_ns, status.st_size
+
+
+@cache
+def _read_catalog(
+    key: tuple[Path, object, object],
+    checked: bool,
+    engine: str,
+    version: str,
+    required: tuple[str, ...],
+) -> dict[str, Any]:
+    path = key[0]
+    data = path.read_bytes()
+    if checked:
+        manifest = path.parent / MANIFEST_NAME
+        if not manifest.is_file():
+            raise CatalogCorrupt(path, f"no {MANIFEST_NAME} beside it", engine, version)
+        recorded = manifest_entries(manifest).get(path.name)
+        if recorded is None:
+            raise CatalogCorrupt(path, f"not listed in {manifest}", engine, version)
+        if hashlib.sha256(data).hexdigest() != recorded:
+            raise CatalogCorrupt(
+                path, f"its sha256 is not the one {manifest} records (edited?)", engine, version
+            )
+    try:
+        document = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as error:
+        raise CatalogCorrupt(path, f"not valid JSON ({error})", engine, version) from None
+    missing = [name for name in required if not isinstance(document, dict) or name not in document]
+    if missing:
+        raise CatalogCorrupt(
+            path, f"not an option catalog (no {', '.join(missing)})", engine, version
+        )
+    return document
 
 
 FLAG_TYPE = "bool-flag"

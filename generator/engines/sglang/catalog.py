@@ -1,16 +1,15 @@
 """The options of each SGLang release, and how SGLang's argparse reads a flag and its value.
 
-Catalogs are JSON files under `generator/catalogs/`, one per SGLang version, written by
-`scripts/extract_sglang_catalog.py`; they are read on first use and cached.
+Catalogs are JSON files, one per SGLang version: modalgen's own under `generator/catalogs/`
+(written by `scripts/extract_sglang_catalog.py`), and a project's own that `modalgen catalog add`
+writes (see `option_table.catalog_folders`); they are read on first use and cached.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
-from functools import cache, cached_property
-from pathlib import Path
+from functools import cached_property
 from typing import Any
 
 from generator.engines.option_table import (
@@ -21,7 +20,8 @@ from generator.engines.option_table import (
     OptionError,
     OptionTable,
     Resolution,
-    version_key,
+    catalog_versions,
+    read_catalog_data,
 )
 
 __all__ = [
@@ -34,9 +34,11 @@ __all__ = [
     "Resolution",
 ]
 
-EXTRACT_COMMAND = "python scripts/extract_sglang_catalog.py {version}"
+ENGINE = "SGLang"
+EXTRACT_COMMAND = "modalgen catalog add sglang {version}"
+REQUIRED = ("launch_server", "compile_deep_gemm", "env_vars")
 # `lmsysorg/sglang:v0.5.10.post1-cu130-runtime`: the version starts the tag of an SGLang image.
-_TAG_VERSION = re.compile(r"^v?(\d+\.\d+\.\d+(?:\.post\d+|rc\d+|\.dev\d+)?)(?:-|$)", re.ASCII)
+_TAG_VERSION = re.compile(r"^v?(\d+\.\d+\.\d+(?:\.post\d+|rc\d+|\.dev\d+)?)(?:-|$)")
 
 
 # sglang.srt.utils.common.human_readable_int
@@ -55,14 +57,8 @@ def extract_command(version: str) -> str:
 
 
 def available_versions() -> list[str]:
-    return sorted(
-        (path.name.removeprefix("sglang-").removesuffix(".json") for path in _catalog_paths()),
-        key=version_key,
-    )
-
-
-def _catalog_paths() -> list[Path]:
-    return sorted(CATALOG_DIR.glob("sglang-*.json"))
+    """Every version with a catalog, bundled or the project's, oldest first."""
+    return list(catalog_versions("sglang"))
 
 
 @dataclass(frozen=True)
@@ -85,9 +81,10 @@ class Catalog:
         return frozenset(self.data["env_vars"])
 
 
-@cache
+_CATALOGS: dict[int, Catalog] = {}
+
+
 def load_catalog(version: str) -> Catalog:
-    path = CATALOG_DIR / f"sglang-{version}.json"
-    if not re.fullmatch(r"[0-9A-Za-z.+-]{1,64}", version) or not path.is_file():
-        raise CatalogNotFound(version)
-    return Catalog(version, json.loads(path.read_text(encoding="utf-8")))
+    """The catalog of `version`; CatalogNotFound, or CatalogCorrupt for a damaged project file."""
+    data = read_catalog_data("sglang", version, REQUIRED, ENGINE)
+    return _CATALOGS.setdefault(id(data), Catalog(version, data))

@@ -1,27 +1,26 @@
 """The options of each vLLM release's `vllm serve`, read with SGLang's `OptionTable`.
 
-Catalogs are `generator/catalogs/vllm-<version>.json`, written by
-`scripts/extract_vllm_catalog.py`; they are read on first use and cached.
+Catalogs are `vllm-<version>.json` files: modalgen's own under `generator/catalogs/` (written by
+`scripts/extract_vllm_catalog.py`), and a project's own that `modalgen catalog add` writes (see
+`option_table.catalog_folders`); they are read on first use and cached.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
-from functools import cache, cached_property
+from functools import cached_property
 from typing import Any
 
-from generator.engines.option_table import CATALOG_DIR, CatalogNotFound, OptionTable, version_key
+from generator.engines.option_table import OptionTable, catalog_versions, read_catalog_data
 
 ENGINE = "vLLM"
 COMMAND = "vllm serve"
-EXTRACT_COMMAND = "python scripts/extract_vllm_catalog.py {version}"
+EXTRACT_COMMAND = "modalgen catalog add vllm {version}"
+REQUIRED = ("serve", "env_vars")
 
 # `vllm/vllm-openai:v0.11.2`, `vllm/vllm-openai:v0.10.1.1-cu128`: the tag starts with the version.
-_TAG_VERSION = re.compile(
-    r"^v?(\d+\.\d+\.\d+(?:\.\d+)?(?:\.post\d+|rc\d+|\.dev\d+)?)(?:-|$)", re.ASCII
-)
+_TAG_VERSION = re.compile(r"^v?(\d+\.\d+\.\d+(?:\.\d+)?(?:\.post\d+|rc\d+|\.dev\d+)?)(?:-|$)")
 # `vllm==0.11.2`, `vllm[audio]==0.11.2`: only an exact pin names one version.
 _REQUIREMENT = re.compile(r"^\s*vllm(?:\[[^\]]*\])?\s*===?\s*([0-9][0-9A-Za-z.+-]*)\s*$")
 
@@ -47,13 +46,8 @@ def extract_command(version: str) -> str:
 
 
 def available_versions() -> list[str]:
-    return sorted(
-        (
-            path.name.removeprefix("vllm-").removesuffix(".json")
-            for path in CATALOG_DIR.glob("vllm-*.json")
-        ),
-        key=version_key,
-    )
+    """Every version with a catalog, bundled or the project's, oldest first."""
+    return list(catalog_versions("vllm"))
 
 
 @dataclass(frozen=True)
@@ -77,9 +71,10 @@ class Catalog:
         return frozenset(self.data["env_vars"])
 
 
-@cache
+_CATALOGS: dict[int, Catalog] = {}
+
+
 def load_catalog(version: str) -> Catalog:
-    path = CATALOG_DIR / f"vllm-{version}.json"
-    if not re.fullmatch(r"[0-9A-Za-z.+-]{1,64}", version) or not path.is_file():
-        raise CatalogNotFound(version, ENGINE)
-    return Catalog(version, json.loads(path.read_text(encoding="utf-8")))
+    """The catalog of `version`; CatalogNotFound, or CatalogCorrupt for a damaged project file."""
+    data = read_catalog_data("vllm", version, REQUIRED, ENGINE)
+    return _CATALOGS.setdefault(id(data), Catalog(version, data))
