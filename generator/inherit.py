@@ -76,6 +76,7 @@ def _load(
         own,
         {key: value for key, value in document.positions.items() if key[:1] != (EXTENDS,)},
         document.origins,
+        document.sources,
     )
     return merge(merged, own_document) if merged is not None else own_document
 
@@ -93,7 +94,13 @@ def merge(base: SourceDocument, top: SourceDocument) -> SourceDocument:
         file = owner.origins.get(field, owner.display_path)
         if file != top.display_path:
             origins[field] = file
-    return SourceDocument(top.path, top.display_path, data, positions, origins)
+    sources = {
+        **base.sources,
+        base.display_path: base.path,
+        **top.sources,
+        top.display_path: top.path,
+    }
+    return SourceDocument(top.path, top.display_path, data, positions, origins, sources)
 
 
 def _merge_data(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:

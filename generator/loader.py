@@ -30,6 +30,8 @@ class SourceDocument:
     positions: Mapping[FieldPath, Position]
     # For a spec merged from bases: the file that set each field, where it is not this one.
     origins: Mapping[FieldPath, str] = dataclass_field(default_factory=dict)
+    # For a spec merged from bases: each base's display path -> its file (for editing it).
+    sources: Mapping[str, Path] = dataclass_field(default_factory=dict)
 
     def position_of(self, field: FieldPath) -> Position | None:
         """Position of the field, or of its closest enclosing field that has one."""
