@@ -436,7 +436,8 @@ class _Yaml(_Format):
         from ruamel.yaml.util import load_yaml_guess_indent
 
         try:
-            document, indent, block_indent = load_yaml_guess_indent(text)
+            _, indent, block_indent = load_yaml_guess_indent(text)
+            document = self._yaml().load(text)  # again: keeping quotes
         except YAMLError as error:
             raise EditError(f"{display_path}: invalid YAML: {error}") from None
         self._indent = (indent or 2, block_indent or 0)
@@ -468,7 +469,9 @@ class _Yaml(_Format):
     def set(self, document: Any, field: FieldPath, value: Any) -> None:
         parent = self.container(document, field[:-1], create=True)
         if _has(parent, field[-1]):
-            parent[field[-1]] = _yaml_like(parent[field[-1]], value)
+            old = parent[field[-1]]
+            parent[field[-1]] = _yaml_like(old, value)
+            _keep_comment_gap(parent, field[-1], len(str(value)) - len(str(old)))
             return
         _add_yaml_key(parent, field[-1], value)
         for mapping, key in self._created:  # blank lines move down to the innermost new key
@@ -495,6 +498,18 @@ def _add_yaml_key(mapping: Any, key: Key, value: Any) -> None:
     if after is not None and not after.value.strip():
         mapping.ca.items[key] = [None, None, comment[2], None]
         comment[2] = None
+
+
+def _keep_comment_gap(parent: Any, key: Key, grown: int) -> None:
+    """A comment after a value that grew moves right with it (ruamel keeps its column, so the
+    gap would shrink to one space); after a value that shrank it stays in its column."""
+    items = getattr(parent, "ca", None)
+    entry = items.items.get(key) if items is not None else None
+    index = 2 if isinstance(parent, Mapping) else 0
+    token = entry[index] if entry is not None and len(entry) > index else None
+    mark = getattr(token, "start_mark", None)
+    if grown > 0 and mark is not None and token.value.lstrip(" ").startswith("#"):
+        mark.column += grown
 
 
 def _has(container: Any, key: Any) -> bool:
