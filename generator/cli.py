@@ -452,7 +452,12 @@ def show(spec: Path, format_: str, project_dir: Path | None) -> None:
 @main.command()
 @click.argument("name")
 @click.option("--model", required=True, help="Hugging Face repository id, ORG/NAME.")
-@click.option("--revision", required=True, help="Full 40-character commit hash to pin.")
+@click.option(
+    "--revision",
+    required=True,
+    help="Full 40-character commit hash to pin; a branch or tag (main) is accepted with a "
+    "warning, and `modalgen pin` replaces it with its commit.",
+)
 @click.option("--gpu", required=True, help="Modal GPU as TYPE:COUNT, such as H100:1.")
 @click.option(
     "--engine",
@@ -507,7 +512,9 @@ def schema(project_dir: Path | None) -> None:
 @click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--name", default=None, help="The starter spec's name; default: from the model.")
 @click.option("--model", default=None, help="Hugging Face repository id, ORG/NAME, to serve.")
-@click.option("--revision", default=None, help="With --model: the full commit hash to pin.")
+@click.option(
+    "--revision", default=None, help="With --model: the full commit hash to pin (or a branch)."
+)
 @click.option("--gpu", default=None, help="With --model: Modal GPU as TYPE:COUNT, such as H100:1.")
 @click.option(
     "--engine", type=click.Choice(ENGINE_KINDS), default=DEFAULT_ENGINE, show_default=True
@@ -533,7 +540,7 @@ def init(
     if model is None and (revision or gpu):
         raise click.UsageError("--revision and --gpu go with --model")
     if model is not None and not (revision and gpu):
-        raise click.UsageError("--model needs --revision (a full commit hash) and --gpu")
+        raise click.UsageError("--model needs --revision (a full commit hash, or main) and --gpu")
     root = (directory or _start_dir(None) or Path.cwd()).resolve()
     if root.exists() and not root.is_dir():
         raise click.BadParameter(f"{root} is not a folder", param_hint="DIRECTORY")

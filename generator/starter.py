@@ -137,7 +137,7 @@ registry_tag = {engine_image}
 
 [model]
 name = {model}
-revision = {revision}  # a full commit hash: pinned on purpose
+revision = {revision}  # {revision_comment}
 
 {sections}
 [server]
@@ -182,6 +182,9 @@ def starter_spec(
         app_name=json.dumps(name.replace("_", "-")),
         model=json.dumps(model),
         revision=json.dumps(revision),
+        revision_comment="a full commit hash: pinned on purpose"
+        if re.fullmatch(r"[0-9a-f]{40}", revision)
+        else "a branch or tag: `modalgen pin` replaces it with its commit",
         gpu_type=json.dumps(gpu_type),
         gpu_count=int(count) if count.isdigit() else json.dumps(count) if count else 1,
         engine_image=json.dumps(engine_image or starter.image()),
