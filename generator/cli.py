@@ -640,3 +640,63 @@ def _option_table(engine: str, version: str) -> OptionTable:
         raise click.ClickException(
             f"{error} (catalogs: {known}); create it with `{chosen.extract_command(version)}`"
         ) from None
+
+
+@main.command()
+@spec_argument
+@click.option(
+    "--dry-run", is_flag=True, help="Print the edits as a diff and write nothing (exit 0)."
+)
+@project_option
+def pin(specs: tuple[Path, ...], dry_run: bool, project_dir: Path | None) -> None:
+    """Replace each branch or tag a SPEC serves (`revision = "main"`) with its current commit.
+
+    Default: every spec of the project. Each revision is resolved through the Hugging Face Hub
+    (HF_ENDPOINT, else https://huggingface.co; HF_TOKEN for gated and private repositories), and
+    the spec is rewritten in place, its comments and layout kept. A revision a base sets is
+    pinned in the base, for every spec that extends it. If any revision cannot be resolved,
+    nothing is written. Run `modalgen generate` afterwards to regenerate the apps.
+    """
+    from generator.inherit import load_layered
+    from generator.pin import HubClient, describe, plan
+    from generator.spec_edit import EditError, SpecEditor
+
+    project = _project(project_dir)
+    paths = _spec_paths(project, specs, project_dir)
+    console = _console()
+    with _exit_on_spec_error("nothing was written."):
+        documents = [load_layered(path, project.display_path(path)) for path in paths]
+    editor = SpecEditor()
+    try:
+        pins, problems = plan(documents, HubClient.from_environment(), editor)
+    except EditError as error:
+        raise click.ClickException(f"{error}; nothing was written") from None
+    if problems:
+        _report(SpecError(problems), "nothing was written.")
+        sys.exit(EXIT_INVALID_SPEC)
+    if not pins:
+        console.info("ok", f"every revision of {len(paths)} spec(s) is a commit; nothing to pin")
+        return
+    outside = [
+        e.display_path
+        for e in editor.edits()
+        if not e.path.resolve().is_relative_to(project.root.resolve())
+    ]
+    if outside:
+        raise click.ClickException(
+            f"{', '.join(outside)} lies outside the project at {project.root}: pin it there, "
+            "by hand; nothing was written"
+        )
+    if dry_run:
+        console.diff(editor.diff())
+        for item in pins:
+            console.info("would pin", describe(item))
+        console.info("dry run", "nothing was written; run `modalgen pin` to write")
+        return
+    try:
+        editor.write()
+    except EditError as error:
+        raise click.ClickException(f"{error}; nothing was written") from None
+    for item in pins:
+        console.info("pinned", describe(item))
+    console.info("next", "run `modalgen generate` to regenerate the apps from the pinned specs")

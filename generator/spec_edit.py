@@ -451,6 +451,14 @@ class _Yaml(_Format):
         yaml.dump(document, stream)
         return stream.getvalue()
 
+    def _width(self, value: Any) -> int:
+        """How many characters `value` takes, written as a one-line mapping value."""
+        if isinstance(value, Mapping | list):
+            return 0
+        stream = io.StringIO()
+        self._yaml().dump({"k": value}, stream)
+        return len(stream.getvalue().splitlines()[0]) - len("k: ")
+
     def container(self, document: Any, field: FieldPath, create: bool) -> Any:
         from ruamel.yaml.comments import CommentedMap
 
@@ -471,7 +479,8 @@ class _Yaml(_Format):
         if _has(parent, field[-1]):
             old = parent[field[-1]]
             parent[field[-1]] = _yaml_like(old, value)
-            _keep_comment_gap(parent, field[-1], len(str(value)) - len(str(old)))
+            grown = self._width(parent[field[-1]]) - self._width(old)
+            _keep_comment_gap(parent, field[-1], grown)
             return
         _add_yaml_key(parent, field[-1], value)
         for mapping, key in self._created:  # blank lines move down to the innermost new key
