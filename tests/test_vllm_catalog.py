@@ -20,6 +20,7 @@ from generator.engines.vllm.catalog import (
     version_from_requirement,
 )
 from generator.engines.vllm.catalog_extract import extract_catalog
+from generator.engines.vllm.registries import registered_names
 from tests.conftest import ROOT
 
 FIXTURES = ROOT / "tests" / "fixtures" / "vllm_catalog"
@@ -113,6 +114,63 @@ def test_extract_dataclass_form() -> None:
     assert "--no-disable-log-requests" in options["--disable-log-requests"]["aliases"]
     assert catalog["unresolved"] == []
     assert catalog["env_vars"] == ["VLLM_LOGGING_CONFIG_PATH", "VLLM_USE_V1"]
+
+
+def test_extract_names_registered_by_decorators() -> None:
+    """vLLM 0.9's form: `@ToolParserManager.register_module(...)` on each parser class."""
+    options = by_name(fixture_catalog("argparse_form")["serve"])
+    parser = options["--tool-call-parser"]
+    assert parser["choices"] == [
+        "Unnamed",  # no name given: the class's own
+        "hermes",
+        "hermes_2",
+        "llama3_json",
+        "llama4_json",
+        "mistral",
+    ]
+    assert parser["choices_registry"] == {
+        "manager": "ToolParserManager",
+        "plugin_option": "--tool-parser-plugin",
+    }
+    assert options["--tool-parser-plugin"]["choices"] is None
+
+
+def test_registered_names_of_lazy_tables_and_calls() -> None:
+    """Later releases: `register_lazy_module` with a literal name, or over a module's table."""
+    files = {
+        "vllm/reasoning/__init__.py": """
+from vllm.reasoning.abs_reasoning_parsers import ReasoningParserManager
+
+_REASONING_PARSERS_TO_REGISTER = {
+    "deepseek_r1": ("deepseek_r1_reasoning_parser", "DeepSeekR1ReasoningParser"),
+    "qwen3": ("qwen3_reasoning_parser", "Qwen3ReasoningParser"),
+}
+
+
+def register_lazy_reasoning_parsers():
+    for name, (file_name, class_name) in _REASONING_PARSERS_TO_REGISTER.items():
+        ReasoningParserManager.register_lazy_module(name, f"vllm.reasoning.{file_name}", class_name)
+
+
+register_lazy_reasoning_parsers()
+ReasoningParserManager.register_lazy_module(name="granite", module_path="m", class_name="G")
+ReasoningParserManager.register_lazy_module(computed(), "m", "C")
+""",
+        "vllm/reasoning/abs_reasoning_parsers.py": (
+            '"""ReasoningParserManager.register_lazy_module(\n  name="doc")"""'
+        ),
+        "vllm/other.py": "ToolParserManager = 1",
+    }
+    names, notes = registered_names(files)
+    assert names == {
+        "ReasoningParserManager": ["deepseek_r1", "granite", "qwen3"],
+        "ToolParserManager": [],
+    }
+    (note,) = notes
+    assert note == (
+        "vllm/reasoning/__init__.py:17: "
+        'ReasoningParserManager.register_lazy_module(computed(), "m", "C")'
+    )
 
 
 def test_script_reads_a_given_source_without_downloading(tmp_path: Path) -> None:
@@ -210,6 +268,33 @@ def test_flags_resolve_like_argparse() -> None:
         table.resolve("--gpu-memory-utilisation")
     with pytest.raises(OptionError, match="ambiguous"):
         table.resolve("--max-num")
+
+
+def test_registered_parser_names_are_in_the_committed_catalogs() -> None:
+    """What issue 20 found: `llama3json` passed for vLLM 0.11.2, and `flags` listed nothing."""
+    tool = option("0.11.2", "--tool-call-parser")
+    assert {"hermes", "llama3_json", "mistral", "pythonic", "qwen3_coder"} <= set(tool["choices"])
+    assert tool["choices_registry"]["plugin_option"] == "--tool-parser-plugin"
+    reasoning = option("0.11.2", "--reasoning-parser")
+    assert {"deepseek_r1", "qwen3", "glm45"} <= set(reasoning["choices"])
+    table = load_catalog("0.11.2").serve
+    problem = table.check_value(table.resolve("--tool-call-parser").option, "llama3json")
+    assert problem is not None and problem.startswith(
+        "'llama3json' is not a choice of `--tool-call-parser`; did you mean 'llama3_json'?"
+    )
+    result = CliRunner().invoke(main, ["flags", "vllm", "0.11.2", "^--tool-call-parser$"])
+    assert "llama3_json" in result.output
+    for version in available_versions():
+        assert option(version, "--tool-call-parser")["choices"], version
+
+
+def test_a_parser_plugin_opens_its_option_to_any_name() -> None:
+    catalog = load_catalog("0.11.2")
+    assert catalog.serve_for(set()) is catalog.serve
+    opened = catalog.serve_for({"--tool-parser-plugin"})
+    assert opened.check_value(opened.resolve("--tool-call-parser").option, "my_parser") is None
+    still = opened.resolve("--reasoning-parser").option
+    assert opened.check_value(still, "my_parser") is not None
 
 
 def test_values_are_checked() -> None:
