@@ -350,3 +350,18 @@ def test_flags_command_engine_word_is_optional_for_sglang() -> None:
     assert "--speculative-algorithm" in without.output
     result = CliRunner().invoke(main, ["flags", "vllm", "0.11.2", "x", "y"])
     assert result.exit_code == 2
+
+
+def test_a_spec_with_a_parser_plugin_may_name_its_parsers(tmp_path: Path) -> None:
+    case = ROOT / "tests" / "cases" / "vllm_tool_call_parser_unknown" / "spec.toml"
+    text = case.read_text().replace('"llama3json"', '"my_plugin_parser"')
+    (tmp_path / "generated").mkdir()
+    (tmp_path / "specs").mkdir()
+    spec = tmp_path / "specs" / "spec.toml"
+    spec.write_text(text)
+    refused = CliRunner().invoke(main, ["validate", "-C", str(tmp_path)])
+    assert refused.exit_code == 1 and "'my_plugin_parser' is not a choice" in refused.output
+    plugin = '\n[engine.extra_args]\n"--tool-parser-plugin" = "/root/my_parsers.py"\n'
+    spec.write_text(text + plugin)
+    accepted = CliRunner().invoke(main, ["validate", "-C", str(tmp_path)])
+    assert accepted.exit_code == 0, accepted.output
