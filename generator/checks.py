@@ -270,8 +270,8 @@ def unpinned_revision(spec: Spec) -> Iterator[Finding]:
         return
     if spec.downloads_at_build:
         when = (
-            "the weights are those it held when the image was built, and a rebuilt image "
-            "(any change to it, or another workspace) downloads whatever it holds then"
+            "the weights are what it held when the image was built, and a rebuilt image (after "
+            "any change to the image, or in another workspace) gets what it holds then"
         )
     else:
         when = (
@@ -280,8 +280,8 @@ def unpinned_revision(spec: Spec) -> Iterator[Finding]:
         )
     yield Finding(
         ("model", "revision"),
-        f"{revision!r} is a branch or tag, not a commit: a new upload to {spec.model.name} "
-        f"moves it, and {when}; run `modalgen pin` to write its current commit instead",
+        f"{revision!r} is a branch or tag, not a commit, and moves with each upload to "
+        f"{spec.model.name}: {when}; run `modalgen pin` to write its current commit instead",
     )
 
 

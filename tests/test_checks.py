@@ -78,7 +78,9 @@ def test_a_branch_revision_is_a_warning_that_says_what_moves_and_how_to_pin() ->
         return found.message
 
     at_start = warning()
-    assert at_start.startswith("'main' is a branch or tag, not a commit: a new upload to Qwen/")
+    assert at_start.startswith(
+        "'main' is a branch or tag, not a commit, and moves with each upload to Qwen/Qwen3-8B: "
+    )
     assert "replicas can serve different weights" in at_start
     assert at_start.endswith("run `modalgen pin` to write its current commit instead")
     volumes = [{"name": "hf", "mount_path": "/root/.cache/huggingface"}]
