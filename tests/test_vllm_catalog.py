@@ -279,9 +279,9 @@ def test_registered_parser_names_are_in_the_committed_catalogs() -> None:
     assert {"deepseek_r1", "qwen3", "glm45"} <= set(reasoning["choices"])
     table = load_catalog("0.11.2").serve
     problem = table.check_value(table.resolve("--tool-call-parser").option, "llama3json")
-    assert problem is not None and problem.startswith(
-        "'llama3json' is not a choice of `--tool-call-parser`; did you mean 'llama3_json'?"
-    )
+    assert problem is not None
+    assert problem.startswith("'llama3json' is not a choice of `--tool-call-parser`; allowed: ")
+    assert problem.endswith("; did you mean 'llama3_json'?")
     result = CliRunner().invoke(main, ["flags", "vllm", "0.11.2", "^--tool-call-parser$"])
     assert "llama3_json" in result.output
     for version in available_versions():
