@@ -13,7 +13,7 @@ from typing import NamedTuple
 from generator.engines.registry import engine_for
 from generator.errors import FieldPath
 from generator.exposure import kind_findings, lock_hint
-from generator.fields import Gpu
+from generator.fields import Gpu, is_commit
 from generator.gpus import GPU_INFO
 from generator.image import BuildStepLayer, PipInstall, RunCommands, RunScript, UvPipInstall
 from generator.models import (
@@ -205,10 +205,32 @@ def unpinned_packages(spec: Spec) -> Iterator[Finding]:
                 )
 
 
+def unpinned_revision(spec: Spec) -> Iterator[Finding]:
+    """A warning: a branch or tag moves when the repository gets a new commit."""
+    revision = spec.model.revision
+    if is_commit(revision):
+        return
+    if spec.downloads_at_build:
+        when = (
+            "the weights are what it held when the image was built, and a rebuilt image (after "
+            "any change to the image, or in another workspace) gets what it holds then"
+        )
+    else:
+        when = (
+            "each container that downloads the weights gets whatever it holds at that moment, "
+            "so replicas can serve different weights"
+        )
+    yield Finding(
+        ("model", "revision"),
+        f"{revision!r} is a branch or tag, not a commit, and moves with each upload to "
+        f"{spec.model.name}: {when}; run `modalgen pin` to write its current commit instead",
+    )
+
+
 def placeholder_revision(spec: Spec) -> Iterator[Finding]:
     """A warning: a revision of one repeated digit is a placeholder no repository has."""
     revision = spec.model.revision
-    if len(set(revision)) == 1:
+    if is_commit(revision) and len(set(revision)) == 1:
         yield Finding(
             ("model", "revision"),
             f"{revision[:8]}... looks like a placeholder: no commit has this hash, so the "
@@ -417,6 +439,7 @@ WARNINGS: tuple[Check, ...] = (
     gated_download_at_start,
     deep_gemm_by_default,
     placeholder_revision,
+    unpinned_revision,
     unpinned_packages,
     engine_option_warnings,
 )

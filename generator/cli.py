@@ -480,7 +480,12 @@ def show(spec: Path, format_: str, project_dir: Path | None) -> None:
 @main.command()
 @click.argument("name")
 @click.option("--model", required=True, help="Hugging Face repository id, ORG/NAME.")
-@click.option("--revision", required=True, help="Full 40-character commit hash to pin.")
+@click.option(
+    "--revision",
+    required=True,
+    help="Full 40-character commit hash to pin; a branch or tag (main) is accepted with a "
+    "warning, and `modalgen pin` replaces it with its commit.",
+)
 @click.option("--gpu", required=True, help="Modal GPU as TYPE:COUNT, such as H100:1.")
 @click.option(
     "--engine",
@@ -547,7 +552,9 @@ def schema(project_dir: Path | None) -> None:
 @click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--name", default=None, help="The starter spec's name; default: from the model.")
 @click.option("--model", default=None, help="Hugging Face repository id, ORG/NAME, to serve.")
-@click.option("--revision", default=None, help="With --model: the full commit hash to pin.")
+@click.option(
+    "--revision", default=None, help="With --model: the full commit hash to pin (or a branch)."
+)
 @click.option("--gpu", default=None, help="With --model: Modal GPU as TYPE:COUNT, such as H100:1.")
 @click.option(
     "--engine", type=click.Choice(ENGINE_KINDS), default=DEFAULT_ENGINE, show_default=True
@@ -573,7 +580,7 @@ def init(
     if model is None and (revision or gpu):
         raise click.UsageError("--revision and --gpu go with --model")
     if model is not None and not (revision and gpu):
-        raise click.UsageError("--model needs --revision (a full commit hash) and --gpu")
+        raise click.UsageError("--model needs --revision (a full commit hash, or main) and --gpu")
     root = (directory or _start_dir(None) or Path.cwd()).resolve()
     if root.exists() and not root.is_dir():
         raise click.BadParameter(f"{root} is not a folder", param_hint="DIRECTORY")
@@ -773,3 +780,63 @@ def catalog_add(
         raise click.ClickException(str(error)) from None
     status = "replaced" if added.replaced else "wrote"
     _console().info(status, f"{project.display_path(added.path)} ({added.summary})")
+
+
+@main.command()
+@spec_argument
+@click.option(
+    "--dry-run", is_flag=True, help="Print the edits as a diff and write nothing (exit 0)."
+)
+@project_option
+def pin(specs: tuple[Path, ...], dry_run: bool, project_dir: Path | None) -> None:
+    """Replace each branch or tag a SPEC serves (`revision = "main"`) with its current commit.
+
+    Default: every spec of the project. Each revision is resolved through the Hugging Face Hub
+    (HF_ENDPOINT, else https://huggingface.co; HF_TOKEN for gated and private repositories), and
+    the spec is rewritten in place, its comments and layout kept. A revision a base sets is
+    pinned in the base, for every spec that extends it. If any revision cannot be resolved,
+    nothing is written. Run `modalgen generate` afterwards to regenerate the apps.
+    """
+    from generator.inherit import load_layered
+    from generator.pin import HubClient, describe, plan
+    from generator.spec_edit import EditError, SpecEditor
+
+    project = _project(project_dir)
+    paths = _spec_paths(project, specs, project_dir)
+    console = _console()
+    with _exit_on_spec_error("nothing was written."):
+        documents = [load_layered(path, project.display_path(path)) for path in paths]
+    editor = SpecEditor()
+    try:
+        pins, problems = plan(documents, HubClient.from_environment(), editor)
+    except EditError as error:
+        raise click.ClickException(f"{error}; nothing was written") from None
+    if problems:
+        _report(SpecError(problems), "nothing was written.")
+        sys.exit(EXIT_INVALID_SPEC)
+    if not pins:
+        console.info("ok", f"every revision of {len(paths)} spec(s) is a commit; nothing to pin")
+        return
+    outside = [
+        e.display_path
+        for e in editor.edits()
+        if not e.path.resolve().is_relative_to(project.root.resolve())
+    ]
+    if outside:
+        raise click.ClickException(
+            f"{', '.join(outside)} lies outside the project at {project.root}: pin it there, "
+            "by hand; nothing was written"
+        )
+    if dry_run:
+        console.diff(editor.diff())
+        for item in pins:
+            console.info("would pin", describe(item))
+        console.info("dry run", "nothing was written; run `modalgen pin` to write")
+        return
+    try:
+        editor.write()
+    except EditError as error:
+        raise click.ClickException(f"{error}; nothing was written") from None
+    for item in pins:
+        console.info("pinned", describe(item))
+    console.info("next", "run `modalgen generate` to regenerate the apps from the pinned specs")

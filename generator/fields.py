@@ -38,6 +38,11 @@ ENV_VAR_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,255}$"
 MODAL_OBJECT_NAME = r"^[A-Za-z0-9_.-]{1,64}$"
 HF_REPO_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$"
 GIT_COMMIT = r"^[0-9a-f]{40}$"
+# A model revision: a full commit hash, or the name of a branch or tag (`main`, `v1.0`,
+# `refs/pr/3`), which `validate_revision` holds to git's rules for ref names.
+MODEL_REVISION = r"^[A-Za-z0-9_][A-Za-z0-9._+/-]*$"
+_ABBREVIATED_COMMIT = re.compile(r"[0-9a-fA-F]{7,39}")
+_COMMIT_ANY_CASE = re.compile(r"[0-9a-fA-F]{40}")
 ENGINE_FLAG = r"^--[a-z0-9][a-z0-9-]*$"
 # Characters that end a line or are not text somewhere: C0 controls (tab, line feed, carriage
 # return, NUL, ...), DEL, and Unicode's next-line, line and paragraph separators.
@@ -219,6 +224,8 @@ PATTERN_EXPECTATIONS = {
     HF_REPO_ID: "a Hugging Face repository id, `org/name`",
     GIT_COMMIT: "a full 40-character lower-case commit hash (pin the exact revision; a branch "
     "or tag can move under you)",
+    MODEL_REVISION: "a full 40-character commit hash, or a branch or tag name such as `main` "
+    "(letters, digits, `.`, `_`, `-`, `+` and `/`)",
     ENGINE_FLAG: "a full option name such as `--enable-torch-compile`",
     ABSOLUTE_PATH: "an absolute path starting with `/`",
     r"^[^\n\r\x00]*$": "one line, without a line break or NUL (it stays one literal)",
@@ -232,6 +239,33 @@ PATTERN_EXPECTATIONS = {
     SGLANG_VERSION: "an engine release such as `0.5.10.post1` or `0.11.2`",
     SPECULATIVE_ALGORITHM: "an algorithm name as SGLang writes it, in capitals, such as `EAGLE`",
 }
+
+
+def is_commit(revision: str) -> bool:
+    """A full commit hash, as opposed to a branch or tag name, which can move."""
+    return re.fullmatch(GIT_COMMIT, revision) is not None
+
+
+def validate_revision(revision: str) -> str:
+    """A model revision the Hub can resolve and a reader cannot mistake; ValueError otherwise."""
+    if _COMMIT_ANY_CASE.fullmatch(revision) and not is_commit(revision):
+        raise ValueError(f"a commit hash is written in lower case: {revision.lower()!r}")
+    if _ABBREVIATED_COMMIT.fullmatch(revision) and any(c.isdigit() for c in revision):
+        raise ValueError(
+            f"{revision!r} looks like an abbreviated commit hash, which the Hub would read as a "
+            "branch or tag name: write the full 40-character hash"
+        )
+    if (
+        ".." in revision
+        or "//" in revision
+        or revision.endswith(("/", ".", ".lock"))
+        or "/." in revision
+    ):
+        raise ValueError(
+            f"{revision!r} is not a branch or tag name git allows (no `..`, `//` or `/.`, and "
+            "no `/`, `.` or `.lock` at the end)"
+        )
+    return revision
 
 
 def closest_choice(given: str, choices: list[str]) -> str | None:

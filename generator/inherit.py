@@ -81,6 +81,7 @@ def _load(
         own,
         {key: value for key, value in document.positions.items() if key[:1] != (EXTENDS,)},
         document.origins,
+        sources=document.sources,
     )
     result = merge(merged, own_document) if merged is not None else own_document
     return dataclasses.replace(result, credential_problems=tuple(_once(found)))
@@ -104,7 +105,13 @@ def merge(base: SourceDocument, top: SourceDocument) -> SourceDocument:
         file = owner.origins.get(field, owner.display_path)
         if file != top.display_path:
             origins[field] = file
-    return SourceDocument(top.path, top.display_path, data, positions, origins)
+    sources = {
+        **base.sources,
+        base.display_path: base.path,
+        **top.sources,
+        top.display_path: top.path,
+    }
+    return SourceDocument(top.path, top.display_path, data, positions, origins, sources=sources)
 
 
 def _merge_data(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:

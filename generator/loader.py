@@ -33,6 +33,8 @@ class SourceDocument:
     # Credentials found in each file read, scanned as written, before any merge, so that a base
     # value a child overrides is still refused where it is written; None when not scanned yet.
     credential_problems: tuple[Problem, ...] | None = None
+    # For a spec merged from bases: each base's display path -> its file (for editing it).
+    sources: Mapping[str, Path] = dataclass_field(default_factory=dict)
 
     def position_of(self, field: FieldPath) -> Position | None:
         """Position of the field, or of its closest enclosing field that has one."""

@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     Field,
     JsonValue,
     StrictBool,
@@ -29,9 +30,9 @@ from generator.exposure import AnyServerSection
 from generator.fields import (
     ABSOLUTE_PATH,
     DOTTED_FIELD,
-    GIT_COMMIT,
     HF_REPO_ID,
     MODAL_DEFAULT_TIMEOUT,
+    MODEL_REVISION,
     PATTERN_EXPECTATIONS,
     AbsolutePosixPath,
     EnvVarName,
@@ -42,6 +43,7 @@ from generator.fields import (
     NonEmptyLine,
     Seconds,
     SpecModel,
+    validate_revision,
 )
 from generator.image import ImageSection, LayerSecrets
 
@@ -154,9 +156,15 @@ class ModelSection(SpecModel):
     name: Annotated[str, StringConstraints(pattern=HF_REPO_ID)] = Field(
         description="Hugging Face repository id of the model, `org/name`."
     )
-    revision: Annotated[str, StringConstraints(pattern=GIT_COMMIT)] = Field(
-        description="Full 40-character commit hash of the model revision to serve, pinned on "
-        "purpose so that a new upload cannot change what is deployed."
+    revision: Annotated[
+        str,
+        StringConstraints(pattern=MODEL_REVISION, max_length=255),
+        AfterValidator(validate_revision),
+    ] = Field(
+        description="The model revision to serve: a full 40-character commit hash, so that a "
+        'new upload cannot change what is deployed, or a branch or tag such as `"main"` (what '
+        "the Hub serves when no revision is named), with a warning; `modalgen pin` replaces a "
+        "branch or tag with its current commit."
     )
     parameters_billion: float | None = Field(
         default=None,

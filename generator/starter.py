@@ -137,7 +137,7 @@ registry_tag = {engine_image}
 
 [model]
 name = {model}
-revision = {revision}  # a full commit hash: pinned on purpose
+revision = {revision}  # {revision_comment}
 
 {sections}
 [server]
@@ -182,6 +182,9 @@ def starter_spec(
         app_name=_toml_string(name.replace("_", "-")),
         model=_toml_string(model),
         revision=_toml_string(revision),
+        revision_comment="a full commit hash: pinned on purpose"
+        if re.fullmatch(r"[0-9a-f]{40}", revision)
+        else "a branch or tag: `modalgen pin` replaces it with its commit",
         gpu_type=_toml_string(gpu_type),
         gpu_count=_count_literal(count),
         engine_image=_toml_string(engine_image or starter.image()),

@@ -14,6 +14,7 @@ from generator.bench import BenchView, bench_view
 from generator.engines.base import Argument, Engine
 from generator.engines.registry import engine_for
 from generator.exposure import ExposureView, ServiceParts, exposure_of
+from generator.fields import is_commit
 from generator.image_view import ImageView, image_view
 from generator.models import ContentFormat, Spec, Volume
 from generator.pycode import PyCode, comment, literal, name
@@ -99,6 +100,7 @@ class AppView:
     model_title: PyCode
     model_name: PyCode
     model_revision: PyCode
+    revision_note: tuple[PyCode, ...]  # comment lines on what the revision holds still
     engine_title: PyCode  # "SGLang", for comments and messages
     image: ImageView
     volumes: tuple[VolumeView, ...]
@@ -152,6 +154,7 @@ def build_view(spec: Spec, spec_path: str, output_path: str, inputs_digest: str)
         model_title=comment(spec.model.name),
         model_name=literal(spec.model.name),
         model_revision=literal(spec.model.revision),
+        revision_note=_revision_note(spec),
         engine_title=comment(engine_impl.title),
         image=image_view(
             spec.image, image_variable, _image_env(spec, engine_impl), spec.secret_keys
@@ -226,6 +229,20 @@ def _download_view(spec: Spec, volumes: dict[str, PyCode]) -> DownloadView | Non
     if download.memory is not None:
         run_keywords.append(keyword("memory", literal(download.memory), "MiB"))
     return DownloadView(tuple(patterns), tuple(run_keywords))
+
+
+def _revision_note(spec: Spec) -> tuple[PyCode, ...]:
+    if is_commit(spec.model.revision):
+        pinned = (
+            "The revision is pinned so that a new upload to the Hub cannot change what is deployed."
+        )
+        return (comment(pinned),)
+    return (
+        comment("The revision is a branch or tag, not a commit: a new upload to the Hub moves it"),
+        comment(
+            "and changes what the next download gets. `modalgen pin` writes its current commit."
+        ),
+    )
 
 
 def _snapshot_view(spec: Spec, engine: Engine) -> SnapshotView | None:

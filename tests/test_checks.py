@@ -70,6 +70,25 @@ def test_the_open_endpoint_warning_says_how_to_lock_each_kind() -> None:
     )
 
 
+def test_a_branch_revision_is_a_warning_that_says_what_moves_and_how_to_pin() -> None:
+    def warning(**model: object) -> str:
+        spec = spec_with(model={"revision": "main", **model})
+        (found,) = [f for f in run_warnings(spec) if f.field == ("model", "revision")]
+        return found.message
+
+    at_start = warning()
+    assert at_start.startswith(
+        "'main' is a branch or tag, not a commit, and moves with each upload to Qwen/Qwen3-8B: "
+    )
+    assert "replicas can serve different weights" in at_start
+    assert at_start.endswith("run `modalgen pin` to write its current commit instead")
+    volumes = [{"name": "hf", "mount_path": "/root/.cache/huggingface"}]
+    spec = spec_with(model={"revision": "main", "download": "build"}, volumes=volumes)
+    (built,) = [f for f in run_warnings(spec) if f.field == ("model", "revision")]
+    assert "a rebuilt image" in built.message
+    assert "v1.0" in warning(revision="v1.0")
+
+
 def test_a_placeholder_revision_is_a_warning() -> None:
     (warning,) = [f for f in run_warnings(spec_with()) if f.field == ("model", "revision")]
     assert "00000000... looks like a placeholder" in warning.message

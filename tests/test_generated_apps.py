@@ -197,12 +197,12 @@ def no_null_body_fields(facts: dict[str, Any]) -> None:
                 request["body"] = {k: v for k, v in request["body"].items() if v is not None}
 
 
-def weights_pinned_and_downloaded_by_name(facts: dict[str, Any]) -> None:
+def weights_downloaded_by_name_at_main(facts: dict[str, Any]) -> None:
     """The weights step is `download_weights`, which reads the model from the module's constants
-    and downloads the spec's pinned revision, where the example's `download_model(REPO_ID)`
-    downloads whatever the main branch holds; the server then names that revision and the
-    served model (SGLang's default) too."""
-    revision = "0" * 40  # the spec's placeholder revision
+    and names the spec's revision, `main`, where the example's `download_model(REPO_ID)` names
+    none (which the Hub reads as `main`); the server then names that revision and the served
+    model (SGLang's default) too."""
+    revision = "main"  # the spec's revision: the branch the example downloads
     for service in facts["services"].values():
         for step in service["build_steps"]:
             if step["name"] == "download_model":
@@ -435,7 +435,7 @@ REPRODUCTIONS = [
         ROOT / "examples" / "modal-examples" / "generated" / "very_large_models.py",
         "upstream__very_large_models.json",
         (
-            weights_pinned_and_downloaded_by_name,
+            weights_downloaded_by_name_at_main,
             engine_config_in_the_spec,
             without_dummy_weights_switch,
             start_method_named_startup,

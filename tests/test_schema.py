@@ -35,7 +35,7 @@ def test_schema_rejects_what_the_models_reject() -> None:
     for broken in (
         {**data, "servr": {}},
         {**data, "server": {**data["server"], "gpu": {"type": "H900", "count": 1}}},
-        {**data, "model": {**data["model"], "revision": "main"}},
+        {**data, "model": {**data["model"], "revision": "main branch"}},
     ):
         assert list(validator.iter_errors(broken))
 

@@ -414,6 +414,7 @@ def test_bad_choice(tmp_path: Path) -> None:
         in (problem)
     )
     assert "qwen3_coder, step3" in problem
+    assert problem.endswith("; did you mean 'qwen'?")
     (problem,) = problems(tmp_path, with_extra_args(load_format="tensors"))
     assert "'tensors' is not a choice of `--load-format`; allowed: auto, pt, safetensors" in problem
 

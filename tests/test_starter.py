@@ -121,12 +121,12 @@ def test_deep_gemm_architectures() -> None:
 
 def test_a_bad_value_is_blamed_on_its_option(tmp_path: Path) -> None:
     """The spec `new` would write does not exist: a problem names the option, not its line."""
-    args = ["--model", "Qwen3-8B", "--revision", "main", "--gpu", "L40:1"]
+    args = ["--model", "Qwen3-8B", "--revision", "95a723d", "--gpu", "L40:1"]
     result = CliRunner().invoke(main, ["new", "x1", *args, "-C", str(tmp_path)])
     assert result.exit_code == 1
     lines = result.output.splitlines()
     assert lines[0].startswith("error: --model: model.name: expected a Hugging Face repository")
-    assert lines[1].startswith("error: --revision: model.revision: expected a full 40-character")
+    assert lines[1].startswith("error: --revision: model.revision: '95a723d' looks like an abbrev")
     assert lines[2].startswith("error: --gpu: server.gpu.type: input should be 'T4'")
     assert lines[2].endswith("given 'L40'; did you mean 'L40S'?")
     assert lines[3] == "3 problem(s) in the options of `modalgen new`; nothing was written."

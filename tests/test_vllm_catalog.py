@@ -21,6 +21,7 @@ from generator.engines.vllm.catalog import (
     version_from_requirement,
 )
 from generator.engines.vllm.catalog_extract import extract_catalog
+from generator.engines.vllm.registries import registered_names
 from tests.conftest import ROOT
 
 FIXTURES = ROOT / "tests" / "fixtures" / "vllm_catalog"
@@ -114,6 +115,63 @@ def test_extract_dataclass_form() -> None:
     assert "--no-disable-log-requests" in options["--disable-log-requests"]["aliases"]
     assert catalog["unresolved"] == []
     assert catalog["env_vars"] == ["VLLM_LOGGING_CONFIG_PATH", "VLLM_USE_V1"]
+
+
+def test_extract_names_registered_by_decorators() -> None:
+    """vLLM 0.9's form: `@ToolParserManager.register_module(...)` on each parser class."""
+    options = by_name(fixture_catalog("argparse_form")["serve"])
+    parser = options["--tool-call-parser"]
+    assert parser["choices"] == [
+        "Unnamed",  # no name given: the class's own
+        "hermes",
+        "hermes_2",
+        "llama3_json",
+        "llama4_json",
+        "mistral",
+    ]
+    assert parser["choices_registry"] == {
+        "manager": "ToolParserManager",
+        "plugin_option": "--tool-parser-plugin",
+    }
+    assert options["--tool-parser-plugin"]["choices"] is None
+
+
+def test_registered_names_of_lazy_tables_and_calls() -> None:
+    """Later releases: `register_lazy_module` with a literal name, or over a module's table."""
+    files = {
+        "vllm/reasoning/__init__.py": """
+from vllm.reasoning.abs_reasoning_parsers import ReasoningParserManager
+
+_REASONING_PARSERS_TO_REGISTER = {
+    "deepseek_r1": ("deepseek_r1_reasoning_parser", "DeepSeekR1ReasoningParser"),
+    "qwen3": ("qwen3_reasoning_parser", "Qwen3ReasoningParser"),
+}
+
+
+def register_lazy_reasoning_parsers():
+    for name, (file_name, class_name) in _REASONING_PARSERS_TO_REGISTER.items():
+        ReasoningParserManager.register_lazy_module(name, f"vllm.reasoning.{file_name}", class_name)
+
+
+register_lazy_reasoning_parsers()
+ReasoningParserManager.register_lazy_module(name="granite", module_path="m", class_name="G")
+ReasoningParserManager.register_lazy_module(computed(), "m", "C")
+""",
+        "vllm/reasoning/abs_reasoning_parsers.py": (
+            '"""ReasoningParserManager.register_lazy_module(\n  name="doc")"""'
+        ),
+        "vllm/other.py": "ToolParserManager = 1",
+    }
+    names, notes = registered_names(files)
+    assert names == {
+        "ReasoningParserManager": ["deepseek_r1", "granite", "qwen3"],
+        "ToolParserManager": [],
+    }
+    (note,) = notes
+    assert note == (
+        "vllm/reasoning/__init__.py:17: "
+        'ReasoningParserManager.register_lazy_module(computed(), "m", "C")'
+    )
 
 
 def test_script_reads_a_given_source_without_downloading(tmp_path: Path) -> None:
@@ -213,6 +271,33 @@ def test_flags_resolve_like_argparse() -> None:
         table.resolve("--max-num")
 
 
+def test_registered_parser_names_are_in_the_committed_catalogs() -> None:
+    """What issue 20 found: `llama3json` passed for vLLM 0.11.2, and `flags` listed nothing."""
+    tool = option("0.11.2", "--tool-call-parser")
+    assert {"hermes", "llama3_json", "mistral", "pythonic", "qwen3_coder"} <= set(tool["choices"])
+    assert tool["choices_registry"]["plugin_option"] == "--tool-parser-plugin"
+    reasoning = option("0.11.2", "--reasoning-parser")
+    assert {"deepseek_r1", "qwen3", "glm45"} <= set(reasoning["choices"])
+    table = load_catalog("0.11.2").serve
+    problem = table.check_value(table.resolve("--tool-call-parser").option, "llama3json")
+    assert problem is not None
+    assert problem.startswith("'llama3json' is not a choice of `--tool-call-parser`; allowed: ")
+    assert problem.endswith("; did you mean 'llama3_json'?")
+    result = CliRunner().invoke(main, ["flags", "vllm", "0.11.2", "^--tool-call-parser$"])
+    assert "llama3_json" in result.output
+    for version in available_versions():
+        assert option(version, "--tool-call-parser")["choices"], version
+
+
+def test_a_parser_plugin_opens_its_option_to_any_name() -> None:
+    catalog = load_catalog("0.11.2")
+    assert catalog.serve_for(set()) is catalog.serve
+    opened = catalog.serve_for({"--tool-parser-plugin"})
+    assert opened.check_value(opened.resolve("--tool-call-parser").option, "my_parser") is None
+    still = opened.resolve("--reasoning-parser").option
+    assert opened.check_value(still, "my_parser") is not None
+
+
 def test_values_are_checked() -> None:
     table = load_catalog("0.11.2").serve
     kv_cache_dtype = table.resolve("--kv-cache-dtype").option
@@ -266,3 +351,18 @@ def test_flags_command_engine_word_is_optional_for_sglang() -> None:
     assert "--speculative-algorithm" in without.output
     result = CliRunner().invoke(main, ["flags", "vllm", "0.11.2", "x", "y"])
     assert result.exit_code == 2
+
+
+def test_a_spec_with_a_parser_plugin_may_name_its_parsers(tmp_path: Path) -> None:
+    case = ROOT / "tests" / "cases" / "vllm_tool_call_parser_unknown" / "spec.toml"
+    text = case.read_text().replace('"llama3json"', '"my_plugin_parser"')
+    (tmp_path / "generated").mkdir()
+    (tmp_path / "specs").mkdir()
+    spec = tmp_path / "specs" / "spec.toml"
+    spec.write_text(text)
+    refused = CliRunner().invoke(main, ["validate", "-C", str(tmp_path)])
+    assert refused.exit_code == 1 and "'my_plugin_parser' is not a choice" in refused.output
+    plugin = '\n[engine.extra_args]\n"--tool-parser-plugin" = "/root/my_parsers.py"\n'
+    spec.write_text(text + plugin)
+    accepted = CliRunner().invoke(main, ["validate", "-C", str(tmp_path)])
+    assert accepted.exit_code == 0, accepted.output

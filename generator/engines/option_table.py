@@ -341,7 +341,10 @@ class OptionTable:
         if option.choices is not None:
             allowed = [str(choice) for choice in option.choices]
             if converted not in option.choices and text not in allowed:
-                return f"{text!r} is not a choice of `{option.name}`; allowed: {', '.join(allowed)}"
+                message = f"{text!r} is not a choice of `{option.name}`; allowed: "
+                message += ", ".join(allowed)
+                close = difflib.get_close_matches(text, allowed, n=1, cutoff=0.75)
+                return f"{message}; did you mean {close[0]!r}?" if close else message
         return None
 
     @staticmethod

@@ -12,7 +12,12 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from generator.engines.option_table import OptionTable, catalog_versions, read_catalog_data
+from generator.engines.option_table import (
+    OptionError,
+    OptionTable,
+    catalog_versions,
+    read_catalog_data,
+)
 
 ENGINE = "vLLM"
 COMMAND = "vllm serve"
@@ -60,6 +65,26 @@ class Catalog:
     @cached_property
     def serve(self) -> OptionTable:
         return OptionTable(COMMAND, self.version, self.data["serve"], engine=ENGINE)
+
+    def serve_for(self, flags: set[str]) -> OptionTable:
+        """`serve`, for a command line that passes `flags`: a plugin option among them (such as
+        `--tool-parser-plugin`) registers names of its own, so the option it extends takes any
+        name instead of the registry's."""
+        plugins = set()
+        for flag in flags:
+            try:
+                plugins.add(self.serve.resolve(flag).option.name)
+            except OptionError:
+                continue  # reported against the catalog elsewhere
+        records = [
+            {**record, "choices": None}
+            if (record.get("choices_registry") or {}).get("plugin_option") in plugins
+            else record
+            for record in self.data["serve"]
+        ]
+        if records == self.data["serve"]:
+            return self.serve
+        return OptionTable(COMMAND, self.version, records, engine=ENGINE)
 
     @property
     def positionals(self) -> list[dict[str, Any]]:

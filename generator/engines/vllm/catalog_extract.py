@@ -7,7 +7,9 @@ in 0.9, `FrontendArgs.add_cli_args` over a dataclass later) and `AsyncEngineArgs
 whose options mostly come from `get_kwargs(SomeConfig)` over the config dataclasses (see
 `type_hints` and `parser_walk`). Statements that cannot be followed are listed under
 `unresolved`; option types that cannot be read are recorded as `type: null` with
-`type_unresolved` holding their source.
+`type_unresolved` holding their source. The names `--tool-call-parser` and `--reasoning-parser`
+take are registered at run time, not given to argparse: `registries` reads them, and they are
+recorded as the options' `choices`, with `choices_registry` saying where they come from.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from generator.engines.sglang.catalog_extract import (
     Unresolved,
 )
 from generator.engines.vllm.parser_walk import Frame, Option, Parser, ParserWalk
+from generator.engines.vllm.registries import REGISTRIES, registered_names
 from generator.engines.vllm.type_hints import TypeReader, detect_rules
 
 ENV_VAR = re.compile(r"VLLM_[A-Z0-9_]+")
@@ -115,11 +118,31 @@ def extract_catalog(files: Mapping[str, str], version: str, source: dict[str, An
     """The catalog of one vLLM version from its source files (`vllm/... -> text`)."""
     tree = source_tree(files)
     walk = serve_walk(tree)
+    records = _records(walk.options)
+    notes = walk.notes + _registered_choices(records, files)
     return {
         "vllm_version": version,
         "source": source,
-        "serve": _records(walk.options),
+        "serve": records,
         "serve_positionals": walk.positionals,
         "env_vars": environment_variables(tree),
-        "unresolved": sorted(set(walk.notes)),
+        "unresolved": sorted(set(notes)),
     }
+
+
+def _registered_choices(records: list[dict[str, Any]], files: Mapping[str, str]) -> list[str]:
+    """Give the options whose values a run-time registry checks that registry's names as
+    `choices`; returns what could not be followed."""
+    names, notes = registered_names({p: t for p, t in files.items() if p.startswith("vllm/")})
+    by_name = {record["name"]: record for record in records}
+    for registry in REGISTRIES:
+        record = by_name.get(registry.option)
+        found = names.get(registry.manager)
+        if record is None or record.get("choices") is not None or not found:
+            continue
+        record["choices"] = found
+        record["choices_registry"] = {
+            "manager": registry.manager,
+            "plugin_option": registry.plugin_option if registry.plugin_option in by_name else None,
+        }
+    return notes

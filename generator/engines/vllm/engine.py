@@ -152,7 +152,11 @@ class Vllm(Engine):
         return ("image", "layers"), "the image (no `vllm==X` among its packages)"
 
     def catalog_tables(self, spec: Spec, version: str) -> list[tuple[OptionTable, list[Argument]]]:
-        return [(catalog.load_catalog(version).serve, self.arguments(spec))]
+        arguments = self.arguments(spec)
+        passed = {
+            a.flag for a in arguments if a.flag and a.value is not None and a.value is not False
+        }
+        return [(catalog.load_catalog(version).serve_for(passed), arguments)]
 
     def env_vars(self, version: str) -> frozenset[str] | None:
         return frozenset(catalog.load_catalog(version).data.get("env_vars", ())) or None
