@@ -39,6 +39,13 @@ REFERENCES = (
 )
 
 
+# Upstream programs recorded from a local copy in `tests/fixtures/upstream/` (not committed; its
+# README cites each source) into `tests/fixtures/upstream_facts/`, with `--upstream`.
+UPSTREAM_DIR = ROOT / "tests" / "fixtures" / "upstream"
+UPSTREAM_OUTPUT = ROOT / "tests" / "fixtures" / "upstream_facts"
+UPSTREAM_FIXTURES = ("sglang_embeddings.py",)
+
+
 def fact_file_name(reference: str) -> str:
     return reference.removesuffix(".py").replace("/", "__") + ".json"
 
@@ -70,7 +77,15 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reference-dir", type=Path, default=DEFAULT_REFERENCE_DIR)
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    parser.add_argument(
+        "--upstream",
+        action="store_true",
+        help=f"record {', '.join(UPSTREAM_FIXTURES)} from {UPSTREAM_DIR.relative_to(ROOT)}",
+    )
     args = parser.parse_args(argv)
+    if args.upstream:
+        record(UPSTREAM_DIR, UPSTREAM_OUTPUT, UPSTREAM_FIXTURES)
+        return
     if not args.reference_dir.is_dir():
         parser.error(f"no reference programs at {args.reference_dir}")
     record(args.reference_dir.resolve(), args.output)
