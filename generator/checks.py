@@ -74,6 +74,8 @@ GENERATED_MODULE_NAMES = frozenset(
         "random",
         "bench_prompts",
         "timed_request",
+        "bench_texts",
+        "timed_embedding",
         "measure_level",
         "percentile",
         "summarize",

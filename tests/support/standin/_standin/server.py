@@ -104,6 +104,7 @@ class Launch:
     api_key: str | None = None
     embedding: bool = False  # an embedding model (SGLang --is-embedding, vLLM's pooling runner)
     adapters: tuple[str, ...] = ()  # names of the LoRA adapters it serves
+    aliases: tuple[str, ...] = ()  # further names it serves the model under
 
 
 class State:
@@ -174,9 +175,8 @@ class Handler(BaseHTTPRequestHandler):
         """The error for a `model` the server does not serve, or None when it does (or none
         is named)."""
         model = body.get("model")
-        if model is None or model == self.standin.launch.model:
-            return None
-        if model in self.standin.launch.adapters:
+        launch = self.standin.launch
+        if model is None or model in (launch.model, *launch.aliases, *launch.adapters):
             return None
         return 404, {"error": f"The model `{model}` does not exist."}
 

@@ -121,6 +121,7 @@ def parse(argv: list[str]) -> tuple[Launch, bool]:
         api_key=api_key,
         embedding=known.runner == "pooling" or known.task in ("embed", "embedding"),
         adapters=tuple(module.split("=", 1)[0] for module in known.lora_modules),
+        aliases=tuple(known.served_model_name or ())[1:],
     )
     return launch, bool(known.enable_sleep_mode)
 
