@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 from pydantic import Field, StrictBool, field_validator
 
 from generator.fields import Seconds, SpecModel
-from generator.pycode import PyCode, comment, literal, name
+from generator.pycode import PyCode, comment, literal
 
 if TYPE_CHECKING:
     from generator.models import Spec
@@ -35,6 +35,12 @@ class BenchSlo(SpecModel):
         gt=0,
         description="Highest 99th-percentile time per output token after the first, in "
         "milliseconds, at which a concurrency level counts as within the SLO.",
+    )
+    latency_p99_ms: float | None = Field(
+        default=None,
+        gt=0,
+        description="Embedding workload: highest 99th-percentile request latency, in "
+        "milliseconds, at which a concurrency level and batch size count as within the SLO.",
     )
 
 
@@ -76,6 +82,17 @@ class BenchSection(SpecModel):
         default=4, ge=0, description="Requests sent before the sweep and not counted."
     )
     timeout: Seconds = Field(default=600, description="Seconds allowed for each request.")
+    batch_sizes: list[PositiveInt] | None = Field(
+        default=None,
+        min_length=1,
+        description="Embedding workload: texts per request, increasing; the sweep measures each "
+        "concurrency level at each batch size. Defaults to `[1]`.",
+    )
+    adapters: list[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=list,
+        description="Names of LoRA adapters (`model.adapters`) the requests ask for, in turn; "
+        "when empty, every request asks for what the probe does.",
+    )
     output: str | None = Field(
         default=None,
         min_length=1,
@@ -114,6 +131,13 @@ class BenchSection(SpecModel):
             raise ValueError("the levels must increase, each used once")
         return levels
 
+    @field_validator("batch_sizes")
+    @classmethod
+    def _batch_sizes_increase(cls, sizes: list[int] | None) -> list[int] | None:
+        if sizes is not None and any(b <= a for a, b in itertools.pairwise(sizes)):
+            raise ValueError("the batch sizes must increase, each used once")
+        return sizes
+
 
 @dataclass(frozen=True)
 class BenchView:
@@ -122,7 +146,11 @@ class BenchView:
     request_rate: PyCode | None  # None: each request as soon as a slot is free
     warmup_requests: PyCode
     timeout: PyCode
-    payload: PyCode  # the request body, built from `messages`
+    path: PyCode  # the endpoint each request goes to
+    what: PyCode  # one request, in the docstring: "chat completion"
+    payload: PyCode  # the request body, built from `messages` (`prompt`, `texts`)
+    adapters: PyCode | None  # the target fields of each adapter the requests ask for in turn
+    batch_sizes: PyCode  # texts per request, for the embedding workload
     prompts: PyCode | None  # the spec's prompts; None: synthetic ones
     input_tokens: PyCode
     output: PyCode
@@ -143,7 +171,9 @@ IN_REGION_TIMEOUT = 3600
 IN_REGION_IMAGE = PyCode('modal.Image.debian_slim().pip_install("aiohttp")')
 
 
-def bench_view(spec: Spec) -> BenchView | None:
+def bench_view(
+    spec: Spec, path: str, what: str, payload: dict[str, object], adapters: PyCode | None
+) -> BenchView | None:
     bench = spec.bench
     if not bench.enabled:
         return None
@@ -153,6 +183,7 @@ def bench_view(spec: Spec) -> BenchView | None:
         for key, value in (
             ("ttft_p99_ms", bench.slo.ttft_p99_ms),
             ("tpot_p99_ms", bench.slo.tpot_p99_ms),
+            ("latency_p99_ms", bench.slo.latency_p99_ms),
         )
         if value is not None
     }
@@ -170,16 +201,11 @@ def bench_view(spec: Spec) -> BenchView | None:
         request_rate=literal(bench.request_rate) if bench.request_rate is not None else None,
         warmup_requests=literal(bench.warmup_requests),
         timeout=literal(bench.timeout),
-        payload=literal(
-            {  # the probe's sampling options, but every answer exactly output_tokens long
-                **dict(spec.probe.request_extras),
-                "messages": name("messages"),
-                "stream": True,
-                "stream_options": {"include_usage": True},
-                "max_tokens": bench.output_tokens,
-                "ignore_eos": True,
-            }
-        ),
+        path=literal(path),
+        what=comment(what),
+        payload=literal(payload),
+        adapters=adapters,
+        batch_sizes=literal(bench.batch_sizes or [1]),
         prompts=literal(bench.prompts) if bench.prompts else None,
         input_tokens=literal(bench.input_tokens),
         output=literal(str(output)),

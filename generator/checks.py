@@ -20,6 +20,7 @@ from generator.models import (
     Spec,
     WeightDtype,
 )
+from generator.workloads import workload_for
 
 TRUTHY = {"1", "true", "yes", "on"}
 
@@ -158,6 +159,32 @@ def weights_download(spec: Spec) -> Iterator[Finding]:
             f"{ignored!r} skips every weights file (`*.safetensors` and `*.bin`): the engine "
             "would find no weights",
         )
+
+
+def adapters(spec: Spec) -> Iterator[Finding]:
+    """LoRA adapters: a Volume for their download, and the names the probe and load test ask for."""
+    names = [adapter.name for adapter in spec.model.adapters]
+    if names and spec.weights_volume is None:
+        yield Finding(
+            ("model", "adapters"),
+            f"the adapters are downloaded into {spec.weights_cache} (huggingface_hub's cache) "
+            "while the image builds, and no Volume is mounted over it: add a Volume there, such "
+            'as [[volumes]] name = "huggingface-cache", mount_path = "/root/.cache/huggingface"',
+        )
+    known = ", ".join(f"`{name}`" for name in names) or "none (no `[[model.adapters]]`)"
+    asked = [(("probe", "adapter"), spec.probe.adapter)] if spec.probe.adapter else []
+    asked += [
+        (("bench", "adapters", index), name) for index, name in enumerate(spec.bench.adapters)
+    ]
+    for field, name in asked:
+        if name not in names:
+            yield Finding(field, f"no adapter is named `{name}`; adapters: {known}")
+
+
+def workload_rules(spec: Spec) -> Iterator[Finding]:
+    """What the spec's workload refuses (its module says)."""
+    for field, message in workload_for(spec).findings(spec):
+        yield Finding(field, message)
 
 
 def _gated(spec: Spec) -> bool:
@@ -427,6 +454,8 @@ CHECKS: tuple[Check, ...] = (
     containers,
     weights_download,
     build_step_layers,
+    adapters,
+    workload_rules,
     gpu_limits,
     timeouts,
     engine_rules,

@@ -30,6 +30,7 @@ from generator.exposure import AnyServerSection
 from generator.fields import (
     ABSOLUTE_PATH,
     DOTTED_FIELD,
+    GIT_COMMIT,
     HF_REPO_ID,
     MODAL_DEFAULT_TIMEOUT,
     MODEL_REVISION,
@@ -46,6 +47,7 @@ from generator.fields import (
     validate_revision,
 )
 from generator.image import ImageSection, LayerSecrets
+from generator.workloads.section import WorkloadSection
 
 __all__ = [
     "ABSOLUTE_PATH",
@@ -152,6 +154,27 @@ class DownloadSection(SpecModel):
         return self
 
 
+# What an adapter name may be: it is a `name=path` argument of the engine and the `model` (or
+# `lora_path`) of requests, so no `=`, `:` or spaces.
+ADAPTER_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+
+
+class LoraAdapter(SpecModel):
+    """A LoRA adapter served on top of the base model, downloaded while the image builds."""
+
+    name: Annotated[str, StringConstraints(pattern=ADAPTER_NAME, max_length=64)] = Field(
+        description="Name requests use to ask for the adapter (`lora-name` in the engine's "
+        "`name=path` argument)."
+    )
+    repo: Annotated[str, StringConstraints(pattern=HF_REPO_ID)] = Field(
+        description="Hugging Face repository id of the adapter, `org/name`."
+    )
+    revision: Annotated[str, StringConstraints(pattern=GIT_COMMIT)] = Field(
+        description="Full 40-character commit hash of the adapter revision, pinned like the "
+        "model's."
+    )
+
+
 class ModelSection(SpecModel):
     name: Annotated[str, StringConstraints(pattern=HF_REPO_ID)] = Field(
         description="Hugging Face repository id of the model, `org/name`."
@@ -187,6 +210,51 @@ class ModelSection(SpecModel):
         description='When the weights are downloaded: `"build"`, or a table of the build-time '
         "download's settings.",
     )
+    adapters: list[LoraAdapter] = Field(
+        default_factory=list,
+        description="LoRA adapters served with the model (`[[model.adapters]]`): each is "
+        "downloaded into the weights Volume while the image builds and passed to the engine "
+        "(SGLang `--enable-lora --lora-paths`, vLLM `--enable-lora --lora-modules`).",
+    )
+    max_lora_rank: int | None = Field(
+        default=None,
+        ge=1,
+        description="Highest rank among the adapters (`--max-lora-rank`); the engine's default "
+        "when unset.",
+    )
+    max_adapters_per_batch: int | None = Field(
+        default=None,
+        ge=1,
+        description="Adapters one batch may use at once (SGLang `--max-loras-per-batch`, vLLM "
+        "`--max-loras`); the engine's default when unset.",
+    )
+
+    @field_validator("adapters")
+    @classmethod
+    def _adapter_names_differ(cls, adapters: list[LoraAdapter]) -> list[LoraAdapter]:
+        names = [adapter.name for adapter in adapters]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(
+                f"{', '.join(f'`{name}`' for name in repeated)}: each adapter needs a name of "
+                "its own"
+            )
+        return adapters
+
+    @model_validator(mode="after")
+    def _lora_settings_need_adapters(self) -> ModelSection:
+        if not self.adapters:
+            given = [
+                key
+                for key in ("max_lora_rank", "max_adapters_per_batch")
+                if getattr(self, key) is not None
+            ]
+            if given:
+                raise ValueError(
+                    f"{', '.join(f'`{key}`' for key in given)}: LoRA settings without "
+                    "`[[model.adapters]]`; add adapters or leave them out"
+                )
+        return self
 
 
 class Volume(SpecModel):
@@ -374,6 +442,12 @@ class ProbeSection(SpecModel):
     session_id: HeaderValue = Field(
         default="test-session", description="Value of the session header."
     )
+    adapter: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Name of the LoRA adapter (`model.adapters`) the probe asks for; the base "
+        "model when unset.",
+    )
     request_extras: dict[str, JsonValue] = Field(
         default_factory=dict,
         description="Further fields of the request body, such as sampling options (`top_k`) or "
@@ -472,6 +546,11 @@ class Spec(SpecModel):
     app: AppSection = Field(description="The Modal App and the class that serves the model.")
     image: ImageSection = Field(description="The container image the server runs in.")
     model: ModelSection = Field(description="The model to serve.")
+    workload: WorkloadSection = Field(
+        default_factory=WorkloadSection,
+        description="What the app serves (`kind`: chat, completion or embedding), which decides "
+        "the engine's task flags and what the warm-up, probe, client and load test send.",
+    )
     volumes: list[Volume] = Field(
         default_factory=list, description="Modal Volumes that cache weights and compiled kernels."
     )
@@ -564,6 +643,12 @@ class Spec(SpecModel):
         """The Secrets the weights download gets: its own, else the spec's."""
         secrets = self.model.download.secrets
         return list(secrets) if secrets is not None else list(self.secrets)
+
+    def adapter_path(self, adapter: LoraAdapter) -> str:
+        """Where the build step puts an adapter: huggingface_hub's snapshot folder of its
+        pinned revision in the weights cache (`models--org--name/snapshots/<revision>`)."""
+        folder = "models--" + adapter.repo.replace("/", "--")
+        return f"{self.weights_cache}/{folder}/snapshots/{adapter.revision}"
 
     @property
     def downloads_at_build(self) -> bool:

@@ -19,24 +19,27 @@ import re
 # Every name the generated files bind or use, besides builtins and UPPER_CASE constants.
 GENERATED_NAMES = frozenset(
     """
-    _ _forward_output _group_alive _post _signal_group _watch_exit aiohttp api_key
-    api_key_arguments app argparse arguments arrived asyncio axes axis bench bench_prompts body
-    cell cells chat_messages chunks client_headers code collections command compile_deep_gemm
-    completion_id concurrency connector content contextlib count cpu cpu_started data deadline
-    delta deployed done download_weights duration e2e earlier engine_config_arguments
-    engine_headers error errors event failed failure figure finished first first_token_at gap
-    generate_load generator GPU group handle headers high holding holds index itertools json key
-    kind later level levels limit limits line load_generator load_test load_test_deployed low
-    matplotlib measure_level messages met metric modal next_probe now number options ordered os
-    output output_tokens p parser path pathlib payload percentile pgrp pid PORT probe PROMPT
-    prompt prompts pyplot random rank rate raw read_timeout reason reasoning record records
-    release_memory remaining report requests response result results resume_memory row samples
+    _ _forward_output _group_alive _post _signal_group _watch_exit a aiohttp api_key
+    api_key_arguments app argparse arguments arrived asyncio axes axis b batch batches bench
+    bench_prompts bench_texts body cell cells chat_messages chunks client_headers code
+    collections command compile_deep_gemm completion_id concurrency connector content contextlib
+    cosine_similarity count cpu cpu_started data deadline delta deployed document documents done
+    download_weights duration e2e earlier elapsed embed embed_and_compare
+    engine_config_arguments engine_headers error errors event failed failure figure finished
+    first first_token_at gap generate_load generator GPU group handle headers high holding holds
+    index item itertools json key kind later level levels limit limits line load_generator
+    load_test load_test_deployed low matplotlib measure_level messages met metric modal
+    next_probe norms now number options ordered os output output_tokens p parser path pathlib
+    payload percentile pgrp pid PORT probe PROMPT prompt prompts pyplot queries query random
+    rank rate raw reached read_timeout reason reasoning record records release_memory remaining
+    report requests response result results resume_memory row samples score scores
     secret_arguments self send sent server ServerProcess session sglang_image shlex signal
-    signum slots snapshot_download started started_at startup stat state stop stopped_on_failure
-    stream stream_chat streaming subprocess summarize summary tail tempfile test_deployed
-    test_timeout thought threading throughput time timed_request timeout timings title token_id
-    token_secret token_times total ttft twice url usage values vllm_image wait_healthy
-    wait_ready waiting_for wake_up warm_up warmed warmup words write_chart
+    signum slots snapshot_download start started started_at startup stat state stop
+    stopped_on_failure strays stream stream_chat streaming subprocess summarize summary tail
+    tempfile test_deployed test_timeout text texts thought threading throughput time
+    timed_embedding timed_request timeout timings title token_id token_secret token_times tokens
+    total ttft twice url usage values vector vectors vllm_image wait_healthy wait_ready
+    waiting_for wake_up warm_up warmed warmup words write_chart x y
     """.split()  # noqa: SIM905 (a list of words, easier to read and keep sorted)
 )
 BUILTINS = frozenset(dir(builtins))

@@ -16,9 +16,11 @@ from generator.engines.registry import engine_for
 from generator.exposure import ExposureView, ServiceParts, exposure_of
 from generator.fields import is_commit
 from generator.image_view import ImageView, image_view
-from generator.models import ContentFormat, Spec, Volume
+from generator.models import Spec, Volume
 from generator.pycode import PyCode, comment, literal, name
 from generator.view_parts import Keyword, ListItem, keyword, secret
+from generator.workloads import Workload, WorkloadView, workload_for
+from generator.workloads.chat import content
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,8 @@ class ProbeView:
     session_headers: PyCode
     session: bool  # a session header is sent
     payload: PyCode
+    default_input: PyCode  # the probe's input for PROMPT: `chat_messages(PROMPT)`
+    prompt_help: PyCode  # of the deployed client's `--prompt`
     proxy_auth: bool
     api_key_variable: PyCode | None
     credentials: bool  # the client sends credentials it reads from the environment
@@ -64,6 +68,14 @@ class DownloadView:
     """The build step that downloads the weights into their Volume."""
 
     snapshot_keywords: tuple[Keyword, ...]  # of `snapshot_download`, after repo and revision
+    run_function_keywords: tuple[Keyword, ...]
+
+
+@dataclass(frozen=True)
+class AdaptersView:
+    """The build step that downloads the LoRA adapters into the weights Volume."""
+
+    adapters: PyCode  # name -> (repository, revision)
     run_function_keywords: tuple[Keyword, ...]
 
 
@@ -106,6 +118,7 @@ class AppView:
     volumes: tuple[VolumeView, ...]
     gpu: PyCode
     download: DownloadView | None
+    adapters: AdaptersView | None
     deep_gemm: DeepGemmView | None
     server_command: tuple[ListItem, ...]
     api_key_variable: PyCode | None  # the engine requires the key in this variable
@@ -123,6 +136,7 @@ class AppView:
     exposure: ExposureView
     probe: ProbeView
     bench: BenchView | None  # the load test; None when the spec turns it off
+    workload: WorkloadView
 
 
 GPU = name("GPU")
@@ -147,6 +161,7 @@ def build_view(spec: Spec, spec_path: str, output_path: str, inputs_digest: str)
         ready_timeout=name("READY_TIMEOUT"),
     )
     exposure = exposure_of(server, parts)
+    workload = workload_for(spec)
     return AppView(
         spec_path=comment(spec_path),
         output_path=comment(output_path),
@@ -169,6 +184,7 @@ def build_view(spec: Spec, spec_path: str, output_path: str, inputs_digest: str)
         ),
         gpu=literal(server.gpu.modal_spec),
         download=_download_view(spec, volumes),
+        adapters=_adapters_view(spec, volumes),
         deep_gemm=_deep_gemm_view(spec, engine_impl, volumes),
         server_command=_server_command(spec, engine_impl),
         api_key_variable=literal(engine.api_key_variable) if engine.api_key_secret else None,
@@ -181,13 +197,20 @@ def build_view(spec: Spec, spec_path: str, output_path: str, inputs_digest: str)
         memory_snapshot=_snapshot_view(spec, engine_impl),
         # With a snapshot, `startup` runs before it is taken and `wake_up` after each restore.
         startup_enter_arguments=PyCode("snap=True" if spec.lifecycle.memory_snapshot else ""),
-        warmup=_warmup_view(spec),
+        warmup=_warmup_view(spec, workload),
         app_name=literal(spec.app.name),
         service_name=service_name,
         start_server=_start_server(spec),
         exposure=exposure,
-        probe=_probe_view(spec, exposure.proxy_auth),
-        bench=bench_view(spec),
+        probe=_probe_view(spec, workload, exposure.proxy_auth),
+        bench=bench_view(
+            spec,
+            workload.path,
+            workload.one_request,
+            workload.bench_body(spec),
+            workload.bench_adapters(spec),
+        ),
+        workload=workload.view(spec),
     )
 
 
@@ -245,6 +268,24 @@ def _revision_note(spec: Spec) -> tuple[PyCode, ...]:
     )
 
 
+def _adapters_view(spec: Spec, volumes: dict[str, PyCode]) -> AdaptersView | None:
+    """The adapters go where the base weights would: the weights Volume, at build time."""
+    adapters = spec.model.adapters
+    if not adapters:
+        return None
+    weights_volume = spec.weights_volume
+    assert weights_volume is not None  # checks.adapters_download
+    secrets = spec.download_secrets
+    return AdaptersView(
+        adapters=literal({adapter.name: (adapter.repo, adapter.revision) for adapter in adapters}),
+        run_function_keywords=(
+            keyword("volumes", _volume_mapping(spec, [weights_volume.name], volumes)),
+            *([keyword("secrets", code)] if (code := _secrets(spec, secrets)) is not None else []),
+            keyword("timeout", literal(spec.model.download.timeout), "seconds"),
+        ),
+    )
+
+
 def _snapshot_view(spec: Spec, engine: Engine) -> SnapshotView | None:
     if not spec.lifecycle.memory_snapshot:
         return None
@@ -257,27 +298,14 @@ def _snapshot_view(spec: Spec, engine: Engine) -> SnapshotView | None:
     )
 
 
-def _model_field(spec: Spec) -> dict[str, str]:
-    """The `model` field of requests, for engines that want one."""
-    model = engine_for(spec).request_model(spec)
-    return {"model": model} if model is not None else {}
-
-
-def _warmup_view(spec: Spec) -> WarmupView | None:
+def _warmup_view(spec: Spec, workload: Workload) -> WarmupView | None:
     warmup = spec.warmup
     if warmup.requests == 0:
         return None
     return WarmupView(
         requests=literal(warmup.requests),
         timeout=literal(warmup.timeout),
-        payload=literal(
-            {
-                **_model_field(spec),
-                "messages": [{"role": "user", "content": _content(warmup.message)}],
-                "max_tokens": warmup.max_tokens,
-                **dict(warmup.request_extras),
-            }
-        ),
+        payload=literal(workload.warmup_body(spec)),
     )
 
 
@@ -382,18 +410,6 @@ def _secrets(spec: Spec, names: list[str]) -> PyCode | None:
     return literal([secret(name, spec.secret_keys) for name in names])
 
 
-def _content(message, text: PyCode | str | None = None) -> object:
-    """The `content` of a chat message: a string, or typed parts with the image first."""
-    body = message.text if text is None else text
-    if message.format is ContentFormat.TEXT:
-        return body
-    parts: list[dict[str, object]] = []
-    if message.image_url is not None:
-        parts.append({"type": "image_url", "image_url": {"url": message.image_url}})
-    parts.append({"type": "text", "text": body})
-    return parts
-
-
 # The types modal's CLI parses an option as (`modal.cli.run.option_parsers`), by annotation.
 _OPTION_TYPES: dict[type, str] = {bool: "bool", int: "int", float: "float", str: "str"}
 
@@ -410,19 +426,19 @@ def _option(parameter: str, option_type: type, default: object) -> PyCode:
     return PyCode(f"{name(parameter)}: {annotation} = {literal(default)}")
 
 
-def _probe_view(spec: Spec, proxy_auth: bool) -> ProbeView:
+def _probe_view(spec: Spec, workload: Workload, proxy_auth: bool) -> ProbeView:
     probe = spec.probe
     message = spec.probe_message
     messages: list[dict[str, object]] = []
     if probe.system_prompt is not None:
         messages.append({"role": "system", "content": probe.system_prompt})
-    messages.append({"role": "user", "content": _content(message, name("prompt"))})
+    messages.append({"role": "user", "content": content(message, name("prompt"))})
 
     second: SecondRunView | None = None
     if probe.second_system_prompt is not None:
         second = SecondRunView(literal(0), literal(probe.second_system_prompt))
     elif probe.second_prompt is not None:
-        second = SecondRunView(literal(-1), literal(_content(message, probe.second_prompt)))
+        second = SecondRunView(literal(-1), literal(content(message, probe.second_prompt)))
     # `modal run` options: the timeout and prompt when asked for; `--twice/--no-twice` whenever
     # there is a second run, so that it can always be skipped; then the request options.
     options = probe.option_names
@@ -447,12 +463,7 @@ def _probe_view(spec: Spec, proxy_auth: bool) -> ProbeView:
     else:
         prompt = PyCode("PROMPT if prompt is None else prompt")
     timeout = name("test_timeout") if "test_timeout" in options else literal(probe.timeout)
-    payload: dict[str, object] = {
-        **_model_field(spec),
-        "messages": name("messages"),
-        "stream": True,
-        **copy.deepcopy(dict(probe.request_extras)),
-    }
+    payload = copy.deepcopy(workload.probe_body(spec))
     for key, option in requested.items():
         *parents, last = (option.field or key).split(".")
         node = payload
@@ -481,6 +492,8 @@ def _probe_view(spec: Spec, proxy_auth: bool) -> ProbeView:
         ),
         session=bool(probe.session_header),
         payload=literal(payload),
+        default_input=PyCode(workload.default_input),
+        prompt_help=literal(workload.prompt_help),
         proxy_auth=proxy_auth,
         api_key_variable=literal(engine.api_key_variable) if engine.api_key_secret else None,
         credentials=proxy_auth or engine.api_key_secret is not None,

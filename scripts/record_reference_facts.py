@@ -1,12 +1,15 @@
 """Record what the reference programs declare and do, as JSON facts the tests compare against.
 
     python scripts/record_reference_facts.py [--reference-dir ../shared/reference] [--output DIR]
+    python scripts/record_reference_facts.py --upstream
 
 The reference programs (the two seeds and Modal's upstream examples) live outside this repository,
-in `../shared/reference/`, except the upstream examples kept in `tests/fixtures/upstream/`.
-Each is imported with the real `modal` package and run against the stand-in engine, exactly as
-the equivalence tests run the generated apps, and what was observed is written to
-`tests/fixtures/reference_facts/<name>.json`. Run it by hand when a reference changes;
+in `../shared/reference/`. Further upstream examples are recorded with `--upstream` from local
+copies saved in `tests/fixtures/upstream/`, which are not committed (public repositories' code
+stays out of this repository's history): that folder's README names each one's repository, path
+and commit, to save it from. Each is imported with the real `modal` package and run against the
+stand-in engine, exactly as the equivalence tests run the generated apps, and what was observed
+is written to `tests/fixtures/reference_facts/<name>.json`. Run it by hand when a reference changes;
 `tests/test_reference_facts.py` re-records into a temporary folder where the references exist
 and fails when the committed facts are stale.
 """
@@ -38,26 +41,24 @@ SHARED_REFERENCES = (
     "upstream/vllm_inference.py",
     "upstream/very_large_models.py",
 )
-# Upstream examples kept in this repository (each cites its source at the top), by path under
-# tests/fixtures/.
+# Upstream examples recorded with `--upstream` from local copies in tests/fixtures/upstream/
+# (not committed; its README cites each source), by path under tests/fixtures/.
 FIXTURES_DIR = ROOT / "tests" / "fixtures"
-FIXTURE_REFERENCES = (
+UPSTREAM_REFERENCES = (
     "upstream/inkling_small.py",
     "upstream/deepseek_v4_flash.py",
+    "upstream/sglang_embeddings.py",
 )
-REFERENCES = SHARED_REFERENCES + FIXTURE_REFERENCES
-
-
-def reference_path(reference_dir: Path, reference: str) -> Path:
-    base = FIXTURES_DIR if reference in FIXTURE_REFERENCES else reference_dir
-    return base / reference
+REFERENCES = SHARED_REFERENCES + UPSTREAM_REFERENCES
 
 
 def fact_file_name(reference: str) -> str:
     return reference.removesuffix(".py").replace("/", "__") + ".json"
 
 
-def record(reference_dir: Path, output: Path, references: tuple[str, ...] = REFERENCES) -> None:
+def record(
+    reference_dir: Path, output: Path, references: tuple[str, ...] = SHARED_REFERENCES
+) -> None:
     output.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="reference-facts-") as scratch:
         log = StandinLog(Path(scratch) / "standin.jsonl")
@@ -67,7 +68,7 @@ def record(reference_dir: Path, output: Path, references: tuple[str, ...] = REFE
             for reference in references:
                 wait_port_free(8000)
                 with pytest.MonkeyPatch.context() as monkeypatch:
-                    facts = observe_app(reference_path(reference_dir, reference), log, monkeypatch)
+                    facts = observe_app(reference_dir / reference, log, monkeypatch)
                 facts["reference"] = reference
                 target = output / fact_file_name(reference)
                 target.write_text(facts_text(facts), encoding="utf-8")
@@ -84,7 +85,20 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reference-dir", type=Path, default=DEFAULT_REFERENCE_DIR)
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    parser.add_argument(
+        "--upstream",
+        action="store_true",
+        help="record the upstream examples saved in tests/fixtures/upstream/ instead",
+    )
     args = parser.parse_args(argv)
+    if args.upstream:
+        missing = [name for name in UPSTREAM_REFERENCES if not (FIXTURES_DIR / name).is_file()]
+        if missing:
+            parser.error(
+                f"save {', '.join(missing)} in tests/fixtures/ first (see its upstream/README.md)"
+            )
+        record(FIXTURES_DIR, args.output, UPSTREAM_REFERENCES)
+        return
     if not args.reference_dir.is_dir():
         parser.error(f"no reference programs at {args.reference_dir}")
     record(args.reference_dir.resolve(), args.output)

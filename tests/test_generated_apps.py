@@ -450,7 +450,7 @@ REPRODUCTIONS = [
         "upstream__inkling_small.json",
         (
             fix_sglang_argv,
-            weights_pinned("0" * 40),
+            weights_pinned("main"),
             offline_after_the_build_download,
             heredoc_as_a_project_script(
                 "backport_sglang_32254.py", "/root/build-scripts/backport_sglang_32254.py"

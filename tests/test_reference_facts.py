@@ -46,7 +46,7 @@ def test_recorded_facts_are_fresh(tmp_path: Path) -> None:
     recorder = _recorder()
     recorder.record(REFERENCE_DIR.resolve(), tmp_path)
     stale = []
-    for reference in recorder.REFERENCES:
+    for reference in recorder.SHARED_REFERENCES:  # the upstream copies are not beside CI's
         name = recorder.fact_file_name(reference)
         committed = (FACTS_DIR / name).read_text(encoding="utf-8").splitlines(keepends=True)
         fresh = (tmp_path / name).read_text(encoding="utf-8").splitlines(keepends=True)

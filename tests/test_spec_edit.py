@@ -62,7 +62,7 @@ def test_each_value_edit_changes_only_its_text(path: Path) -> None:
         spec.set(field, new)
         assert spec.get(field) == new
         ((before, after),) = _changed_lines(original, spec.text)
-        if any(character in str(new) for character in "\"\\"):
+        if any(character in str(new) for character in '"\\'):
             continue  # written with escapes; the one changed line and the value read are checked
         assert str(new) in after and after.replace(str(new), "", 1).strip()
         start = before.find(str(old)) if str(old) in before else None

@@ -255,6 +255,29 @@ class Engine(ABC):
         """The `model` of the requests the app sends, for engines that check it."""
         return None
 
+    @abstractmethod
+    def workload_arguments(self, spec: Spec) -> list[Argument]:
+        """The options that serve `workload.kind` and `model.adapters` with this engine version."""
+
+    @abstractmethod
+    def adapter_fields(self, spec: Spec, adapter: str) -> dict[str, str]:
+        """The fields of a request body that ask this engine for the LoRA adapter `adapter`."""
+
+    def lora_arguments(self, spec: Spec, modules_flag: str, per_batch_flag: str) -> list[Argument]:
+        """`--enable-lora`, the adapters as `name=path` after `modules_flag`, and the limits."""
+        model = spec.model
+        if not model.adapters:
+            return []
+        paths = [f"{adapter.name}={spec.adapter_path(adapter)}" for adapter in model.adapters]
+        return [
+            Argument(("model", "adapters"), "--enable-lora", True),
+            Argument(("model", "adapters"), modules_flag, paths),
+            Argument(("model", "max_lora_rank"), "--max-lora-rank", model.max_lora_rank),
+            Argument(
+                ("model", "max_adapters_per_batch"), per_batch_flag, model.max_adapters_per_batch
+            ),
+        ]
+
     def deep_gemm_arguments(self, spec: Spec) -> list[Argument]:
         """The options of the DeepGEMM build step, for engines that have one."""
         return []

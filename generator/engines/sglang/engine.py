@@ -18,6 +18,7 @@ from generator.engines.sglang.section import (
     SglangEngineSection,
 )
 from generator.errors import FieldPath
+from generator.workloads.section import WorkloadKind
 
 if TYPE_CHECKING:
     from generator.models import Spec
@@ -67,6 +68,8 @@ class Sglang(Engine):
         "--mem-fraction-static": "GPU memory for weights and KV cache; the rest is headroom",
         "--speculative-algorithm": "speculative decoding: draft tokens, then verify them in one "
         "pass",
+        "--enable-lora": "serve the LoRA adapters below on top of the base model",
+        "--is-embedding": "an embedding model: one vector per input, no generation",
         "--enable-memory-saver": "lets SGLang release and resume its GPU memory, for the snapshot",
         "--enable-weights-cpu-backup": "keep the weights in CPU memory while released, not zeros",
     }
@@ -121,6 +124,7 @@ class Sglang(Engine):
             ),
             Argument(("engine", "reasoning_parser"), "--reasoning-parser", engine.reasoning_parser),
             Argument(("engine", "tool_call_parser"), "--tool-call-parser", engine.tool_call_parser),
+            *self.workload_arguments(spec),
         ]
         if speculative is not None:
             field = ("engine", "speculative")
@@ -157,6 +161,19 @@ class Sglang(Engine):
         if (old is None or old.deprecated) and CUDA_GRAPH_MAX_BS_DECODE in table.by_string:
             return CUDA_GRAPH_MAX_BS_DECODE
         return CUDA_GRAPH_MAX_BS
+
+    def workload_arguments(self, spec: Spec) -> list[Argument]:
+        """`--is-embedding` for an embedding model (in every catalogued SGLang), and the LoRA
+        adapters as `--lora-paths name=path` with `--max-loras-per-batch`."""
+        arguments = []
+        if spec.workload.kind is WorkloadKind.EMBEDDING:
+            arguments.append(Argument(("workload", "kind"), "--is-embedding", True))
+        return arguments + self.lora_arguments(spec, "--lora-paths", "--max-loras-per-batch")
+
+    def adapter_fields(self, spec: Spec, adapter: str) -> dict[str, str]:
+        # `lora_path` names a loaded adapter in every SGLang release; the `model = "base:name"`
+        # spelling of newer ones is not in the older ones.
+        return {"lora_path": adapter}
 
     def resolved_section(self, spec: Spec) -> SglangEngineSection:
         section = super().resolved_section(spec)
@@ -211,6 +228,7 @@ class Sglang(Engine):
         yield from _deep_gemm_needs_jit(spec)
         yield from _speculative_decoding(spec)
         yield from _memory_snapshot(spec)
+        yield from _embedding(spec)
         yield from self._launcher(spec)
 
     def _launcher(self, spec: Spec) -> Iterator[tuple[FieldPath, str]]:
@@ -301,6 +319,26 @@ def _speculative_decoding(spec: Spec) -> Iterator[tuple[FieldPath, str]]:
                 (*field, "num_draft_tokens"),
                 f"with mamba_scheduler_strategy = extra_buffer SGLang requires "
                 f"mamba_track_interval ({interval}) >= num_draft_tokens; given {drafts}",
+            )
+
+
+def _embedding(spec: Spec) -> Iterator[tuple[FieldPath, str]]:
+    """What an embedding model cannot use: SGLang's embedding mode runs prefill only, so it has
+    no drafts to verify and no text to parse."""
+    if spec.workload.kind is not WorkloadKind.EMBEDDING:
+        return
+    engine = _section(spec)
+    if engine.speculative is not None:
+        yield (
+            ("engine", "speculative"),
+            "speculative decoding drafts output tokens, and an embedding model (`--is-embedding`) "
+            "produces none: drop `engine.speculative`",
+        )
+    for key in ("reasoning_parser", "tool_call_parser"):
+        if getattr(engine, key) is not None:
+            yield (
+                ("engine", key),
+                f"`{key}` parses generated text, and an embedding model generates none: drop it",
             )
 
 

@@ -11,6 +11,7 @@ from generator.engines.option_table import OptionTable
 from generator.engines.vllm import catalog
 from generator.engines.vllm.section import VllmEngineSection
 from generator.errors import FieldPath
+from generator.workloads.section import WorkloadKind
 
 if TYPE_CHECKING:
     from generator.models import Spec
@@ -18,6 +19,8 @@ if TYPE_CHECKING:
 # What `lifecycle.memory_snapshot` adds: sleep mode, whose routes (`/sleep`, `/wake_up`) vLLM
 # serves only in its development mode.
 SLEEP_MODE_FLAG = "--enable-sleep-mode"
+# The runner flag of vLLM 0.10.1 and later; older versions choose the runner by `--task`.
+RUNNER_FLAG = "--runner"
 
 
 def _section(spec: Spec) -> VllmEngineSection:
@@ -38,6 +41,9 @@ class Vllm(Engine):
         "--tensor-parallel-size": "tensor parallelism: split each layer across the GPUs",
         "--enforce-eager": "no CUDA graphs or compilation: a faster start, slower serving",
         "--gpu-memory-utilization": "GPU memory vLLM may use; the rest is headroom",
+        RUNNER_FLAG: "the pooling runner: embeddings, no generation",
+        "--task": "an embedding model: one vector per input, no generation",
+        "--enable-lora": "serve the LoRA adapters below on top of the base model",
         "--enable-sleep-mode": "lets vLLM release and take back its GPU memory, for the snapshot",
     }
     positional_options: ClassVar[dict[FieldPath, str]] = {("model", "name"): "--model"}
@@ -123,6 +129,7 @@ class Vllm(Engine):
                 engine.disable_log_requests,
             ),
         ]
+        arguments += self.workload_arguments(spec)
         if spec.lifecycle.memory_snapshot:
             arguments.append(Argument(("lifecycle", "memory_snapshot"), SLEEP_MODE_FLAG, True))
         arguments += [
@@ -130,6 +137,23 @@ class Vllm(Engine):
             for flag, value in engine.extra_args.items()
         ]
         return arguments
+
+    def workload_arguments(self, spec: Spec) -> list[Argument]:
+        """An embedding model on the pooling runner (`--runner pooling`, from vLLM 0.10.1 on,
+        which deprecated `--task` and dropped it in 0.13), else `--task embed`; the LoRA
+        adapters as `--lora-modules name=path` with `--max-loras`."""
+        arguments = []
+        if spec.workload.kind is WorkloadKind.EMBEDDING:
+            table = self._server_table_or_none(spec)
+            if table is None or RUNNER_FLAG in table.by_string:
+                arguments += [Argument(("workload", "kind"), RUNNER_FLAG, "pooling")]
+            else:
+                arguments += [Argument(("workload", "kind"), "--task", "embed")]
+        return arguments + self.lora_arguments(spec, "--lora-modules", "--max-loras")
+
+    def adapter_fields(self, spec: Spec, adapter: str) -> dict[str, str]:
+        # vLLM serves each `--lora-modules` adapter as a model of its own name.
+        return {"model": adapter}
 
     def version(self, spec: Spec) -> str | None:
         if spec.image.engine_version:
@@ -183,6 +207,21 @@ class Vllm(Engine):
     def findings(self, spec: Spec) -> Iterator[tuple[FieldPath, str]]:
         yield from self.config_findings(spec)
         yield from self.repeated_option_findings(spec)
+        if spec.workload.kind is WorkloadKind.EMBEDDING:
+            engine = _section(spec)
+            if engine.speculative_config is not None:
+                yield (
+                    ("engine", "speculative_config"),
+                    "speculative decoding drafts output tokens, and an embedding model (the "
+                    "pooling runner) produces none: drop `engine.speculative_config`",
+                )
+            for key in ("reasoning_parser", "tool_call_parser", "enable_auto_tool_choice"):
+                if getattr(engine, key):
+                    yield (
+                        ("engine", key),
+                        f"`{key}` handles generated text, and an embedding model generates none: "
+                        "drop it",
+                    )
         if spec.deep_gemm.enabled:
             yield (
                 ("deep_gemm", "enabled"),

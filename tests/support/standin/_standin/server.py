@@ -9,6 +9,7 @@ subclasses it to add its own routes and says how it behaves while its memory is 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import signal
@@ -104,6 +105,9 @@ class Launch:
     # The command the server was started as: the front end's, unless a wrapper (`bin/sglang`)
     # says otherwise in STANDIN_COMMAND.
     command: str = ""
+    embedding: bool = False  # an embedding model (SGLang --is-embedding, vLLM's pooling runner)
+    adapters: tuple[str, ...] = ()  # names of the LoRA adapters it serves
+    aliases: tuple[str, ...] = ()  # further names it serves the model under
 
 
 class State:
@@ -163,7 +167,28 @@ class Handler(BaseHTTPRequestHandler):
             ("GET", "/health"): self.health,
             ("GET", "/v1/models"): self.models,
             ("POST", "/v1/chat/completions"): self.chat,
+            ("POST", "/v1/completions"): self.completion,
+            ("POST", "/v1/embeddings"): self.embeddings,
         }
+
+    # How each engine answers a request for a model or adapter it does not serve, and for an
+    # API the model does not have: front ends override.
+
+    def unknown_model(self, body: dict[str, Any]) -> tuple[int, object] | None:
+        """The error for a `model` the server does not serve, or None when it does (or none
+        is named)."""
+        model = body.get("model")
+        launch = self.standin.launch
+        if model is None or model in (launch.model, *launch.aliases, *launch.adapters):
+            return None
+        return 404, {"error": f"The model `{model}` does not exist."}
+
+    def wrong_api(self, embedding: bool) -> tuple[int, object] | None:
+        """The error for a generation request to an embedding model, or the reverse."""
+        if embedding == self.standin.launch.embedding:
+            return None
+        which = "an embedding" if self.standin.launch.embedding else "a generation"
+        return 400, {"error": f"the model is {which} model"}
 
     # ## Plumbing
 
@@ -245,6 +270,51 @@ class Handler(BaseHTTPRequestHandler):
         model = {"id": self.standin.launch.model, "object": "model", "owned_by": "standin"}
         self.send_json(200, {"object": "list", "data": [model]})
 
+    def completion(self, request: Request) -> None:
+        """`/v1/completions`: a chat completion's tokens, as `text` choices."""
+        self.chat(request)
+
+    def embeddings(self, request: Request) -> None:
+        """`/v1/embeddings`: one vector per input text, after STANDIN_TTFT seconds. Each vector
+        counts the text's words into EMBEDDING_DIMENSIONS buckets, so that texts which share
+        words are near each other, as a real embedding model's would be."""
+        settings, state = self.standin.settings, self.standin.state
+        with state.lock:
+            state.chats += 1
+            number = state.chats
+            asleep = state.asleep
+        if asleep:
+            self.send_json(503, {"error": self.asleep_error})
+            return
+        body = request.json()
+        if not isinstance(body, dict):
+            raise BadRequest("the body is not a JSON object")
+        refused = self.wrong_api(embedding=True) or self.unknown_model(body)
+        if refused is not None:
+            record("embedding", number=number, status=refused[0], at=time.time())
+            self.send_json(*refused)
+            return
+        texts = body.get("input")
+        texts = [texts] if isinstance(texts, str) else texts
+        if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
+            raise BadRequest("`input` must be a string or a non-empty list of strings")
+        time.sleep(settings.ttft)
+        data = [
+            {"object": "embedding", "index": index, "embedding": embedding(text)}
+            for index, text in enumerate(texts)
+        ]
+        tokens = sum(len(text.split()) for text in texts)
+        record("embedding", number=number, status=200, texts=len(texts), at=time.time())
+        self.send_json(
+            200,
+            {
+                "object": "list",
+                "model": body.get("model") or self.standin.launch.model,
+                "data": data,
+                "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+            },
+        )
+
     def chat(self, request: Request) -> None:
         settings, state = self.standin.settings, self.standin.state
         time.sleep(settings.chat_delay)
@@ -271,13 +341,25 @@ class Handler(BaseHTTPRequestHandler):
         body = request.json()
         if not isinstance(body, dict):
             raise BadRequest("the body is not a JSON object")
+        refused = self.wrong_api(embedding=False) or self.unknown_model(body)
+        if refused is not None:
+            record("chat", number=number, status=refused[0], at=time.time())
+            self.send_json(*refused)
+            return
         completion = plan(body, settings.reasoning, settings.content, settings.output_tokens)
+        text_completion = request.path == "/v1/completions"
+        if text_completion and not isinstance(body.get("prompt"), str):
+            raise BadRequest("`prompt` must be a string")
         answer = _Answer(
             handler=self,
             number=number,
             completion=completion,
-            prompt_tokens=prompt_tokens(body.get("messages")),
+            prompt_tokens=len(body["prompt"].split())
+            if text_completion
+            else prompt_tokens(body.get("messages")),
             include_usage=bool((body.get("stream_options") or {}).get("include_usage")),
+            text_completion=text_completion,
+            model=body.get("model") or self.standin.launch.model,
         )
         if body.get("stream"):
             answer.stream()
@@ -299,15 +381,19 @@ class _Answer:
         completion: Completion,
         prompt_tokens: int,
         include_usage: bool,
+        text_completion: bool = False,
+        model: str = "",
     ) -> None:
         self.handler = handler
+        self.text_completion = text_completion
+        self.model = model
         self.number = number
         self.completion = completion
         self.usage = usage(prompt_tokens, len(completion.tokens))
         self.include_usage = include_usage
         self.started = time.monotonic()
         self.started_at = time.time()
-        self.id = f"chatcmpl-standin-{number}"
+        self.id = f"{'cmpl' if text_completion else 'chatcmpl'}-standin-{number}"
         settings = handler.standin.settings
         self.ttft, self.itl = settings.ttft, settings.itl
 
@@ -322,7 +408,7 @@ class _Answer:
             "id": self.id,
             "object": kind,
             "created": int(self.started_at),
-            "model": self.handler.standin.launch.model,
+            "model": self.model or self.handler.standin.launch.model,
             "choices": choices,
         }
 
@@ -347,7 +433,15 @@ class _Answer:
         if reasoning := self.completion.text("reasoning_content"):
             message["reasoning_content"] = reasoning
         choice = {"index": 0, "message": message, "finish_reason": self.completion.finish_reason}
-        payload = {**self._envelope("chat.completion", [choice]), "usage": self.usage}
+        kind = "chat.completion"
+        if self.text_completion:
+            kind = "text_completion"
+            choice = {
+                "index": 0,
+                "text": self.completion.text("content"),
+                "finish_reason": choice["finish_reason"],
+            }
+        payload = {**self._envelope(kind, [choice]), "usage": self.usage}
         # Recorded before the answer goes out, so that a client holding it finds it in the log.
         self._record(
             stream=False,
@@ -374,12 +468,22 @@ class _Answer:
                     "delta": {token.field: token.text},
                     "finish_reason": self.completion.finish_reason if last else None,
                 }
-                event = self._envelope("chat.completion.chunk", [choice])
+                kind = "chat.completion.chunk"
+                if self.text_completion:  # no reasoning field: its text is part of the text
+                    kind = "text_completion"
+                    choice = {
+                        "index": 0,
+                        "text": token.text,
+                        "finish_reason": choice["finish_reason"],
+                    }
+                event = self._envelope(kind, [choice])
                 _sleep_until(self._deadline(index))
                 self._send_event(event)
                 written.append(time.time())
             if self.include_usage:
-                final = self._envelope("chat.completion.chunk", [])
+                final = self._envelope(
+                    "text_completion" if self.text_completion else "chat.completion.chunk", []
+                )
                 self._send_event({**final, "usage": self.usage})
         except (BrokenPipeError, ConnectionResetError):
             sent = len(written)
@@ -394,6 +498,20 @@ class _Answer:
     def _send_event(self, event: dict[str, Any]) -> None:
         self.handler.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
         self.handler.wfile.flush()
+
+
+EMBEDDING_DIMENSIONS = 64
+
+
+def embedding(text: str) -> list[float]:
+    """A bag of words: each word (lower case, without punctuation) adds 1 to its bucket."""
+    vector = [0.0] * EMBEDDING_DIMENSIONS
+    for word in text.lower().split():
+        word = word.strip(".,;:!?\"'()")
+        if word:
+            bucket = int.from_bytes(hashlib.sha256(word.encode()).digest()[:4], "big")
+            vector[bucket % EMBEDDING_DIMENSIONS] += 1.0
+    return vector
 
 
 def _times(written: list[float]) -> dict[str, float | None]:

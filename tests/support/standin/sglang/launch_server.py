@@ -1,7 +1,8 @@
 """Stand-in for `python -m sglang.launch_server` (and `sglang serve`, by `bin/sglang`):
 the shared stand-in server with SGLang's routes.
 
-Besides /health, /v1/models and /v1/chat/completions (see `_standin`), it answers
+Besides /health, /v1/models, /v1/chat/completions, /v1/completions and /v1/embeddings (see
+`_standin`; embeddings with --is-embedding only, as SGLang's 400 says otherwise), it answers
 /release_memory_occupation and /resume_memory_occupation (status set by STANDIN_RELEASE_STATUS
 and STANDIN_RESUME_STATUS); while memory is released, /health and chat completions answer 503.
 From its command line it reads --port (default 30000), --api-key (then /v1/* routes want
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from _standin.server import Handler, Launch, Request, Route, run
 
@@ -27,6 +29,25 @@ class SGLangHandler(Handler):
             ("POST", "/release_memory_occupation"): self.release,
             ("POST", "/resume_memory_occupation"): self.resume,
         }
+
+    def unknown_model(self, body: dict[str, Any]) -> tuple[int, object] | None:
+        """SGLang serves a request for any `model` with its model, and picks an adapter by
+        `lora_path`: one it has not loaded is a 400."""
+        adapter = body.get("lora_path")
+        if adapter is None or adapter in self.standin.launch.adapters:
+            return None
+        loaded = ", ".join(self.standin.launch.adapters) or "none"
+        message = f"LoRA adapter {adapter!r} is not loaded; loaded adapters: {loaded}"
+        return 400, {"object": "error", "message": message, "type": "BadRequest", "code": 400}
+
+    def wrong_api(self, embedding: bool) -> tuple[int, object] | None:
+        if embedding and not self.standin.launch.embedding:
+            message = (
+                "This model does not appear to be an embedding model by default. Please add "
+                "`--is-embedding` when launching the server or try another model."
+            )
+            return 400, {"object": "error", "message": message, "type": "BadRequest", "code": 400}
+        return super().wrong_api(embedding)
 
     def release(self, request: Request) -> None:
         self._memory("release", self.standin.settings.release_status, asleep=True)
@@ -48,14 +69,19 @@ def parse(argv: list[str]) -> Launch:
     parser.add_argument("--api-key")
     parser.add_argument("--model-path", "--model")
     parser.add_argument("--served-model-name")
+    parser.add_argument("--is-embedding", action="store_true")
+    parser.add_argument("--lora-paths", nargs="*", default=[])
     known, _ = parser.parse_known_args(argv)
     model = known.served_model_name or known.model_path or "standin"
+    adapters = tuple(path.split("=", 1)[0] for path in known.lora_paths)
     return Launch(
         engine="sglang",
         port=known.port,
         model=model,
         api_key=known.api_key,
         command="python -m sglang.launch_server",
+        embedding=known.is_embedding,
+        adapters=adapters,
     )
 
 

@@ -1,6 +1,7 @@
 """Stand-in for the `vllm` command (`vllm serve MODEL [options]`): the shared stand-in server.
 
-Besides /health, /v1/models and /v1/chat/completions (see `_standin`), it answers what vLLM's
+Besides /health, /v1/models, /v1/chat/completions, /v1/completions and /v1/embeddings (see
+`_standin`; embeddings with `--runner pooling` or `--task embed` only), it answers what vLLM's
 sleep mode adds, as vLLM does:
 
   POST /sleep?level=N, POST /wake_up, GET /is_sleeping ({"is_sleeping": bool})
@@ -20,7 +21,7 @@ import argparse
 import os
 import sys
 import time
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from _standin.record import record
 from _standin.server import Handler, Launch, Request, Route, run
@@ -45,6 +46,19 @@ class VLLMHandler(Handler):
 
     def not_found(self, path: str) -> None:
         self.send_json(404, {"detail": "Not Found"})
+
+    def unknown_model(self, body: dict[str, Any]) -> tuple[int, object] | None:
+        """vLLM answers only for the models it serves: its model and each `--lora-modules`
+        adapter, by name; any other is a 404 with vLLM's error body."""
+        if super().unknown_model(body) is None:
+            return None
+        error = {
+            "message": f"The model `{body['model']}` does not exist.",
+            "type": "NotFoundError",
+            "param": "model",
+            "code": 404,
+        }
+        return 404, {"error": error}
 
     def sleep(self, request: Request) -> None:
         level_text = request.query.get("level", ["1"])[0]
@@ -93,12 +107,22 @@ def parse(argv: list[str]) -> tuple[Launch, bool]:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--api-key")
     parser.add_argument("--enable-sleep-mode", action=argparse.BooleanOptionalAction)
+    parser.add_argument("--runner")
+    parser.add_argument("--task")
+    parser.add_argument("--lora-modules", nargs="+", default=[])
     known, _ = parser.parse_known_args(rest)
     model = model_tag or known.model or "standin"
     served = known.served_model_name[0] if known.served_model_name else model
     api_key = known.api_key or os.environ.get("VLLM_API_KEY") or None
     launch = Launch(
-        engine="vllm", port=known.port, model=served, api_key=api_key, command="vllm serve"
+        engine="vllm",
+        port=known.port,
+        model=served,
+        api_key=api_key,
+        embedding=known.runner == "pooling" or known.task in ("embed", "embedding"),
+        adapters=tuple(module.split("=", 1)[0] for module in known.lora_modules),
+        aliases=tuple(known.served_model_name or ())[1:],
+        command="vllm serve",
     )
     return launch, bool(known.enable_sleep_mode)
 

@@ -1,0 +1,137 @@
+"""The interface every workload implements: what the app's requests look like for it.
+
+The view asks a `Workload` for what differs between workloads: the endpoint the warm-up, the
+probe and the load test send to, their request bodies, the template partials that hold the
+probe's request and the load test, and what the workload refuses in a spec.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from generator.errors import FieldPath
+from generator.pycode import PyCode, comment, literal, name
+from generator.workloads.section import WorkloadKind
+
+if TYPE_CHECKING:
+    from generator.models import Spec
+
+_PATH = re.compile(r"^/[a-z0-9/]+$")
+
+
+@dataclass(frozen=True)
+class WorkloadView:
+    """What the templates need to know about the workload."""
+
+    kind: str
+    chat: bool  # chat messages, rather than a prompt
+    noun: PyCode  # "a chat", "a completion", "an embedding": for comments and messages
+    path: PyCode  # the endpoint inside an f-string: a constant of ours, checked to be a plain path
+    request_partial: str  # the partial with the probe's request
+    load_test_partial: str  # the partial with the load test
+    probe_argument: PyCode  # the name of the probe's input: `messages`, `prompt`
+    probe_argument_type: PyCode
+    probe_call: PyCode  # what the probe awaits each attempt
+    similarity: SimilarityView | None  # the embedding probe's check
+
+
+@dataclass(frozen=True)
+class SimilarityView:
+    queries: PyCode
+    documents: PyCode
+
+
+class Workload(ABC):
+    kind: ClassVar[WorkloadKind]
+    noun: ClassVar[str]
+    path: ClassVar[str]
+    request_partial: ClassVar[str]
+    load_test_partial: ClassVar[str] = "partials/load_test.py.jinja"
+    probe_argument: ClassVar[str] = "prompt"
+    probe_argument_type: ClassVar[str] = "str"
+    probe_call: ClassVar[str]
+    one_request: ClassVar[str]  # one request, in a docstring: "chat completion"
+    default_input: ClassVar[str] = "PROMPT"  # the probe's input when the prompt is PROMPT
+    prompt_help: ClassVar[str]  # what `--prompt` is, for the deployed client's help
+
+    def view(self, spec: Spec) -> WorkloadView:
+        assert _PATH.match(self.path), self.path
+        return WorkloadView(
+            kind=self.kind.value,
+            chat=self.kind is WorkloadKind.CHAT,
+            noun=comment(f"{'an' if self.noun[0] in 'aeiou' else 'a'} {self.noun}"),
+            path=PyCode(self.path),
+            request_partial=self.request_partial,
+            load_test_partial=self.load_test_partial,
+            probe_argument=name(self.probe_argument),
+            probe_argument_type=name(self.probe_argument_type),
+            probe_call=PyCode(
+                self.probe_call.removesuffix(")") + ", options=options)"
+                if spec.probe.request_options
+                else self.probe_call
+            ),
+            similarity=self.similarity(spec),
+        )
+
+    def similarity(self, spec: Spec) -> SimilarityView | None:
+        return None
+
+    @abstractmethod
+    def warmup_body(self, spec: Spec) -> dict[str, Any]:
+        """The body of each warm-up request."""
+
+    @abstractmethod
+    def probe_body(self, spec: Spec) -> dict[str, Any]:
+        """The body of the probe's request, with names of the generated code as `PyCode`."""
+
+    @abstractmethod
+    def bench_body(self, spec: Spec) -> dict[str, Any]:
+        """The body of each load-test request, with names of the generated code as `PyCode`."""
+
+    def findings(self, spec: Spec) -> Iterator[tuple[FieldPath, str]]:
+        """What this workload refuses in a spec that pydantic's rules cannot see."""
+        if spec.probe.request_options and self.kind is not WorkloadKind.CHAT:
+            yield (
+                ("probe", "request_options"),
+                f"request options are fields of a chat request; the {self.noun} probe sends "
+                "none: set fixed fields in `probe.request_extras`",
+            )
+
+    # --- shared -------------------------------------------------------------------------------
+
+    def target_fields(self, spec: Spec, adapter: str | None) -> dict[str, str]:
+        """The fields that name what a request asks for: an adapter in the engine's way, else
+        the served model for engines that check it."""
+        # Imported here: the engine modules read `workload.kind` from this package.
+        from generator.engines.registry import engine_for
+
+        if adapter is not None:
+            return engine_for(spec).adapter_fields(spec, adapter)
+        model = engine_for(spec).request_model(spec)
+        return {"model": model} if model is not None else {}
+
+    def bench_target_fields(self, spec: Spec) -> dict[str, str]:
+        """The target of every load-test request when they all ask for the probe's adapter;
+        none when they ask for the base model (the engine's default) or for several adapters."""
+        adapter = spec.probe.adapter
+        if spec.bench.adapters or adapter is None:
+            return {}
+        return self.target_fields(spec, adapter)
+
+    def bench_adapters(self, spec: Spec) -> PyCode | None:
+        """The target fields of each adapter the load test spreads its requests over."""
+        if not spec.bench.adapters:
+            return None
+        return literal([self.target_fields(spec, adapter) for adapter in spec.bench.adapters])
+
+
+def served_name(spec: Spec) -> str:
+    """The first name the engine serves the model under."""
+    served = spec.engine.served_model_name
+    if isinstance(served, list):
+        return served[0]
+    return served or spec.model.name
