@@ -178,7 +178,7 @@ def build_view(spec: Spec, spec_path: str, output_path: str, inputs_digest: str)
         start_server=_start_server(spec),
         exposure=exposure,
         probe=_probe_view(spec, exposure.proxy_auth),
-        bench=bench_view(spec),
+        bench=bench_view(spec, spec_path),
     )
 
 

@@ -118,8 +118,10 @@ def start_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator:
     kill_processes([process.pid for process in processes])
 
 
-def run(module: ModuleType, url: str) -> int:
-    return asyncio.run(module.load_test(url, module.client_headers()))
+def run(module: ModuleType, url: str, **options: object) -> int:
+    return asyncio.run(
+        module.load_test(url, module.client_headers(), module.measure_here, **options)
+    )
 
 
 def test_the_sweep_reports_tables_json_chart_and_the_slo_met(
@@ -202,8 +204,9 @@ def test_spec_prompts_poisson_arrivals_and_no_chart_without_matplotlib(
     url = start_engine()
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # an ImportError, as if not installed
     module = apps["poisson"]
-    # In-region, `load_test` runs `load_generator` on Modal: here its body runs in this process.
-    results = asyncio.run(module.load_generator.local(url, module.client_headers()))
+    # In-region, each level's shards go to `load_generator` on Modal: here they are sent from
+    # this machine, as the Function's body sends them.
+    results = asyncio.run(module.generate_load(url, module.client_headers(), module.measure_here))
     assert module.report(results) == 1  # no SLO limits, but 2 in flight is below the target 4
     output = capsys.readouterr().out
     assert "SLO (no errors): target 4, holds 2 within SLO: NOT met" in output
