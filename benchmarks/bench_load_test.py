@@ -10,11 +10,13 @@ CPU time per request (the stand-in runs in another process).
 
 Targets, at every level: TTFT p50 within 5 ms of 200 ms, TPOT p50 within 1 ms of 20 ms.
 
-On two cores the stand-in itself falls behind at high concurrency: it starts answering a request
-later than the client sent it, so the TTFT it delivers exceeds 200 ms. It records when it wrote
-each answer's first token; matched by completion id with the client's wall-clock send time, that
+The stand-in records when it accepted each connection, read each request and wrote each
+answer's first token; matched by completion id with the client's wall-clock send time, that
 gives the TTFT the client really saw (`delivered`). `error` is the client's measurement minus
-that: the load generator's own accuracy, whatever the server does.
+that: the load generator's own accuracy, whatever the server does. A second table says where the
+time to first token went, client and stand-in side by side (p50 from the client's start of each
+request), with the load generator's processes and their event-loop lag. The last lines name the
+highest level within the target's accuracy on this machine, and whether the target is met.
 """
 
 from __future__ import annotations
@@ -196,12 +198,16 @@ def main() -> int:
         f" {'delivered':>9} {'error p50':>9} {'max':>6}"
     )
     print(header)
-    met = True
+    accurate_levels = []
     for row in rows:
         ttft_error = abs(row["ttft_p50_ms"] - TTFT_MS)
         tpot_error = abs(row["tpot_p50_ms"] - ITL_MS)
-        met &= ttft_error <= TTFT_TOLERANCE_MS and tpot_error <= TPOT_TOLERANCE_MS
-        met &= row["completed"] == row["sent"]
+        if (
+            ttft_error <= TTFT_TOLERANCE_MS
+            and tpot_error <= TPOT_TOLERANCE_MS
+            and row["completed"] == row["sent"]
+        ):
+            accurate_levels.append(row["concurrency"])
         print(
             f"{row['concurrency']:>5} {row['sent']:>5} {sum(row['errors'].values()):>4} "
             f"{row['ttft_p50_ms']:>9.2f} {row['ttft_p99_ms']:>7.2f} {row['tpot_p50_ms']:>9.3f} "
@@ -238,6 +244,12 @@ def main() -> int:
     print(
         f"Accuracy: the measured TTFT p50 within {TTFT_TOLERANCE_MS} ms of what the stand-in "
         f"delivered at every level: {'met' if accurate else 'NOT met'}"
+    )
+    met = len(accurate_levels) == len(rows)
+    highest = max(accurate_levels, default=None)
+    print(
+        f"Highest level driven within {TTFT_TOLERANCE_MS} ms (TTFT p50) and {TPOT_TOLERANCE_MS} ms "
+        f"(TPOT p50), without errors, on this machine: {highest or 'none'}"
     )
     print(
         f"Target: TTFT p50 within {TTFT_TOLERANCE_MS} ms of {TTFT_MS} ms and TPOT p50 within "
