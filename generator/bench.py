@@ -176,7 +176,8 @@ def bench_view(spec: Spec, spec_path: str) -> BenchView | None:
         if value is not None
     }
     target = spec.server.concurrency_target
-    section, setting = SPEC_SETTINGS[PurePosixPath(spec_path).suffix]
+    # TOML for a path without a spec's suffix (a caller's placeholder name).
+    section, setting = SPEC_SETTINGS.get(PurePosixPath(spec_path).suffix, SPEC_SETTINGS[".toml"])
     regions = spec.server.compute_regions
     keywords = [
         f"image={IN_REGION_IMAGE}",
