@@ -160,19 +160,47 @@ class BenchView:
     target_source: PyCode  # for the comment next to the target
     needs_random: bool  # synthetic prompts or Poisson arrivals
     in_region: bool
+    streams_per_container: PyCode  # in region: requests in flight from one container
+    container_workers: PyCode  # in region: load-generator processes in each container
     entrypoint_option: bool  # `--bench` on the probe entrypoint
     function_keywords: PyCode  # of the in-region Function's decorator
+    # The load generator runs in worker processes, with --workers, --compare, --tolerance and
+    # --peak-rate (the streaming load test); else in the client's own process.
+    workers: bool
     entrypoint_call: PyCode  # runs the load test inside `modal run`
-    deployed_call: PyCode  # and in the deployed-app client
+    deployed_call: PyCode  # and in the deployed-app client, with its command-line options
+    # The spec change the sweep suggests: the file, and how its format writes a setting of the
+    # server section.
+    spec_file: PyCode
+    spec_section: PyCode
+    spec_setting: PyCode  # str.format with `key` and `value`
+    target_key: PyCode  # the server kind's field for the concurrency target
 
 
-# The in-region Function runs the whole sweep: an hour is ample for the default one.
+# Each call of the in-region Function sends one level's shard: an hour is ample for any.
 IN_REGION_TIMEOUT = 3600
 IN_REGION_IMAGE = PyCode('modal.Image.debian_slim().pip_install("aiohttp")')
+# A load-generator container: this many cores, one worker process on each, and at most this
+# many streams in flight from it (measured: one process drives 128 streams with under 1 ms of lag
+# against the stand-in engine); a level beyond it is spread over several containers.
+IN_REGION_CPUS = 4
+IN_REGION_STREAMS = 512
+# How a setting of the server section is written, by the spec's format.
+SPEC_SETTINGS = {
+    ".toml": ("[server]", "{key} = {value}"),
+    ".yaml": ("server:", "  {key}: {value}"),
+    ".yml": ("server:", "  {key}: {value}"),
+}
 
 
 def bench_view(
-    spec: Spec, path: str, what: str, payload: dict[str, object], adapters: PyCode | None
+    spec: Spec,
+    spec_path: str,
+    path: str,
+    what: str,
+    payload: dict[str, object],
+    adapters: PyCode | None,
+    workers: bool,
 ) -> BenchView | None:
     bench = spec.bench
     if not bench.enabled:
@@ -188,9 +216,12 @@ def bench_view(
         if value is not None
     }
     target = spec.server.concurrency_target
+    # TOML for a path without a spec's suffix (a caller's placeholder name).
+    section, setting = SPEC_SETTINGS.get(PurePosixPath(spec_path).suffix, SPEC_SETTINGS[".toml"])
     regions = spec.server.compute_regions
     keywords = [
         f"image={IN_REGION_IMAGE}",
+        f"cpu={literal(float(IN_REGION_CPUS))}",
         f"timeout={literal(IN_REGION_TIMEOUT)}",
     ]
     if regions:
@@ -221,14 +252,30 @@ def bench_view(
         in_region=bench.in_region,
         entrypoint_option=bool(spec.probe.cli_options),
         function_keywords=PyCode(", ".join(keywords)),
-        entrypoint_call=PyCode(
-            "load_test(url, headers, load_generator)"
-            if bench.in_region
-            else "load_test(url, headers)"
-        ),
+        streams_per_container=literal(IN_REGION_STREAMS),
+        container_workers=literal(IN_REGION_CPUS),
+        workers=workers,
+        entrypoint_call=PyCode(_load_test_call(bench.in_region, workers, "load_generator", "")),
         deployed_call=PyCode(
-            'load_test(url, headers, modal.Function.from_name(APP_NAME, "load_generator"))'
-            if bench.in_region
-            else "load_test(url, headers)"
+            _load_test_call(
+                bench.in_region,
+                workers,
+                'modal.Function.from_name(APP_NAME, "load_generator")',
+                ", **options" if workers else "",
+            )
         ),
+        spec_file=literal(spec_path),
+        spec_section=literal(section),
+        spec_setting=literal(setting),
+        target_key=literal(type(spec.server).concurrency_target_key),
     )
+
+
+def _load_test_call(in_region: bool, workers: bool, generator: str, options: str) -> str:
+    """How `load_test` is called: with what sends each level's requests (worker processes here,
+    or shards in the serving region), or, for a load test in the client's own process, with the
+    in-region Function or nothing."""
+    if workers:
+        sender = f"measure_in_region({generator})" if in_region else "measure_here"
+        return f"load_test(url, headers, {sender}{options})"
+    return f"load_test(url, headers, {generator})" if in_region else "load_test(url, headers)"

@@ -205,10 +205,12 @@ def build_view(spec: Spec, spec_path: str, output_path: str, inputs_digest: str)
         probe=_probe_view(spec, workload, exposure.proxy_auth),
         bench=bench_view(
             spec,
+            spec_path,
             workload.path,
             workload.one_request,
             workload.bench_body(spec),
             workload.bench_adapters(spec),
+            workload.load_test_workers,
         ),
         workload=workload.view(spec),
     )

@@ -363,3 +363,24 @@ def stream_status(standin: Standin) -> int:
         for _ in response.iter_lines():
             pass
         return response.status_code
+
+
+def test_chats_record_when_they_were_accepted_and_read_on_kept_alive_connections(
+    start: Start,
+) -> None:
+    standin = start(SGLANG, STANDIN_TTFT="0.05", STANDIN_OUTPUT_TOKENS="3")
+    with requests.Session() as session:  # one connection, kept alive as uvicorn keeps it
+        for _ in range(2):
+            answer = session.post(
+                f"{standin.url}/v1/chat/completions",
+                json={"messages": MESSAGES, "stream": True},
+                timeout=10,
+            )
+            assert answer.headers["Transfer-Encoding"] == "chunked"
+            assert answer.text.endswith("data: [DONE]\n\n")
+    first, second = standin.chats()
+    assert [first["connection_request"], second["connection_request"]] == [1, 2]
+    assert first["accepted_at"] == second["accepted_at"]
+    for chat in (first, second):
+        assert chat["accepted_at"] <= chat["parsed_at"] <= chat["started_at"]
+        assert chat["first_token_at"] - chat["started_at"] >= 0.05

@@ -8,7 +8,7 @@ whether Modal's proxy asks for credentials. Each kind is one module beside this 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import BeforeValidator, Field, StrictBool
 from pydantic_core import PydanticCustomError
@@ -96,6 +96,10 @@ class ServingSection(SpecModel):
     def startup_limit(self) -> int:
         """Seconds Modal gives a container to start, `modal.enter` included."""
         return self.startup_timeout or MODAL_DEFAULT_TIMEOUT
+
+    # The field of the section that sets the concurrency target, for the spec change that a
+    # load test suggests.
+    concurrency_target_key: ClassVar[str]
 
     @property
     def concurrency_target(self) -> int | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, StrictBool, StringConstraints
 
@@ -85,6 +85,8 @@ class HttpServerSection(ServingSection):
             "proxy_regions": self.resolved_proxy_regions,
             "timeout": self.timeout or MODAL_DEFAULT_TIMEOUT,
         }
+
+    concurrency_target_key: ClassVar[str] = "target_inputs"
 
     @property
     def concurrency_target(self) -> int | None:

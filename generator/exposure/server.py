@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, StrictBool
 
@@ -66,6 +66,8 @@ class ServerSection(ServingSection):
     @property
     def startup_limit(self) -> int:
         return self.startup_timeout or SERVER_STARTUP_TIMEOUT
+
+    concurrency_target_key: ClassVar[str] = "target_concurrency"
 
     @property
     def concurrency_target(self) -> int | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -64,6 +64,8 @@ class WebServerSection(ServingSection):
 
     def resolved_defaults(self) -> dict[str, object]:
         return {"timeout": self.timeout or MODAL_DEFAULT_TIMEOUT}
+
+    concurrency_target_key: ClassVar[str] = "target_inputs"
 
     @property
     def concurrency_target(self) -> int | None:

@@ -51,6 +51,8 @@ class Workload(ABC):
     path: ClassVar[str]
     request_partial: ClassVar[str]
     load_test_partial: ClassVar[str] = "partials/load_test.py.jinja"
+    # Whether that load test runs its load generator in worker processes (the streaming one).
+    load_test_workers: ClassVar[bool] = True
     probe_argument: ClassVar[str] = "prompt"
     probe_argument_type: ClassVar[str] = "str"
     probe_call: ClassVar[str]

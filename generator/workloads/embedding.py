@@ -31,6 +31,7 @@ class Embedding(Workload):
     prompt_help = "the text to embed"
     request_partial = "partials/workloads/embedding.py.jinja"
     load_test_partial = "partials/workloads/embedding_load_test.py.jinja"
+    load_test_workers = False  # one process: short requests, no stream to parse
     probe_call = "embed_and_compare(session, prompt, timeout=remaining)"
 
     def target_fields(self, spec: Spec, adapter: str | None) -> dict[str, str]:

@@ -56,7 +56,9 @@ Memory:
   VLLM_API_KEY            vLLM's API key when --api-key is not given
 
 Both read --port (SGLang's default 30000, vLLM's 8000) and --api-key: with a key, /v1/* routes
-answer 401 unless the request has `Authorization: Bearer KEY`. They always bind 127.0.0.1.
+answer 401 unless the request has `Authorization: Bearer KEY`. They always bind 127.0.0.1, and
+serve from one asyncio event loop (uvloop's when installed), keeping connections alive and
+streaming chunked, as uvicorn does under both engines.
 
 Recorded events (each a JSON object with an `event` field):
 
@@ -69,8 +71,10 @@ Recorded events (each a JSON object with an `event` field):
   request        method, path (with the query), headers and body of every request
   chat           each chat completion: number (1, 2, ... as received), status; when answered
                  200 also id (as in the answer), stream, prompt_tokens, completion_tokens,
-                 started_at, first_token_at, last_token_at (wall-clock times of the writes),
-                 finished_at, and disconnected/tokens_sent if the client went away
+                 accepted_at (its connection accepted), parsed_at (the request read),
+                 connection_request (1 for a connection's first request, 2, ...), started_at,
+                 first_token_at, last_token_at (wall-clock times of the writes), finished_at,
+                 and disconnected/tokens_sent if the client went away
   sleep, wake_up vLLM's: level, or tags, and at
   compile_deep_gemm  argv
 """

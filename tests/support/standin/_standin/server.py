@@ -4,12 +4,22 @@
 chat completions, with the timing and workload the STANDIN_* variables set); each front end
 subclasses it to add its own routes and says how it behaves while its memory is released.
 `run` records the launch, starts the workers, schedules a crash if asked, and serves.
+
+The server is one asyncio event loop (uvloop's when it is installed), so that hundreds of
+streams in flight cost a timer each, not a thread each under one interpreter lock: a load test
+measures the load generator and the engine, not the stand-in. HTTP/1.1 as uvicorn (under both
+engines) speaks it: connections kept alive, streams sent chunked.
+
+A route is a method of `Handler` taking the `Request`, listed in `routes()`; it answers with
+`send_json`, or streams with `start_stream`/`write_chunk`/`end_stream` (it is then `async`,
+and awaits `write_chunk`, which raises ConnectionError when the client went away).
 """
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 import hashlib
+import inspect
 import json
 import os
 import signal
@@ -17,10 +27,11 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+import traceback
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, ClassVar, cast
+from http import HTTPStatus
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 from .record import record
@@ -111,24 +122,85 @@ class Launch:
 
 
 class State:
-    """What changes while the server runs; shared by the threads that answer requests."""
+    """What changes while the server runs; shared by the requests it answers."""
 
     def __init__(self, settings: Settings) -> None:
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()  # the front ends' routes take it; one loop needs no more
         self.chat_503s_left = settings.chat_503s
         self.chats = 0  # chat completion requests received so far
         self.asleep = False  # memory released (SGLang) or sleeping (vLLM)
 
 
-class StandinServer(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 1024  # a load test opens its connections all at once
+@dataclass
+class StandinServer:
+    """What every request's handler shares: the launch, the settings and the state."""
 
-    def __init__(self, launch: Launch, settings: Settings, handler: type[Handler]) -> None:
-        self.launch = launch
-        self.settings = settings
-        self.state = State(settings)
-        super().__init__(("127.0.0.1", launch.port), handler)
+    launch: Launch
+    settings: Settings
+    handler: type[Handler]
+
+    def __post_init__(self) -> None:
+        self.state = State(self.settings)
+
+    async def listen(self) -> asyncio.Server:
+        # A load test opens its connections all at once: a long backlog, as uvicorn's 2048.
+        return await asyncio.start_server(
+            self.connection, "127.0.0.1", self.launch.port, backlog=2048, reuse_address=True
+        )
+
+    async def connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Answer the requests of one connection in turn, until either side closes it."""
+        accepted_at = time.time()
+        try:
+            for number in range(1, sys.maxsize):
+                try:
+                    head = await reader.readuntil(b"\r\n\r\n")
+                except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+                    return
+                request_line, *lines = head[:-4].decode("latin-1").split("\r\n")
+                method, target, version = request_line.split(" ", 2)
+                headers = Headers(
+                    [(name.strip(), value.strip()) for name, _, value in map(_header, lines)]
+                )
+                length = int(headers.get("Content-Length") or 0)
+                body = await reader.readexactly(length) if length else b""
+                timing = Timing(accepted_at=accepted_at, parsed_at=time.time(), request=number)
+                handler = self.handler(self, writer, method, target, headers, timing)
+                await handler.dispatch(body)
+                close = (headers.get("Connection") or "").lower() == "close"
+                if handler.close_connection or close or version == "HTTP/1.0":
+                    return
+        except (asyncio.IncompleteReadError, ConnectionError):
+            return
+        finally:
+            writer.close()
+
+
+def _header(line: str) -> tuple[str, str, str]:
+    return line.partition(":")
+
+
+class Headers:
+    """A request's headers as received; names compare without regard to case, as in HTTP."""
+
+    def __init__(self, items: list[tuple[str, str]]) -> None:
+        self._items = items
+        self._by_name = {name.lower(): value for name, value in items}
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        return self._by_name.get(name.lower(), default)
+
+    def items(self) -> list[tuple[str, str]]:
+        return list(self._items)
+
+
+@dataclass(frozen=True)
+class Timing:
+    """When the stand-in took a request in: wall-clock times, for the chat record."""
+
+    accepted_at: float  # its connection was accepted
+    parsed_at: float  # its head and body were read, and its answer began
+    request: int  # 1 for the first request on its connection, 2 for the next, ...
 
 
 @dataclass(frozen=True)
@@ -145,21 +217,33 @@ class Request:
             raise BadRequest(f"the body is not JSON: {error}") from error
 
 
-Route = Callable[[Request], None]
+Route = Callable[[Request], Awaitable[None] | None]
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # each chunk leaves when written, not with the next one
+class Handler:
+    """One request: its routes, and how it answers. A front end subclasses it."""
 
     # /health while the memory is released: SGLang says 503, vLLM still says 200.
     healthy_while_asleep: ClassVar[bool] = False
     asleep_error: ClassVar[str] = "memory released"
     healthy_body: ClassVar[object | None] = {}  # what /health answers with its 200
 
-    @property
-    def standin(self) -> StandinServer:
-        return cast(StandinServer, self.server)
+    def __init__(
+        self,
+        server: StandinServer,
+        writer: asyncio.StreamWriter,
+        command: str,
+        path: str,
+        headers: Headers,
+        timing: Timing,
+    ) -> None:
+        self.standin = server
+        self.writer = writer
+        self.command = command
+        self.path = path
+        self.headers = headers
+        self.timing = timing
+        self.close_connection = False
 
     def routes(self) -> dict[tuple[str, str], Route]:
         """Routes by method and path; front ends add theirs."""
@@ -192,18 +276,8 @@ class Handler(BaseHTTPRequestHandler):
 
     # ## Plumbing
 
-    def log_message(self, format: str, *args: object) -> None:
+    async def dispatch(self, body: bytes) -> None:
         print(f"standin: {self.command} {self.path}", flush=True)
-
-    def do_GET(self) -> None:
-        self._dispatch()
-
-    def do_POST(self) -> None:
-        self._dispatch()
-
-    def _dispatch(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
         self._record_request(body)
         url = urlsplit(self.path)
         request = Request(self.command, url.path, parse_qs(url.query), body)
@@ -215,9 +289,16 @@ class Handler(BaseHTTPRequestHandler):
             self.not_found(url.path)
             return
         try:
-            route(request)
+            answer = route(request)
+            if inspect.isawaitable(answer):
+                await answer
         except BadRequest as error:
             self.send_json(400, {"error": str(error)})
+        except ConnectionError:
+            self.close_connection = True
+        except Exception:  # as http.server does: say what failed, and drop the connection
+            traceback.print_exc()
+            self.close_connection = True
 
     def _authorized(self) -> bool:
         key = self.standin.launch.api_key
@@ -236,15 +317,32 @@ class Handler(BaseHTTPRequestHandler):
             body=parsed,
         )
 
+    def _head(self, status: int, headers: list[tuple[str, str]]) -> None:
+        lines = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}", "server: standin"]
+        lines += [f"{name}: {value}" for name, value in headers]
+        self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+
     def send_json(self, status: int, payload: object | None) -> None:
         """Answer `payload` as JSON, or with an empty body when it is None."""
         data = b"" if payload is None else json.dumps(payload).encode()
-        self.send_response(status)
-        if payload is not None:
-            self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        headers = [("Content-Type", "application/json")] if payload is not None else []
+        self._head(status, [*headers, ("Content-Length", str(len(data)))])
+        self.writer.write(data)
+
+    def start_stream(self, content_type: str) -> None:
+        """Begin a 200 answer whose body follows in chunks, as uvicorn streams one."""
+        self._head(200, [("Content-Type", content_type), ("Transfer-Encoding", "chunked")])
+
+    async def write_chunk(self, data: bytes) -> None:
+        """Send `data` now; ConnectionError when the client has gone away."""
+        if self.writer.is_closing():
+            raise ConnectionResetError("the client closed the connection")
+        self.writer.write(b"%x\r\n%s\r\n" % (len(data), data))
+        await self.writer.drain()
+
+    async def end_stream(self) -> None:
+        self.writer.write(b"0\r\n\r\n")
+        await self.writer.drain()
 
     def not_found(self, path: str) -> None:
         self.send_json(404, {"error": f"no route {path}"})
@@ -270,11 +368,11 @@ class Handler(BaseHTTPRequestHandler):
         model = {"id": self.standin.launch.model, "object": "model", "owned_by": "standin"}
         self.send_json(200, {"object": "list", "data": [model]})
 
-    def completion(self, request: Request) -> None:
+    async def completion(self, request: Request) -> None:
         """`/v1/completions`: a chat completion's tokens, as `text` choices."""
-        self.chat(request)
+        await self.chat(request)
 
-    def embeddings(self, request: Request) -> None:
+    async def embeddings(self, request: Request) -> None:
         """`/v1/embeddings`: one vector per input text, after STANDIN_TTFT seconds. Each vector
         counts the text's words into EMBEDDING_DIMENSIONS buckets, so that texts which share
         words are near each other, as a real embedding model's would be."""
@@ -298,7 +396,7 @@ class Handler(BaseHTTPRequestHandler):
         texts = [texts] if isinstance(texts, str) else texts
         if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
             raise BadRequest("`input` must be a string or a non-empty list of strings")
-        time.sleep(settings.ttft)
+        await asyncio.sleep(settings.ttft)
         data = [
             {"object": "embedding", "index": index, "embedding": embedding(text)}
             for index, text in enumerate(texts)
@@ -315,9 +413,9 @@ class Handler(BaseHTTPRequestHandler):
             },
         )
 
-    def chat(self, request: Request) -> None:
+    async def chat(self, request: Request) -> None:
         settings, state = self.standin.settings, self.standin.state
-        time.sleep(settings.chat_delay)
+        await asyncio.sleep(settings.chat_delay)
         with state.lock:
             state.chats += 1
             number = state.chats
@@ -362,15 +460,15 @@ class Handler(BaseHTTPRequestHandler):
             model=body.get("model") or self.standin.launch.model,
         )
         if body.get("stream"):
-            answer.stream()
+            await answer.stream()
         else:
-            answer.whole()
+            await answer.whole()
 
 
 class _Answer:
     """One successful chat completion, timed against deadlines fixed when it starts.
 
-    Token `i` is due at start + TTFT + i * ITL: each write sleeps until its own deadline, so a
+    Token `i` is due at start + TTFT + i * ITL: each write waits for its own deadline, so a
     late write (a busy machine) does not delay the ones after it.
     """
 
@@ -413,6 +511,7 @@ class _Answer:
         }
 
     def _record(self, **fields: object) -> None:
+        timing = self.handler.timing
         record(
             "chat",
             number=self.number,
@@ -420,15 +519,18 @@ class _Answer:
             id=self.id,
             prompt_tokens=self.usage["prompt_tokens"],
             completion_tokens=self.usage["completion_tokens"],
+            accepted_at=timing.accepted_at,
+            parsed_at=timing.parsed_at,
+            connection_request=timing.request,
             started_at=self.started_at,
             finished_at=time.time(),
             **fields,
         )
 
-    def whole(self) -> None:
+    async def whole(self) -> None:
         """Answer once every token is due, all at once."""
         tokens = self.completion.tokens
-        _sleep_until(self._deadline(max(len(tokens) - 1, 0)))
+        await _sleep_until(self._deadline(max(len(tokens) - 1, 0)))
         message = {"role": "assistant", "content": self.completion.text("content")}
         if reasoning := self.completion.text("reasoning_content"):
             message["reasoning_content"] = reasoning
@@ -450,14 +552,10 @@ class _Answer:
         )
         self.handler.send_json(200, payload)
 
-    def stream(self) -> None:
+    async def stream(self) -> None:
         """Stream each token when due as a Server-Sent Event, then the usage if asked, then done."""
         handler = self.handler
-        handler.send_response(200)
-        handler.send_header("Content-Type", "text/event-stream")
-        handler.send_header("Connection", "close")
-        handler.end_headers()
-        handler.close_connection = True
+        handler.start_stream("text/event-stream")
         tokens = self.completion.tokens
         written: list[float] = []
         try:
@@ -477,27 +575,29 @@ class _Answer:
                         "finish_reason": choice["finish_reason"],
                     }
                 event = self._envelope(kind, [choice])
-                _sleep_until(self._deadline(index))
-                self._send_event(event)
+                await _sleep_until(self._deadline(index))
+                await self._send_event(event)
                 written.append(time.time())
             if self.include_usage:
                 final = self._envelope(
                     "text_completion" if self.text_completion else "chat.completion.chunk", []
                 )
-                self._send_event({**final, "usage": self.usage})
-        except (BrokenPipeError, ConnectionResetError):
+                await self._send_event({**final, "usage": self.usage})
+        except ConnectionError:
             sent = len(written)
             self._record(stream=True, disconnected=True, tokens_sent=sent, **_times(written))
+            handler.close_connection = True
             return
         # Recorded before the stream ends, so that a client that read it all finds it in the log.
         self._record(stream=True, **_times(written))
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            handler.wfile.write(b"data: [DONE]\n\n")
-            handler.wfile.flush()
+        try:
+            await handler.write_chunk(b"data: [DONE]\n\n")
+            await handler.end_stream()
+        except ConnectionError:
+            handler.close_connection = True
 
-    def _send_event(self, event: dict[str, Any]) -> None:
-        self.handler.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
-        self.handler.wfile.flush()
+    async def _send_event(self, event: dict[str, Any]) -> None:
+        await self.handler.write_chunk(f"data: {json.dumps(event)}\n\n".encode())
 
 
 EMBEDDING_DIMENSIONS = 64
@@ -521,10 +621,10 @@ def _times(written: list[float]) -> dict[str, float | None]:
     }
 
 
-def _sleep_until(deadline: float) -> None:
-    remaining = deadline - time.monotonic()
-    if remaining > 0:
-        time.sleep(remaining)
+async def _sleep_until(deadline: float) -> None:
+    # The loop's timers are as coarse as a millisecond: sleep again if woken early.
+    while (remaining := deadline - time.monotonic()) > 0:
+        await asyncio.sleep(remaining)
 
 
 def _config_file(argv: list[str]) -> object:
@@ -571,15 +671,30 @@ def run(launch: Launch, handler: type[Handler]) -> None:
         threading.Thread(target=_crash, args=(settings,), daemon=True).start()
     if settings.listen_delay:
         time.sleep(settings.listen_delay)
-    server = StandinServer(launch, settings, handler)
-    print(f"standin: serving on 127.0.0.1:{launch.port}", flush=True)
-    record("ready", at=max(time.time(), STARTED_AT + settings.ready_delay))
+    _event_loop_run(_serve(StandinServer(launch, settings, handler)))
+
+
+async def _serve(server: StandinServer) -> None:
+    listening = await server.listen()
+    print(f"standin: serving on 127.0.0.1:{server.launch.port}", flush=True)
+    record("ready", at=max(time.time(), STARTED_AT + server.settings.ready_delay))
     # As SGLang does once /health answers 200.
-    ready_in = max(0.0, STARTED + settings.ready_delay - time.monotonic())
-    announce = threading.Timer(ready_in, print, ["standin: the server is ready"], {"flush": True})
-    announce.daemon = True
-    announce.start()
-    server.serve_forever()
+    ready_in = max(0.0, STARTED + server.settings.ready_delay - time.monotonic())
+    asyncio.get_running_loop().call_later(
+        ready_in, lambda: print("standin: the server is ready", flush=True)
+    )
+    async with listening:
+        await listening.serve_forever()
+
+
+def _event_loop_run(main: Any) -> None:
+    """Run `main` on uvloop's event loop when it is installed, else on asyncio's."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+    else:
+        uvloop.run(main)
 
 
 def _crash(settings: Settings) -> None:
