@@ -30,6 +30,7 @@ GENERATED_MODULE_NAMES = frozenset(
     {
         # The generated constants without an underscore; the others all have one.
         "GPU",
+        "NODES",
         "PORT",
         "PROMPT",
         "PROJECT_DIR",
@@ -61,6 +62,7 @@ GENERATED_MODULE_NAMES = frozenset(
         "test_deployed",
         "api_key_arguments",
         "engine_config_arguments",
+        "cluster_arguments",
         "download_weights",
         "engine_headers",
         "ServerProcess",

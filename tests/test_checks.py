@@ -152,7 +152,7 @@ def test_reserved_names_cover_every_module_level_name(path: Path) -> None:
             names |= {target.id for target in node.targets if isinstance(target, ast.Name)}
         elif isinstance(node, ast.Import):
             names |= {alias.name.split(".")[0] for alias in node.names}
-    user_chosen = {"VlmServer", "SGLang", "VLLM", "Server", "serve", "main", "test"}
+    user_chosen = {"VlmServer", "SGLang", "VLLM", "Server", "KimiK2", "serve", "main", "test"}
     # UPPER_CASE names with an underscore are refused as a whole; the others must be listed.
     unreserved = {
         name

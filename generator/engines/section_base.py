@@ -31,10 +31,6 @@ class EngineSectionBase(SpecModel):
     # Whether the image build pre-compiles DeepGEMM kernels unless `deep_gemm.enabled` says.
     builds_deep_gemm: ClassVar[bool] = False
 
-    def default_tensor_parallel(self, gpus: int, nodes: int) -> int:
-        """Tensor parallelism when the spec gives none: every GPU of the replica."""
-        return gpus * nodes
-
     host: str = Field(default="0.0.0.0", description="Address the server binds to (`--host`).")
     reasoning_parser: str | None = Field(
         default=None,
@@ -65,3 +61,7 @@ class EngineSectionBase(SpecModel):
         description="Further server options, by full flag name. `true` passes a bare flag, "
         "`false` omits it, a list passes several values.",
     )
+
+    def default_tensor_parallel(self, gpus: int, nodes: int) -> int:
+        """Tensor parallelism when the spec gives none: every GPU of the replica."""
+        return gpus * nodes
