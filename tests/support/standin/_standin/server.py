@@ -22,6 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar, cast
 from urllib.parse import parse_qs, urlsplit
 
+from .cluster import ClusterRole, Rendezvous, join
 from .record import record
 from .workload import BadRequest, Completion, plan, prompt_tokens, usage
 
@@ -101,6 +102,7 @@ class Launch:
     port: int
     model: str  # the name it serves the model under
     api_key: str | None = None
+    cluster: ClusterRole | None = None  # one rank of an engine over several nodes
 
 
 class State:
@@ -121,6 +123,7 @@ class StandinServer(ThreadingHTTPServer):
         self.launch = launch
         self.settings = settings
         self.state = State(settings)
+        self.rendezvous: Rendezvous | None = None
         super().__init__(("127.0.0.1", launch.port), handler)
 
 
@@ -231,6 +234,8 @@ class Handler(BaseHTTPRequestHandler):
         settings, state = self.standin.settings, self.standin.state
         if state.asleep and not self.healthy_while_asleep:
             status, payload = 503, {"error": self.asleep_error}
+        elif self.standin.rendezvous and not self.standin.rendezvous.complete.is_set():
+            status, payload = 503, {"error": "waiting for the other ranks"}
         elif time.monotonic() - STARTED >= settings.ready_delay:
             status, payload = 200, self.healthy_body
         else:
@@ -447,9 +452,14 @@ def run(launch: Launch, handler: type[Handler]) -> None:
         record("workers", pids=[worker.pid for worker in workers])
     if settings.crash_after is not None:
         threading.Thread(target=_crash, args=(settings,), daemon=True).start()
+    cluster = launch.cluster
+    if cluster is not None and cluster.rank != 0:
+        join(cluster)  # serves no HTTP; returns never
     if settings.listen_delay:
         time.sleep(settings.listen_delay)
     server = StandinServer(launch, settings, handler)
+    if cluster is not None:
+        server.rendezvous = Rendezvous(cluster)
     print(f"standin: serving on 127.0.0.1:{launch.port}", flush=True)
     record("ready", at=max(time.time(), STARTED_AT + settings.ready_delay))
     # As SGLang does once /health answers 200.

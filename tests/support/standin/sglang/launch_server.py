@@ -4,8 +4,9 @@ Besides /health, /v1/models and /v1/chat/completions (see `_standin`), it answer
 /release_memory_occupation and /resume_memory_occupation (status set by STANDIN_RELEASE_STATUS
 and STANDIN_RESUME_STATUS); while memory is released, /health and chat completions answer 503.
 From its command line it reads --port (default 30000), --api-key (then /v1/* routes want
-`Authorization: Bearer KEY`) and the served model name. It always binds 127.0.0.1, whatever
---host says.
+`Authorization: Bearer KEY`), the served model name, and --nnodes, --node-rank and
+--dist-init-addr (one rank of a multi-node engine: see `_standin.cluster`). It always binds
+127.0.0.1, whatever --host says.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from _standin.cluster import ClusterRole
 from _standin.server import Handler, Launch, Request, Route, run
 
 
@@ -47,9 +49,20 @@ def parse(argv: list[str]) -> Launch:
     parser.add_argument("--api-key")
     parser.add_argument("--model-path", "--model")
     parser.add_argument("--served-model-name")
+    parser.add_argument("--nnodes", type=int, default=1)
+    parser.add_argument("--node-rank", type=int, default=0)
+    parser.add_argument("--dist-init-addr")
     known, _ = parser.parse_known_args(argv)
     model = known.served_model_name or known.model_path or "standin"
-    return Launch(engine="sglang", port=known.port, model=model, api_key=known.api_key)
+    cluster = None
+    if known.nnodes > 1:
+        if not known.dist_init_addr:
+            sys.exit("sglang.launch_server: --nnodes above 1 needs --dist-init-addr")
+        head, port = known.dist_init_addr.rsplit(":", 1)
+        cluster = ClusterRole(known.nnodes, known.node_rank, head, int(port))
+    return Launch(
+        engine="sglang", port=known.port, model=model, api_key=known.api_key, cluster=cluster
+    )
 
 
 def main() -> None:

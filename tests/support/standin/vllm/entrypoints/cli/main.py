@@ -10,7 +10,9 @@ sleep mode adds, as vLLM does:
 
 From its command line it reads the model (positional, or --model), --served-model-name, --port
 (default 8000), --api-key (or VLLM_API_KEY; then /v1/* routes want `Authorization: Bearer
-KEY`) and --enable-sleep-mode; other options are accepted and ignored. It always binds
+KEY`), --enable-sleep-mode, and --nnodes, --node-rank, --master-addr, --master-port and
+--headless (one rank of a multi-node engine: see `_standin.cluster`); other options are
+accepted and ignored. It always binds
 127.0.0.1, whatever --host says.
 """
 
@@ -22,6 +24,7 @@ import sys
 import time
 from typing import ClassVar
 
+from _standin.cluster import ClusterRole
 from _standin.record import record
 from _standin.server import Handler, Launch, Request, Route, run
 from _standin.workload import BadRequest
@@ -93,11 +96,22 @@ def parse(argv: list[str]) -> tuple[Launch, bool]:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--api-key")
     parser.add_argument("--enable-sleep-mode", action=argparse.BooleanOptionalAction)
+    parser.add_argument("--nnodes", type=int, default=1)
+    parser.add_argument("--node-rank", type=int, default=0)
+    parser.add_argument("--master-addr", default="127.0.0.1")
+    parser.add_argument("--master-port", type=int, default=29501)
+    parser.add_argument("--headless", action="store_true")
     known, _ = parser.parse_known_args(rest)
     model = model_tag or known.model or "standin"
     served = known.served_model_name[0] if known.served_model_name else model
     api_key = known.api_key or os.environ.get("VLLM_API_KEY") or None
-    launch = Launch(engine="vllm", port=known.port, model=served, api_key=api_key)
+    cluster = None
+    if known.nnodes > 1:
+        # As vLLM: the ranks other than 0 run without an API server, and must say so.
+        if (known.node_rank != 0) != known.headless:
+            sys.exit("vllm serve: --headless is for the ranks other than 0, and they need it")
+        cluster = ClusterRole(known.nnodes, known.node_rank, known.master_addr, known.master_port)
+    launch = Launch(engine="vllm", port=known.port, model=served, api_key=api_key, cluster=cluster)
     return launch, bool(known.enable_sleep_mode)
 
 
