@@ -347,7 +347,7 @@ def _cluster_gpus(spec: Spec) -> Iterator[Finding]:
         if gpu.count != machine:
             yield Finding(
                 ("server", "gpu", "count"),
-                f"each node of a Modal cluster takes all the GPUs of its machine, and a "
+                f"each node of a Modal cluster takes all the GPUs of its machine, and one "
                 f"{gpu_type.value} machine has {machine}: write count = {machine} (given "
                 f"{gpu.count})",
             )
