@@ -6,6 +6,7 @@ Each check returns problems as `(field path, message)`; `validation` adds the fi
 from __future__ import annotations
 
 import fnmatch
+import math
 import re
 from collections.abc import Callable, Iterator
 from typing import NamedTuple
@@ -13,6 +14,7 @@ from typing import NamedTuple
 from generator.engines.registry import engine_for
 from generator.errors import FieldPath
 from generator.exposure import kind_findings, lock_hint
+from generator.exposure.base import MAX_CLUSTER_NODES
 from generator.fields import Gpu, is_commit
 from generator.gpus import GPU_INFO
 from generator.image import BuildStepLayer, PipInstall, RunCommands, RunScript, UvPipInstall
@@ -309,6 +311,9 @@ def gpu_limits(spec: Spec) -> Iterator[Finding]:
                     f"Modal attaches at most {limit} {gpu_type.value} GPUs to one container; "
                     f"given {gpu.count}",
                 )
+    if spec.server.nodes > 1:
+        yield from _cluster_gpus(spec)
+        return
     tp = spec.engine.tensor_parallel_size
     if tp is not None and tp != spec.server.gpu.count:
         yield Finding(
@@ -316,6 +321,53 @@ def gpu_limits(spec: Spec) -> Iterator[Finding]:
             f"tensor parallelism {tp} does not match the {spec.server.gpu.count} GPU(s) of "
             f"server.gpu: {engine_for(spec).title} would leave GPUs idle or ask for GPUs the "
             "container lacks; drop the key to use every GPU",
+        )
+
+
+def _cluster_gpus(spec: Spec) -> Iterator[Finding]:
+    """A cluster's nodes each take a whole machine, and the engine's parallelism spans them all.
+
+    modal.clustered's docstring (modal 1.6): "Each container must request all GPUs on its host
+    (for example, `gpu="H100:8"`)".
+    """
+    gpu, nodes = spec.server.gpu, spec.server.nodes
+    for gpu_type in gpu.types:
+        machine = GPU_INFO[gpu_type].max_count
+        if gpu.count != machine:
+            yield Finding(
+                ("server", "gpu", "count"),
+                f"each node of a Modal cluster takes all the GPUs of its machine, and one "
+                f"{gpu_type.value} machine has {machine}: write count = {machine} (given "
+                f"{gpu.count})",
+            )
+            return
+    tensor, pipeline = engine_for(spec).parallel_sizes(spec)
+    if tensor * pipeline != nodes * gpu.count:
+        field = (
+            ("engine", "tensor_parallel_size")
+            if spec.engine.tensor_parallel_size is not None
+            else ("server", "nodes")
+        )
+        yield Finding(
+            field,
+            f"tensor parallelism {tensor} x pipeline parallelism {pipeline} = "
+            f"{tensor * pipeline} GPUs, but the cluster has {nodes} nodes x {gpu.count} GPUs = "
+            f"{nodes * gpu.count}: {engine_for(spec).title} would leave GPUs idle or wait for "
+            "GPUs that never join; make the product match, or drop the sizes for the defaults",
+        )
+
+
+def memory_snapshot_on_a_cluster(spec: Spec) -> Iterator[Finding]:
+    """Snapshots and clusters: a snapshot keeps no live network connection (Modal's memory
+    snapshot blog: "with the notable exception of live network connections"), and the ranks of a
+    cluster are joined by them; modal 1.6 initialises a cluster's info before `modal.enter`, so
+    a restored container would also hold the addresses of the cluster it was snapshotted in."""
+    if spec.server.nodes > 1 and spec.lifecycle.memory_snapshot:
+        yield Finding(
+            ("lifecycle", "memory_snapshot"),
+            f"memory snapshots cannot restore a cluster: the {spec.server.nodes} ranks of a "
+            "replica are joined by live network connections, which a snapshot does not keep. "
+            "Drop memory_snapshot, or serve on one node",
         )
 
 
@@ -375,20 +427,37 @@ def weights_fit(spec: Spec) -> Iterator[Finding]:
             else (WeightDtype.BF16, "assumed: neither the name nor `model.weight_dtype` says it")
         )
         advice += f", or set `model.weight_dtype` if the weights are not {dtype.value}"
-    gpu = spec.server.gpu
+    gpu, nodes = spec.server.gpu, spec.server.nodes
     fraction = engine_for(spec).memory_fraction(spec) or DEFAULT_MEMORY_FRACTION
     weights_gb = parameters * dtype.bytes_per_parameter
     smallest = gpu.smallest  # with fallbacks, the weights must fit every type
     memory_gb = GPU_INFO[smallest].memory_gb
-    usable_gb = memory_gb * gpu.count * fraction
+    usable_gb = memory_gb * gpu.count * nodes * fraction
     if weights_gb > usable_gb:
+        machines = f"{nodes} nodes x " if nodes > 1 else ""
         yield Finding(
-            ("server", "gpu"),
+            ("server", "nodes") if nodes > 1 else ("server", "gpu"),
             f"the weights cannot fit: {parameters:g}B parameters x {dtype.bytes_per_parameter:g} "
-            f"bytes ({dtype.value}, {dtype_source}) = {weights_gb:g} GB, but "
+            f"bytes ({dtype.value}, {dtype_source}) = {weights_gb:g} GB, but {machines}"
             f"{gpu.count} x {smallest.value} x {memory_gb} GB x memory fraction {fraction:g} = "
-            f"{usable_gb:g} GB; {advice}",
+            f"{usable_gb:g} GB; {advice}{_nodes_hint(spec, weights_gb, fraction)}",
         )
+
+
+def _nodes_hint(spec: Spec, weights_gb: float, fraction: float) -> str:
+    """How many nodes of whole machines would hold the weights, for the weights-fit message."""
+    gpu = spec.server.gpu
+    if not all(GPU_INFO[gpu_type].max_count >= 2 for gpu_type in gpu.types):
+        return ""
+    machine = min(GPU_INFO[gpu_type].max_count for gpu_type in gpu.types)
+    per_node_gb = GPU_INFO[gpu.smallest].memory_gb * machine * fraction
+    needed = math.ceil(weights_gb / per_node_gb)
+    if needed <= spec.server.nodes or needed > MAX_CLUSTER_NODES:
+        return ""
+    return (
+        f"; or serve it on a cluster: `server.nodes = {needed}` with `gpu.count = {machine}` "
+        f"({needed} machines of {machine} x {gpu.smallest.value})"
+    )
 
 
 def engine_rules(spec: Spec) -> Iterator[Finding]:
@@ -457,6 +526,7 @@ CHECKS: tuple[Check, ...] = (
     adapters,
     workload_rules,
     gpu_limits,
+    memory_snapshot_on_a_cluster,
     timeouts,
     engine_rules,
     weights_fit,

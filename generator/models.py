@@ -595,7 +595,8 @@ class Spec(SpecModel):
 
     @property
     def tensor_parallel_size(self) -> int:
-        return self.engine.tensor_parallel_size or self.server.gpu.count
+        gpus, nodes = self.server.gpu.count, self.server.nodes
+        return self.engine.tensor_parallel_size or self.engine.default_tensor_parallel(gpus, nodes)
 
     @property
     def image_env(self) -> dict[str, str]:

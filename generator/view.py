@@ -18,7 +18,7 @@ from generator.fields import is_commit
 from generator.image_view import ImageView, image_view
 from generator.models import Spec, Volume
 from generator.pycode import PyCode, comment, literal, name
-from generator.view_parts import Keyword, ListItem, keyword, secret
+from generator.view_parts import Decorator, Keyword, ListItem, keyword, secret
 from generator.workloads import Workload, WorkloadView, workload_for
 from generator.workloads.chat import content
 
@@ -98,6 +98,17 @@ class SecondRunView:
 
 
 @dataclass(frozen=True)
+class ClusterView:
+    """A replica on several nodes: how each rank joins the engine across them."""
+
+    nodes: PyCode
+    port: PyCode  # rank 0 listens here for the other ranks
+    options: tuple[ListItem, ...]  # the options each rank adds, as expressions
+    worker_flags: PyCode | None  # what the ranks other than 0 add
+    source: PyCode  # where the engine documents its multi-node mode
+
+
+@dataclass(frozen=True)
 class WarmupView:
     requests: PyCode
     timeout: PyCode
@@ -128,12 +139,14 @@ class AppView:
     ready_timeout: PyCode
     stop_timeout: PyCode
     memory_snapshot: SnapshotView | None
+    cluster: ClusterView | None  # the replica spans several nodes
     startup_enter_arguments: PyCode
     warmup: WarmupView | None
     app_name: PyCode
     service_name: PyCode
     start_server: PyCode  # the expression that starts the engine
     exposure: ExposureView
+    experimental_import: bool  # `import modal.experimental`, for the exposure or the cluster
     probe: ProbeView
     bench: BenchView | None  # the load test; None when the spec turns it off
     workload: WorkloadView
@@ -158,6 +171,7 @@ def build_view(spec: Spec, spec_path: str, output_path: str, inputs_digest: str)
         secrets=_secrets(spec, spec.secrets_for_server),
         port=PORT,
         snapshot=_snapshot_keywords(spec),
+        cluster=_cluster_decorator(spec),
         ready_timeout=name("READY_TIMEOUT"),
     )
     exposure = exposure_of(server, parts)
@@ -195,6 +209,7 @@ def build_view(spec: Spec, spec_path: str, output_path: str, inputs_digest: str)
         ready_timeout=literal(spec.ready_timeout),
         stop_timeout=literal(spec.lifecycle.stop_timeout),
         memory_snapshot=_snapshot_view(spec, engine_impl),
+        cluster=_cluster_view(spec, engine_impl),
         # With a snapshot, `startup` runs before it is taken and `wake_up` after each restore.
         startup_enter_arguments=PyCode("snap=True" if spec.lifecycle.memory_snapshot else ""),
         warmup=_warmup_view(spec, workload),
@@ -202,6 +217,7 @@ def build_view(spec: Spec, spec_path: str, output_path: str, inputs_digest: str)
         service_name=service_name,
         start_server=_start_server(spec),
         exposure=exposure,
+        experimental_import=exposure.needs_experimental_import or server.nodes > 1,
         probe=_probe_view(spec, workload, exposure.proxy_auth),
         bench=bench_view(
             spec,
@@ -222,6 +238,8 @@ def _start_server(spec: Spec) -> PyCode:
     command = (
         "SERVER_COMMAND + engine_config_arguments()" if spec.engine.config else ("SERVER_COMMAND")
     )
+    if spec.server.nodes > 1:
+        command += " + cluster_arguments()"
     arguments = [command]
     if spec.engine.api_key_secret:
         arguments.append("api_key_arguments()")
@@ -308,6 +326,34 @@ def _warmup_view(spec: Spec, workload: Workload) -> WarmupView | None:
         requests=literal(warmup.requests),
         timeout=literal(warmup.timeout),
         payload=literal(workload.warmup_body(spec)),
+    )
+
+
+def _cluster_decorator(spec: Spec) -> Decorator | None:
+    if spec.server.nodes == 1:
+        return None
+    return Decorator(
+        PyCode("modal.clustered"),
+        (
+            keyword("size", name("NODES"), "containers per replica, one per machine"),
+            keyword("rdma", literal(spec.server.rdma), "RDMA between the nodes"),
+        ),
+    )
+
+
+def _cluster_view(spec: Spec, engine: Engine) -> ClusterView | None:
+    if spec.server.nodes == 1:
+        return None
+    launch = engine.cluster_launch(spec)
+    options: list[ListItem] = []
+    for option in launch.options:
+        options += [ListItem(literal(option.flag)), ListItem(PyCode(option.expression))]
+    return ClusterView(
+        nodes=literal(spec.server.nodes),
+        port=literal(launch.port),
+        options=tuple(options),
+        worker_flags=literal(list(launch.worker_flags)) if launch.worker_flags else None,
+        source=comment(launch.source),
     )
 
 

@@ -63,6 +63,31 @@ class SnapshotSupport:
     env: dict[str, str]  # image variables it needs, unless the spec sets them
 
 
+@dataclass(frozen=True)
+class RankOption:
+    """An option each rank of a cluster adds to the server command, from Modal's cluster info.
+
+    `expression` is Python over the names the generated `cluster_arguments` defines: `rank`
+    (this container's), `head` (rank 0's address), `NODES` and `CLUSTER_PORT`. `sample` stands in
+    for its value when the option is checked against the engine's catalog.
+    """
+
+    flag: str
+    expression: str
+    sample: Any
+
+
+@dataclass(frozen=True)
+class ClusterLaunch:
+    """How an engine spans the nodes of a Modal cluster: every rank runs the server command with
+    its `options`; rank 0 serves HTTP, the others add `worker_flags` and only compute."""
+
+    port: int  # rank 0 listens here for the other ranks to join
+    options: tuple[RankOption, ...]
+    worker_flags: tuple[str, ...] = ()
+    source: str = ""  # where the engine documents it, for the generated comment
+
+
 class Engine(ABC):
     kind: str  # `engine.kind`
     title: str  # as people write it: "SGLang"
@@ -242,6 +267,27 @@ class Engine(ABC):
         """What this engine refuses that pydantic's rules cannot see."""
         return iter(())
 
+    @abstractmethod
+    def cluster_launch(self, spec: Spec) -> ClusterLaunch:
+        """How the server command spans the spec's `server.nodes` machines."""
+
+    def parallel_sizes(self, spec: Spec) -> tuple[int, int]:
+        """Tensor and pipeline parallelism of the server, defaults included."""
+        return spec.tensor_parallel_size, 1
+
+    def cluster_arguments(self, spec: Spec) -> list[Argument]:
+        """The options a cluster's ranks add, with sample values, for the catalog check."""
+        if spec.server.nodes == 1:
+            return []
+        launch = self.cluster_launch(spec)
+        return [
+            *(
+                Argument(("server", "nodes"), option.flag, option.sample)
+                for option in launch.options
+            ),
+            *(Argument(("server", "nodes"), flag, True) for flag in launch.worker_flags),
+        ]
+
     def resolved_section(self, spec: Spec) -> Any:
         """The spec's engine section with the defaults that depend on other fields written out."""
         return spec.engine.model_copy(
@@ -339,8 +385,8 @@ class Engine(ABC):
                 return
             version, exact = closest, False
         for table, arguments in tables:
-            if table is tables[0][0]:  # the server command: its config file's options too
-                arguments = arguments + self.config_arguments(spec)
+            if table is tables[0][0]:  # the server command: its config file's, its ranks' too
+                arguments = arguments + self.config_arguments(spec) + self.cluster_arguments(spec)
             for argument in arguments:
                 if argument.flag is None or argument.value is None or argument.value is False:
                     continue

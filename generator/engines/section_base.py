@@ -61,3 +61,7 @@ class EngineSectionBase(SpecModel):
         description="Further server options, by full flag name. `true` passes a bare flag, "
         "`false` omits it, a list passes several values.",
     )
+
+    def default_tensor_parallel(self, gpus: int, nodes: int) -> int:
+        """Tensor parallelism when the spec gives none: every GPU of the replica."""
+        return gpus * nodes

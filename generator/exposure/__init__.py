@@ -15,7 +15,12 @@ from typing import Annotated, Any
 from pydantic import Discriminator, Tag
 
 from generator.exposure import http_server, server, web_server
-from generator.exposure.base import ExposureView, ServiceParts, ServingSection
+from generator.exposure.base import (
+    ExposureView,
+    ServiceParts,
+    ServingSection,
+    cluster_findings,
+)
 from generator.exposure.http_server import HttpServerSection
 from generator.exposure.server import ServerSection
 from generator.exposure.web_server import WebServerSection
@@ -46,6 +51,7 @@ def exposure_of(section: ServingSection, parts: ServiceParts) -> ExposureView:
 
 def kind_findings(section: ServingSection, spec: Any) -> Iterator[tuple[tuple[str, ...], str]]:
     """(field under `server`, message) for what the section's kind needs of the spec."""
+    yield from cluster_findings(section)
     yield from KINDS[section.kind].findings(section, spec)
 
 

@@ -7,6 +7,7 @@ whether Modal's proxy asks for credentials. Each kind is one module beside this 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, ClassVar, Literal
 
@@ -24,6 +25,9 @@ from generator.pycode import PyCode, literal
 from generator.view_parts import Decorator, Keyword, keyword
 
 Cloud = Literal["aws", "gcp", "oci", "auto"]
+# Modal's multi-node clusters: "Up to 32 nodes and 256 GPUs per cluster" (modal.com/docs/guide/
+# multi-node-clusters).
+MAX_CLUSTER_NODES = 32
 CpuCores = Annotated[float, Field(gt=0)]
 MiB = Annotated[int, Field(gt=0)]
 
@@ -43,7 +47,23 @@ RequestLimit = BeforeValidator(_request_or_request_and_limit)
 class ServingSection(SpecModel):
     """Fields every server kind takes, under the names Modal's decorators give them."""
 
-    gpu: Gpu = Field(description="GPUs for each serving container.")
+    gpu: Gpu = Field(
+        description="GPUs for each serving container; with `nodes`, of each node, and then all "
+        "the GPUs of its machine (Modal's rule for clusters)."
+    )
+    nodes: int = Field(
+        default=1,
+        ge=1,
+        le=MAX_CLUSTER_NODES,
+        description="Machines one replica spans (a Modal cluster, `@modal.clustered`): every "
+        "node runs the engine with `gpu` GPUs, rank 0 serves. For models that do not fit in one "
+        "machine.",
+    )
+    rdma: StrictBool = Field(
+        default=True,
+        description="RDMA networking between the nodes of a cluster (`modal.clustered(rdma=...)`), "
+        "for the engine's collectives across machines; only with `nodes` above 1.",
+    )
     port: int = Field(default=8000, ge=1, le=65535, description="Port the engine listens on.")
     volumes: list[ModalObjectName] | None = Field(
         default=None,
@@ -127,6 +147,8 @@ class ServiceParts:
     secrets: PyCode | None
     port: PyCode
     snapshot: tuple[Keyword, ...]  # memory-snapshot keywords, when snapshots are on
+    # `@modal.clustered(...)`, placed right above the class, when a replica spans several nodes.
+    cluster: Decorator | None
     ready_timeout: PyCode
 
 
@@ -164,6 +186,30 @@ def container_keywords(
     if timeout is not None:
         keywords.append(keyword("timeout", literal(timeout), "seconds"))
     return keywords + [keyword(k, literal(v), note) for k, v, note in common_keywords(section)]
+
+
+def cluster_findings(section: ServingSection) -> Iterator[tuple[tuple[str, ...], str]]:
+    """What Modal requires of a clustered service's scaling, and `rdma` without a cluster."""
+    if section.nodes == 1:
+        if "rdma" in section.model_fields_set:
+            yield (
+                ("rdma",),
+                "RDMA connects the nodes of a cluster, and this replica has one node: set "
+                "`nodes` above 1 or drop `rdma`",
+            )
+        return
+    # modal._functions._Function._from_local (modal 1.6): "`{field}` ({value}) must be a
+    # multiple of `cluster_size` ({cluster_size}) for clustered Functions".
+    for key in ("min_containers", "max_containers", "buffer_containers"):
+        value = getattr(section, key)
+        if value and value % section.nodes:
+            yield (
+                (key,),
+                f"Modal counts the containers of a cluster one by one, and refuses {key} = "
+                f"{value}, which is not a multiple of nodes ({section.nodes}): write "
+                f"{section.nodes * -(-value // section.nodes)} for "
+                f"{-(-value // section.nodes)} replica(s)",
+            )
 
 
 def common_keywords(section: ServingSection) -> list[tuple[str, object, str]]:

@@ -151,6 +151,9 @@ def exposure(section: HttpServerSection, parts: ServiceParts) -> ExposureView:
                 tuple(concurrent),
                 comment("requests per replica before scaling up"),
             ),
+            # On a cluster, only rank 0 registers with Modal's HTTP proxy
+            # (modal.experimental._flash_container_entry, modal 1.6).
+            *([parts.cluster] if parts.cluster is not None else []),
         ),
         needs_experimental_import=True,
         url_lookup=PyCode(f"(await {parts.name}._experimental_get_flash_urls.aio())[0]"),

@@ -128,7 +128,10 @@ def exposure(section: ServerSection, parts: ServiceParts) -> ExposureView:
     return ExposureView(
         description=comment("a Modal Server (`@app.server`)"),
         from_class=True,
-        decorators=(Decorator(PyCode("app.server"), tuple(keywords)),),
+        decorators=(
+            Decorator(PyCode("app.server"), tuple(keywords)),
+            *([parts.cluster] if parts.cluster is not None else []),
+        ),
         needs_experimental_import=False,
         url_lookup=PyCode(f"await {parts.name}.get_url.aio()"),
         deployed_lookup=PyCode(f"modal.Server.from_name(APP_NAME, {literal(str(parts.name))})"),

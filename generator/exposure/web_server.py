@@ -81,6 +81,15 @@ SECTION = WebServerSection
 
 
 def findings(section: WebServerSection, spec: Any) -> Iterator[tuple[tuple[str, ...], str]]:
+    # modal.clustered's docstring (modal 1.6): "Use a Server for HTTP serving; clustered Web
+    # Functions are not supported."
+    if section.nodes > 1:
+        yield (
+            ("nodes",),
+            "Modal does not run web endpoints (`@modal.web_server`) on clusters: its clustered "
+            'services serve HTTP as Modal Servers. Use kind = "server" (or "http_server") for a '
+            "replica of several nodes",
+        )
     if section.target_inputs is None and section.max_inputs is None:
         yield (
             ("target_inputs",),

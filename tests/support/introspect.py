@@ -265,6 +265,8 @@ class Service:
     user_cls: type | None
     function: Any | None
     lifecycle: dict[str, list[str]]
+    # `@modal.clustered`: {"size": containers per replica, "rdma": ...}; None without a cluster.
+    cluster: dict[str, Any] | None = None
 
     def facts(self) -> dict[str, Any]:
         return {
@@ -294,6 +296,9 @@ def _describe_service(name: str, decorator: str, function: Any, user_cls: type |
         user_cls=user_cls,
         function=function._raw_f if user_cls is None else None,
         lifecycle=_lifecycle(user_cls),
+        cluster={"size": settings["cluster_size"], "rdma": settings["rdma"]}
+        if settings["cluster_size"]
+        else None,
     )
 
 

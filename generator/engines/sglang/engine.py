@@ -6,7 +6,14 @@ import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, ClassVar
 
-from generator.engines.base import Argument, Engine, MemoryRoute, SnapshotSupport
+from generator.engines.base import (
+    Argument,
+    ClusterLaunch,
+    Engine,
+    MemoryRoute,
+    RankOption,
+    SnapshotSupport,
+)
 from generator.engines.option_table import OptionTable, version_key
 from generator.engines.sglang import catalog
 from generator.engines.sglang.section import (
@@ -38,6 +45,21 @@ def _section(spec: Spec) -> SglangEngineSection:
 # as a deprecated alias of the decode one, and dropped it in 0.5.20.
 CUDA_GRAPH_MAX_BS = "--cuda-graph-max-bs"
 CUDA_GRAPH_MAX_BS_DECODE = "--cuda-graph-max-bs-decode"
+
+
+# SGLang across machines (docs/references/multi_node_deployment, "--dist-init-addr 10.0.0.1:5000
+# --nnodes 2 --node-rank 0" on the first node, the same with rank 1 on the second): every node
+# runs `launch_server` with one tensor-parallel group over all GPUs; rank 0 serves HTTP.
+DIST_INIT_PORT = 5000
+CLUSTER = ClusterLaunch(
+    port=DIST_INIT_PORT,
+    options=(
+        RankOption("--nnodes", "str(NODES)", 2),
+        RankOption("--node-rank", "str(rank)", 0),
+        RankOption("--dist-init-addr", 'f"{head}:{CLUSTER_PORT}"', f"10.0.0.1:{DIST_INIT_PORT}"),
+    ),
+    source="SGLang's multi-node deployment",
+)
 
 
 def cuda_graph_max_bs(spec: Spec) -> int | None:
@@ -221,10 +243,18 @@ class Sglang(Engine):
     def memory_fraction(self, spec: Spec) -> float | None:
         return _section(spec).mem_fraction_static
 
+    def cluster_launch(self, spec: Spec) -> ClusterLaunch:
+        return CLUSTER
+
+    def parallel_sizes(self, spec: Spec) -> tuple[int, int]:
+        pipeline = _section(spec).extra_args.get("--pp-size", 1)
+        return spec.tensor_parallel_size, pipeline if isinstance(pipeline, int) else 1
+
     def findings(self, spec: Spec) -> Iterator[tuple[FieldPath, str]]:
         yield from self.config_findings(spec)
         yield from self.repeated_option_findings(spec)
         yield from _tag_and_version(spec)
+        yield from _deep_gemm_on_a_cluster(spec)
         yield from _deep_gemm_needs_jit(spec)
         yield from _speculative_decoding(spec)
         yield from _memory_snapshot(spec)
@@ -251,6 +281,19 @@ def _tag_and_version(spec: Spec) -> Iterator[tuple[FieldPath, str]]:
         yield (
             ("image", "engine_version"),
             f"the image tag says SGLang {from_tag}, not {stated}: drop one",
+        )
+
+
+def _deep_gemm_on_a_cluster(spec: Spec) -> Iterator[tuple[FieldPath, str]]:
+    """The build step compiles for the server's tensor parallelism on one machine of the image
+    build, and a cluster's spans several."""
+    if spec.server.nodes > 1 and spec.deep_gemm_enabled:
+        yield (
+            ("deep_gemm", "enabled"),
+            f"DeepGEMM pre-compilation runs `sglang.compile_deep_gemm --tp-size "
+            f"{spec.tensor_parallel_size}` in the image build, on one machine, and this replica "
+            f"spans {spec.server.nodes}: set `deep_gemm.enabled = false` (SGLang then compiles "
+            "the kernels when it first needs them)",
         )
 
 

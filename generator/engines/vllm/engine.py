@@ -6,7 +6,14 @@ import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from generator.engines.base import Argument, Engine, MemoryRoute, SnapshotSupport
+from generator.engines.base import (
+    Argument,
+    ClusterLaunch,
+    Engine,
+    MemoryRoute,
+    RankOption,
+    SnapshotSupport,
+)
 from generator.engines.option_table import OptionTable
 from generator.engines.vllm import catalog
 from generator.engines.vllm.section import VllmEngineSection
@@ -21,6 +28,27 @@ if TYPE_CHECKING:
 SLEEP_MODE_FLAG = "--enable-sleep-mode"
 # The runner flag of vLLM 0.10.1 and later; older versions choose the runner by `--task`.
 RUNNER_FLAG = "--runner"
+
+
+# vLLM's own multi-node mode (docs: serving/parallelism_scaling, "multiprocessing" across nodes;
+# the LeaderWorkerSet deployment runs `vllm serve ... --nnodes 2 --node-rank 1 --master-addr
+# LEADER --distributed-executor-backend mp --headless` on the worker): every node runs `vllm
+# serve` with the same parallelism, rank 0 serves HTTP, the others run `--headless`. Its options
+# exist from vLLM 0.11.1 on (the catalogs).
+NNODES = "--nnodes"
+MASTER_PORT = 29501  # `--master-port`'s default, written out
+CLUSTER = ClusterLaunch(
+    port=MASTER_PORT,
+    options=(
+        RankOption(NNODES, "str(NODES)", 2),
+        RankOption("--node-rank", "str(rank)", 0),
+        RankOption("--master-addr", "head", "10.0.0.1"),
+        RankOption("--master-port", "str(CLUSTER_PORT)", MASTER_PORT),
+    ),
+    worker_flags=("--headless",),
+    source="vLLM's multi-node serving",
+)
+EXECUTOR_BACKEND = "--distributed-executor-backend"
 
 
 def _section(spec: Spec) -> VllmEngineSection:
@@ -56,7 +84,7 @@ class Vllm(Engine):
     def typed_arguments(self, spec: Spec) -> list[Argument]:
         engine = _section(spec)
         served = engine.served_model_name
-        gpus = spec.server.gpu.count
+        gpus, nodes = spec.server.gpu.count, spec.server.nodes
         tensor_parallel = engine.tensor_parallel_size or (gpus if gpus > 1 else None)
         prefix_caching = {True: "--enable-prefix-caching", False: "--no-enable-prefix-caching"}
         arguments = [
@@ -74,7 +102,7 @@ class Vllm(Engine):
             Argument(
                 ("engine", "pipeline_parallel_size"),
                 "--pipeline-parallel-size",
-                engine.pipeline_parallel_size,
+                engine.pipeline_parallel_size or (nodes if nodes > 1 else None),
             ),
             Argument(
                 ("engine", "data_parallel_size"), "--data-parallel-size", engine.data_parallel_size
@@ -132,6 +160,8 @@ class Vllm(Engine):
         arguments += self.workload_arguments(spec)
         if spec.lifecycle.memory_snapshot:
             arguments.append(Argument(("lifecycle", "memory_snapshot"), SLEEP_MODE_FLAG, True))
+        if nodes > 1:  # its multiprocessing backend spans the nodes; Ray is not involved
+            arguments.append(Argument(("server", "nodes"), EXECUTOR_BACKEND, "mp"))
         arguments += [
             Argument(("engine", "extra_args", flag), flag, value)
             for flag, value in engine.extra_args.items()
@@ -204,6 +234,22 @@ class Vllm(Engine):
     def memory_fraction(self, spec: Spec) -> float | None:
         return _section(spec).gpu_memory_utilization
 
+    def cluster_launch(self, spec: Spec) -> ClusterLaunch:
+        return CLUSTER
+
+    def parallel_sizes(self, spec: Spec) -> tuple[int, int]:
+        engine, server = _section(spec), spec.server
+        pipeline = engine.pipeline_parallel_size or server.nodes
+        return spec.tensor_parallel_size, pipeline
+
+    def cluster_arguments(self, spec: Spec) -> list[Argument]:
+        # A version without the multi-node mode is refused once, by `findings`.
+        return super().cluster_arguments(spec) if self._has_multi_node_mode(spec) else []
+
+    def _has_multi_node_mode(self, spec: Spec) -> bool:
+        table = self._server_table_or_none(spec)
+        return table is None or NNODES in table.by_string
+
     def findings(self, spec: Spec) -> Iterator[tuple[FieldPath, str]]:
         yield from self.config_findings(spec)
         yield from self.repeated_option_findings(spec)
@@ -222,6 +268,14 @@ class Vllm(Engine):
                         f"`{key}` handles generated text, and an embedding model generates none: "
                         "drop it",
                     )
+        if spec.server.nodes > 1 and not self._has_multi_node_mode(spec):
+            field, _ = self.version_source(spec)
+            yield (
+                field,
+                f"vLLM {self.version(spec)} has no multi-node mode of its own (`--nnodes`, "
+                f"`--node-rank`, `--headless`; from vLLM 0.11.1 on), which server.nodes = "
+                f"{spec.server.nodes} starts it with: use vLLM 0.11.1 or later",
+            )
         if spec.deep_gemm.enabled:
             yield (
                 ("deep_gemm", "enabled"),

@@ -26,7 +26,10 @@ class VllmEngineSection(EngineSectionBase):
         "passed when it is above 1 or set here.",
     )
     pipeline_parallel_size: int | None = Field(
-        default=None, ge=1, description="Pipeline parallelism (`--pipeline-parallel-size`)."
+        default=None,
+        ge=1,
+        description="Pipeline parallelism (`--pipeline-parallel-size`); on a cluster defaults to "
+        "the node count, each node a stage.",
     )
     data_parallel_size: int | None = Field(
         default=None, ge=1, description="Data parallelism (`--data-parallel-size`)."
@@ -80,3 +83,9 @@ class VllmEngineSection(EngineSectionBase):
         default=False,
         description="No log of each request's prompt (`--disable-log-requests`).",
     )
+
+    def default_tensor_parallel(self, gpus: int, nodes: int) -> int:
+        """Tensor parallelism within a node, pipeline parallelism across nodes (vLLM's
+        advice: "the tensor parallel size is the number of GPUs in each node, and the pipeline
+        parallel size is the number of nodes")."""
+        return gpus

@@ -34,6 +34,7 @@ from http import HTTPStatus
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
+from .cluster import ClusterRole, Rendezvous, join
 from .record import record
 from .workload import BadRequest, Completion, plan, prompt_tokens, usage
 
@@ -119,6 +120,7 @@ class Launch:
     embedding: bool = False  # an embedding model (SGLang --is-embedding, vLLM's pooling runner)
     adapters: tuple[str, ...] = ()  # names of the LoRA adapters it serves
     aliases: tuple[str, ...] = ()  # further names it serves the model under
+    cluster: ClusterRole | None = None  # one rank of an engine over several nodes
 
 
 class State:
@@ -138,6 +140,7 @@ class StandinServer:
     launch: Launch
     settings: Settings
     handler: type[Handler]
+    rendezvous: Rendezvous | None = None  # rank 0 of a cluster: where the other ranks join
 
     def __post_init__(self) -> None:
         self.state = State(self.settings)
@@ -357,6 +360,8 @@ class Handler:
         settings, state = self.standin.settings, self.standin.state
         if state.asleep and not self.healthy_while_asleep:
             status, payload = 503, {"error": self.asleep_error}
+        elif self.standin.rendezvous and not self.standin.rendezvous.complete.is_set():
+            status, payload = 503, {"error": "waiting for the other ranks"}
         elif time.monotonic() - STARTED >= settings.ready_delay:
             status, payload = 200, self.healthy_body
         else:
@@ -669,9 +674,15 @@ def run(launch: Launch, handler: type[Handler]) -> None:
         record("workers", pids=[worker.pid for worker in workers])
     if settings.crash_after is not None:
         threading.Thread(target=_crash, args=(settings,), daemon=True).start()
+    cluster = launch.cluster
+    if cluster is not None and cluster.rank != 0:
+        join(cluster)  # serves no HTTP; returns never
     if settings.listen_delay:
         time.sleep(settings.listen_delay)
-    _event_loop_run(_serve(StandinServer(launch, settings, handler)))
+    server = StandinServer(launch, settings, handler)
+    if cluster is not None:
+        server.rendezvous = Rendezvous(cluster)
+    _event_loop_run(_serve(server))
 
 
 async def _serve(server: StandinServer) -> None:

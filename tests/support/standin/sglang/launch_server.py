@@ -6,8 +6,9 @@ Besides /health, /v1/models, /v1/chat/completions, /v1/completions and /v1/embed
 /release_memory_occupation and /resume_memory_occupation (status set by STANDIN_RELEASE_STATUS
 and STANDIN_RESUME_STATUS); while memory is released, /health and chat completions answer 503.
 From its command line it reads --port (default 30000), --api-key (then /v1/* routes want
-`Authorization: Bearer KEY`) and the served model name. It always binds 127.0.0.1, whatever
---host says.
+`Authorization: Bearer KEY`), the served model name, and --nnodes, --node-rank and
+--dist-init-addr (one rank of a multi-node engine: see `_standin.cluster`). It always binds
+127.0.0.1, whatever --host says.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import argparse
 import sys
 from typing import Any
 
+from _standin.cluster import ClusterRole
 from _standin.server import Handler, Launch, Request, Route, run
 
 
@@ -71,9 +73,18 @@ def parse(argv: list[str]) -> Launch:
     parser.add_argument("--served-model-name")
     parser.add_argument("--is-embedding", action="store_true")
     parser.add_argument("--lora-paths", nargs="*", default=[])
+    parser.add_argument("--nnodes", type=int, default=1)
+    parser.add_argument("--node-rank", type=int, default=0)
+    parser.add_argument("--dist-init-addr")
     known, _ = parser.parse_known_args(argv)
     model = known.served_model_name or known.model_path or "standin"
     adapters = tuple(path.split("=", 1)[0] for path in known.lora_paths)
+    cluster = None
+    if known.nnodes > 1:
+        if not known.dist_init_addr:
+            sys.exit("sglang.launch_server: --nnodes above 1 needs --dist-init-addr")
+        head, port = known.dist_init_addr.rsplit(":", 1)
+        cluster = ClusterRole(known.nnodes, known.node_rank, head, int(port))
     return Launch(
         engine="sglang",
         port=known.port,
@@ -82,6 +93,7 @@ def parse(argv: list[str]) -> Launch:
         command="python -m sglang.launch_server",
         embedding=known.is_embedding,
         adapters=adapters,
+        cluster=cluster,
     )
 
 

@@ -11,7 +11,9 @@ sleep mode adds, as vLLM does:
 
 From its command line it reads the model (positional, or --model), --served-model-name, --port
 (default 8000), --api-key (or VLLM_API_KEY; then /v1/* routes want `Authorization: Bearer
-KEY`) and --enable-sleep-mode; other options are accepted and ignored. It always binds
+KEY`), --enable-sleep-mode, and --nnodes, --node-rank, --master-addr, --master-port and
+--headless (one rank of a multi-node engine: see `_standin.cluster`); other options are
+accepted and ignored. It always binds
 127.0.0.1, whatever --host says.
 """
 
@@ -23,6 +25,7 @@ import sys
 import time
 from typing import Any, ClassVar
 
+from _standin.cluster import ClusterRole
 from _standin.record import record
 from _standin.server import Handler, Launch, Request, Route, run
 from _standin.workload import BadRequest
@@ -110,10 +113,21 @@ def parse(argv: list[str]) -> tuple[Launch, bool]:
     parser.add_argument("--runner")
     parser.add_argument("--task")
     parser.add_argument("--lora-modules", nargs="+", default=[])
+    parser.add_argument("--nnodes", type=int, default=1)
+    parser.add_argument("--node-rank", type=int, default=0)
+    parser.add_argument("--master-addr", default="127.0.0.1")
+    parser.add_argument("--master-port", type=int, default=29501)
+    parser.add_argument("--headless", action="store_true")
     known, _ = parser.parse_known_args(rest)
     model = model_tag or known.model or "standin"
     served = known.served_model_name[0] if known.served_model_name else model
     api_key = known.api_key or os.environ.get("VLLM_API_KEY") or None
+    cluster = None
+    if known.nnodes > 1:
+        # As vLLM: the ranks other than 0 run without an API server, and must say so.
+        if (known.node_rank != 0) != known.headless:
+            sys.exit("vllm serve: --headless is for the ranks other than 0, and they need it")
+        cluster = ClusterRole(known.nnodes, known.node_rank, known.master_addr, known.master_port)
     launch = Launch(
         engine="vllm",
         port=known.port,
@@ -123,6 +137,7 @@ def parse(argv: list[str]) -> tuple[Launch, bool]:
         adapters=tuple(module.split("=", 1)[0] for module in known.lora_modules),
         aliases=tuple(known.served_model_name or ())[1:],
         command="vllm serve",
+        cluster=cluster,
     )
     return launch, bool(known.enable_sleep_mode)
 
