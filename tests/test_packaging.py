@@ -15,6 +15,7 @@ skipped, saying so, where the index cannot be reached.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -205,6 +206,55 @@ def test_a_new_repository_from_new_to_a_passing_check(
     assert run(repository, "check").returncode == 0
     versions = run(repository, "flags", "--versions").stdout.splitlines()
     assert "sglang 0.5.23  bundled" in versions and "vllm 0.33.0  bundled" in versions
+
+
+def test_a_users_repository_from_init_through_a_rename_and_ci(
+    installed: Installed, repository: Path, tmp_path: Path
+) -> None:
+    """The workflow of issue 19 with the installed wheel: init, new, validate, generate, check;
+    an edit, a rename; commands from specs/, generated/ and elsewhere; the CI formats."""
+    run = installed.run
+    run(repository, "init")
+    for name in ("modalgen.toml", "schemas/spec.schema.json", ".pre-commit-config.yaml"):
+        assert (repository / name).is_file(), name
+    assert f"rev: {TAG}" in (repository / ".pre-commit-config.yaml").read_text(encoding="utf-8")
+    assert "bench/" in (repository / ".gitignore").read_text(encoding="utf-8").splitlines()
+    before = {path: path.read_bytes() for path in repository.rglob("*") if path.is_file()}
+    run(repository, "init")  # twice changes nothing
+    assert {path: path.read_bytes() for path in repository.rglob("*") if path.is_file()} == before
+    run(repository, "new", "qwen3_8b", *NEW)
+    run(repository, "validate")
+    run(repository, "generate")
+    assert run(repository, "check").returncode == 0
+    # From a folder of the project, and a spec named from there.
+    for folder in ("specs", "generated"):
+        assert run(repository / folder, "check").returncode == 0
+    (repository / "generated" / "qwen3_8b.py").unlink()
+    written = run(repository / "specs", "generate", "qwen3_8b.toml").stdout
+    assert "wrote generated/qwen3_8b.py (from specs/qwen3_8b.toml)" in written
+    assert not (repository / "specs" / "generated").exists()
+    # A rename: check names the orphan, generate removes it.
+    (repository / "specs" / "qwen3_8b.toml").rename(repository / "specs" / "chat.toml")
+    orphan = run(repository, "check", check=False)
+    assert orphan.returncode == 1 and "generated/qwen3_8b.py: orphaned" in orphan.stderr
+    removed = run(repository, "generate").stdout
+    assert "removed generated/qwen3_8b.py" in removed and "wrote generated/chat.py" in removed
+    assert run(repository, "check").returncode == 0
+    # CI: a JSON document, and annotations on the stale file.
+    spec = repository / "specs" / "chat.toml"
+    spec.write_text(spec.read_text(encoding="utf-8").replace("count = 1", "count = 2"), "utf-8")
+    report = json.loads(run(repository, "check", "--format", "json", check=False).stdout)
+    assert report["ok"] is False
+    assert [problem["file"] for problem in report["problems"]] == ["generated/chat.py"]
+    github = run(repository, "check", "--format", "github", check=False)
+    assert github.returncode == 1
+    assert github.stdout.startswith("::error file=generated/chat.py,line=")
+    # From outside the project, -C before the command.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    assert run(elsewhere, "-C", str(repository), "check", check=False).returncode == 1
+    run(elsewhere, "-C", str(repository), "generate")
+    assert run(elsewhere, "-C", str(repository), "check").returncode == 0
 
 
 def test_the_installed_modalgen_adds_a_project_catalog(
