@@ -189,6 +189,9 @@ def _refuse_credentials(project: Project, outputs: list[Output]) -> None:
 def _warnings(loaded: Iterable[LoadedSpec]) -> list[Finding]:
     """What valid specs should still look at, each once (a base's warning is the same for every
     spec that extends it); warnings never fail a command."""
+    loaded = list(loaded)
+    if not loaded:
+        return []  # nothing to import the checks for (an unchanged project's `generate`)
     from generator.checks import run_warnings  # loaded specs have imported the models
 
     warnings = [

@@ -200,14 +200,18 @@ def test_fast_path_knows_unchanged_files_are_up_to_date(project: Path, no_render
     assert "2 generated file(s) and schemas/spec.schema.json up to date" in result.output
 
 
-def test_fast_path_imports_no_pydantic_jinja_or_yaml(sealed: Path) -> None:
+@pytest.mark.parametrize("command", ["check", "generate"])
+def test_fast_path_imports_no_pydantic_jinja_or_yaml(sealed: Path, command: str) -> None:
     code = (
         "import sys; from generator.cli import main; "
-        "main(['-q', 'check', '-C', sys.argv[1]], standalone_mode=False); "
+        "main(['-q', sys.argv[2], '-C', sys.argv[1]], standalone_mode=False); "
         "print(sorted(name for name in ('pydantic', 'jinja2', 'yaml') if name in sys.modules))"
     )
     result = subprocess.run(
-        [sys.executable, "-c", code, str(sealed)], capture_output=True, text=True, check=True
+        [sys.executable, "-c", code, str(sealed), command],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert result.stdout.strip() == "[]", result.stderr
 
