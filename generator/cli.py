@@ -630,17 +630,6 @@ def _spec_name(model: str) -> str:
     return stem if SPEC_STEM.fullmatch(stem) else f"model_{stem}".rstrip("_")
 
 
-def _refuse_link_out(project: Project, folder: Path) -> None:
-    """Stop when `folder` (of the project) resolves outside it: nothing is written through a
-    symbolic link to another place."""
-    if not folder.resolve().is_relative_to(project.root.resolve()):
-        name = folder.relative_to(project.root).as_posix()
-        raise click.ClickException(
-            f"refusing to write into {name}/: it resolves to {folder.resolve()}, outside the "
-            "project (a symbolic link?); nothing was written"
-        )
-
-
 @main.command()
 @click.argument("words", nargs=-1, metavar="[ENGINE] VERSION [PATTERN]")
 @click.option(

@@ -42,7 +42,16 @@ class Generating(Workload):
             "ignore_eos": True,
         }
 
+    def probe_body(self, spec: Spec) -> dict[str, Any]:
+        return {
+            **self.target_fields(spec, spec.probe.adapter),
+            **self.bench_input(),
+            "stream": True,
+            **dict(spec.probe.request_extras),
+        }
+
     def bench_input(self) -> dict[str, Any]:
+        """The request's input, as the probe and the load test name it: messages or a prompt."""
         raise NotImplementedError
 
     def findings(self, spec: Spec) -> Iterator[tuple[FieldPath, str]]:
@@ -81,14 +90,6 @@ class Chat(Generating):
             "messages": [{"role": "user", "content": content(warmup.message)}],
             "max_tokens": warmup.max_tokens,
             **dict(warmup.request_extras),
-        }
-
-    def probe_body(self, spec: Spec) -> dict[str, Any]:
-        return {
-            **self.target_fields(spec, spec.probe.adapter),
-            "messages": name("messages"),
-            "stream": True,
-            **dict(spec.probe.request_extras),
         }
 
     def bench_input(self) -> dict[str, Any]:

@@ -32,14 +32,6 @@ class Completion(Generating):
             **dict(warmup.request_extras),
         }
 
-    def probe_body(self, spec: Spec) -> dict[str, Any]:
-        return {
-            **self.target_fields(spec, spec.probe.adapter),
-            "prompt": name("prompt"),
-            "stream": True,
-            **dict(spec.probe.request_extras),
-        }
-
     def bench_input(self) -> dict[str, Any]:
         return {"prompt": name("prompt")}
 
