@@ -503,6 +503,7 @@ class _Yaml(_Format):
         parent.insert(position, new_key, value)
         if comment is not None:
             parent.ca.items[new_key] = comment
+            _keep_comment_gap(parent, new_key, len(str(new_key)) - len(str(field[-1])))
 
 
 def _add_yaml_key(mapping: Any, key: Key, value: Any) -> None:
