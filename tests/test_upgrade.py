@@ -14,6 +14,9 @@ from generator.spec_edit import FileChanged, SpecEditor
 from generator.upgrade import Removed, option_diff, retag
 
 ROOT = Path(__file__).resolve().parent.parent
+OWN_TAG = (
+    '# the engine\'s own image\nregistry_tag = "lmsysorg/sglang:v0.5.10.post1-cu130-runtime"\n'
+)
 
 
 def _spec(tag: str = "lmsysorg/sglang:v0.5.10.post1-cu130-runtime", extra: str = "") -> str:
@@ -194,7 +197,7 @@ engine:
 def test_a_tag_a_base_sets_is_changed_in_the_base(tmp_path: Path) -> None:
     base = 'version = 1\n\n[image]\n# shared\nregistry_tag = "lmsysorg/sglang:v0.5.10.post1"\n'
     child = _spec().replace(
-        '# the engine\'s own image\nregistry_tag = "lmsysorg/sglang:v0.5.10.post1-cu130-runtime"\n',
+        OWN_TAG,
         "",
     )
     child = child.replace("version = 1\n", 'version = 1\nextends = ["_base/b.toml"]\n')
@@ -213,7 +216,7 @@ def test_a_tag_a_base_sets_is_changed_in_the_base(tmp_path: Path) -> None:
 def test_a_pip_pin_in_a_layer(tmp_path: Path) -> None:
     text = (
         _spec().replace(
-            '# the engine\'s own image\nregistry_tag = "lmsysorg/sglang:v0.5.10.post1-cu130-runtime"\n',
+            OWN_TAG,
             'debian_slim_python = "3.12"\n\n[[image.layers]]\npip_install = ["vllm==0.9.1"]\n',
         )
         + 'kind = "vllm"\n'
