@@ -943,7 +943,7 @@ def upgrade(
                 raise SpecError(
                     [document.problem(f"cannot tell the {engine.title} version of {what}", field)]
                 )
-            items.append((document, engine, current))
+            items.append((document, engine, current, engine.arguments(spec)))
     every_document = list(documents)
     given = {path.resolve() for path in paths}
     for path in project.discover_specs():

@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from generator.engines.base import Engine
+from generator.engines.base import Argument, Engine
 from generator.engines.option_table import Option, OptionTable, version_key
 from generator.errors import FieldPath, Problem, format_field_path
 from generator.loader import SourceDocument
@@ -279,17 +279,17 @@ class Plan:
 
 
 def plan_upgrade(
-    items: Iterable[tuple[SourceDocument, Engine, str]],
+    items: Iterable[tuple[SourceDocument, Engine, str, list[Argument]]],
     target: str | None,
     editor: SpecEditor,
     every_document: list[SourceDocument],
 ) -> Plan:
-    """Edit, in `editor`, each (document, engine, its current version) to `target` (None: the
-    engine's newest catalogued release); nothing is written. `every_document` is the project's
-    specs, to name those an edit of a base changes."""
+    """Edit, in `editor`, each (document, engine, its current version, the options its typed
+    fields pass) to `target` (None: the engine's newest catalogued release); nothing is
+    written. `every_document` is the project's specs, to name those an edit of a base changes."""
     result = Plan()
     done: set[tuple[str, FieldPath]] = set()
-    for document, engine, current in items:
+    for document, engine, current, typed in items:
         version = target or max(engine.available_versions(), key=version_key)
         if version_key(version) < version_key(current):
             raise UpgradeError(
@@ -305,6 +305,7 @@ def plan_upgrade(
         diff = option_diff(engine, start, version)
         edits = _version_edits(document, engine, current, version)
         edits += _option_edits(document, diff, result.problems)
+        result.problems += _typed_problems(document, typed, diff)
         for field_path, change, note in edits:
             target_file = editor.owner(document, field_path)
             key = (target_file.display_path, field_path)
@@ -420,6 +421,29 @@ def _option_edits(
                     note = f"{item.old} -> {item.new} in {item.since} ({item.how})"
                 edits.append((field_path, _renamer(field_path, new_key), note))
     return edits
+
+
+def _typed_problems(
+    document: SourceDocument, typed: list[Argument], diff: OptionDiff
+) -> list[Problem]:
+    """A typed field whose option the new release removed: the engine module would pass it."""
+    found = []
+    for argument in typed:
+        if argument.flag is None or argument.value is None or argument.value is False:
+            continue
+        if argument.field[:2] in {("engine", "extra_args"), ("engine", "config")}:
+            continue
+        outcome = diff.follow(argument.flag)
+        if isinstance(outcome, Removed):
+            found.append(
+                document.problem(
+                    f"modalgen passes `{argument.flag}` for this field, and {diff.engine} "
+                    f"{outcome.since} removed it (checked up to {diff.new}); remove the field, "
+                    "or stay on an older release",
+                    argument.field,
+                )
+            )
+    return found
 
 
 def _setter(field_path: FieldPath, value: str) -> _Change:

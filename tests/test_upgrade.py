@@ -246,7 +246,7 @@ def test_a_spec_edited_between_plan_and_write_is_not_clobbered(tmp_path: Path) -
     document = load_layered(path, "specs/a.toml")
     spec = validate_document(document, project)
     editor = SpecEditor()
-    plan = plan_upgrade([(document, engine_for(spec), "0.5.10.post1")], "0.5.23", editor, [])
+    plan = plan_upgrade([(document, engine_for(spec), "0.5.10.post1", [])], "0.5.23", editor, [])
     assert plan.edits
     edited = path.read_text() + "# the user's own line\n"
     path.write_text(edited)
@@ -288,3 +288,15 @@ def test_outdated_lists_specs_behind_the_newest_release(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "specs/old.toml: SGLang 0.5.10.post1, newest 0.5.23" in result.output
     assert "specs/new.toml" not in result.output
+
+
+def test_a_typed_field_whose_option_was_removed_stops_the_write(tmp_path: Path) -> None:
+    text = _spec("vllm/vllm-openai:v0.11.2").replace(
+        "[engine]\ncontext_length = 8192\n",
+        '[engine]\nkind = "vllm"\ndisable_log_requests = true\n',
+    )
+    project = _project(tmp_path, **{"v.toml": text})
+    result = _run(project, "upgrade", "--engine-version", "0.33.0", "--write")
+    assert result.exit_code == 1
+    assert "engine.disable_log_requests: modalgen passes `--disable-log-requests`" in result.output
+    assert _texts(project)["v.toml"] == text
