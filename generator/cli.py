@@ -638,19 +638,36 @@ def _spec_name(model: str) -> str:
     is_flag=True,
     help="List the versions with a catalog instead, bundled and the project's: [ENGINE].",
 )
+@click.option(
+    "--diff",
+    "diff_versions",
+    nargs=2,
+    default=None,
+    metavar="OLD NEW",
+    help="What changed from release OLD to NEW: options added, removed, renamed, changed.",
+)
 @project_option
-def flags(words: tuple[str, ...], list_versions: bool, project_dir: Path | None) -> None:
+def flags(
+    words: tuple[str, ...],
+    list_versions: bool,
+    diff_versions: tuple[str, str] | None,
+    project_dir: Path | None,
+) -> None:
     """List the server options of ENGINE (sglang or vllm; default sglang) VERSION.
 
     As its catalog records them: `sglang.launch_server` for SGLang, `vllm serve` for vLLM.
     PATTERN keeps the options whose name or alias matches it (a regular expression, or plain
     text), such as `speculative` or `^--mem`. Examples: `modalgen flags vllm 0.11.2 speculative`,
-    `modalgen flags sglang 0.5.10.post1 ^--mem`, `modalgen flags --versions vllm`. The project's
-    own catalogs (`modalgen catalog add`) are used beside modalgen's.
+    `modalgen flags sglang 0.5.10.post1 ^--mem`, `modalgen flags --versions vllm`,
+    `modalgen flags sglang --diff 0.5.10.post1 0.5.23 cuda-graph`. The project's own catalogs
+    (`modalgen catalog add`) are used beside modalgen's.
     """
     _project_or_here(project_dir)  # its catalogs are looked up beside the bundled ones
     if list_versions:
         _print_versions(words)
+        return
+    if diff_versions:
+        _flags_diff(words, diff_versions)
         return
     named = bool(words) and words[0].lower() in ENGINE_KINDS
     engine = words[0].lower() if named else DEFAULT_ENGINE
@@ -832,3 +849,182 @@ def pin(specs: tuple[Path, ...], dry_run: bool, project_dir: Path | None) -> Non
     for item in pins:
         console.info("pinned", describe(item))
     console.info("next", "run `modalgen generate` to regenerate the apps from the pinned specs")
+
+
+# --- modalgen upgrade, flags --diff, outdated -------------------------------------------------
+
+EXIT_UNTRANSLATABLE = 1
+
+
+def _flags_diff(words: tuple[str, ...], versions: tuple[str, str]) -> None:
+    """`flags [ENGINE] --diff OLD NEW [PATTERN]`: one line an option that changed."""
+    from generator.engines.registry import ENGINES as REGISTRY
+    from generator.upgrade import UpgradeError, format_diff, option_diff
+
+    named = bool(words) and words[0].lower() in ENGINE_KINDS
+    engine = words[0].lower() if named else DEFAULT_ENGINE
+    rest = words[1:] if named else words
+    if len(rest) > 1:
+        raise click.UsageError("give [ENGINE] --diff OLD NEW [PATTERN]")
+    pattern = None
+    if rest:
+        try:
+            pattern = re.compile(rest[0])
+        except re.error:
+            pattern = re.compile(re.escape(rest[0]))
+    try:
+        diff = option_diff(REGISTRY[engine], *versions)
+    except UpgradeError as error:
+        raise click.UsageError(str(error)) from None
+    for line in format_diff(diff, pattern):
+        click.echo(line)
+
+
+@main.command()
+@spec_argument
+@click.option("--engine-version", "version", default=None, help="The release to move to.")
+@click.option("--latest", is_flag=True, help="Move to the newest catalogued release.")
+@click.option("--write", is_flag=True, help="Write the edits (default: print them, write nothing).")
+@click.option(
+    "--force", is_flag=True, help="With --write: write even when some options cannot be moved."
+)
+@project_option
+def upgrade(
+    specs: tuple[Path, ...],
+    version: str | None,
+    latest: bool,
+    write: bool,
+    force: bool,
+    project_dir: Path | None,
+) -> None:
+    """Move each SPEC (default: every spec of the project) to another engine release.
+
+    The version is changed where the spec says it (`image.engine_version`, the registry tag,
+    keeping its suffix scheme, or an `ENGINE==X` pin in a layer), and every option of
+    `engine.extra_args` and `engine.config` that the new release renamed is renamed, following
+    the option catalogs of every release between. A field a base sets is changed in the base,
+    and the specs that reads it are named. Default: a dry run that prints the diff and writes
+    nothing. With --write the files are written in place, comments and layout kept, and the apps
+    regenerated. An option the new release removed, or a value it refuses, is listed at its
+    file:line and nothing is written unless --force. Exit 0: upgraded, or nothing to do;
+    1: something cannot be moved (or a spec is invalid, or a file changed since it was read);
+    2: usage.
+    """
+    from generator.engines.registry import engine_for
+    from generator.inherit import load_layered
+    from generator.spec_edit import EditError, SpecEditor
+    from generator.upgrade import UpgradeError, describe, plan_upgrade
+    from generator.validation import validate_document
+
+    if (version is None) == (not latest):
+        raise click.UsageError("give --engine-version VERSION or --latest (one of them)")
+    if force and not write:
+        raise click.UsageError("--force goes with --write")
+    project = _project(project_dir)
+    paths = _spec_paths(project, specs, project_dir)
+    console = _console()
+    with _exit_on_spec_error("nothing was written."):
+        documents = [load_layered(path, project.display_path(path)) for path in paths]
+        items = []
+        for document in documents:
+            spec = validate_document(document, project.root)
+            engine = engine_for(spec)
+            current = engine.version(spec)
+            if current is None:
+                field, what = engine.version_source(spec)
+                raise SpecError(
+                    [document.problem(f"cannot tell the {engine.title} version of {what}", field)]
+                )
+            items.append((document, engine, current, engine.arguments(spec)))
+    every_document = list(documents)
+    given = {path.resolve() for path in paths}
+    for path in project.discover_specs():
+        if path.resolve() not in given:
+            with contextlib.suppress(SpecError):
+                every_document.append(load_layered(path, project.display_path(path)))
+    editor = SpecEditor()
+    try:
+        plan = plan_upgrade(items, version, editor, every_document)
+    except (UpgradeError, EditError) as error:
+        raise click.ClickException(f"{error}; nothing was written") from None
+    outside = [
+        e.display_path
+        for e in editor.edits()
+        if not e.path.resolve().is_relative_to(project.root.resolve())
+    ]
+    if outside:
+        raise click.ClickException(
+            f"{', '.join(outside)} lies outside the project at {project.root}: upgrade it there, "
+            "by hand; nothing was written"
+        )
+    problems = _once(plan.problems)
+    console.diff(editor.diff())
+    for edit in plan.edits:
+        console.info("would change" if not write else "changes", describe(edit))
+    for problem in problems:
+        console.problem("error", str(problem))
+    if not plan.edits and not problems:
+        console.info("ok", f"{len(paths)} spec(s) on that release already; nothing to do")
+        return
+    if problems and not force:
+        click.echo(
+            f"{len(problems)} option(s) cannot be moved to the new release; nothing was written "
+            "(change them by hand, or --write --force to write the rest)",
+            err=True,
+        )
+        sys.exit(EXIT_UNTRANSLATABLE)
+    if not write:
+        console.info("dry run", "nothing was written; run again with --write to write")
+        return
+    try:
+        editor.write()
+    except EditError as error:
+        raise click.ClickException(f"{error}; nothing was written") from None
+    for edit in editor.edits():
+        console.info("wrote", edit.display_path)
+    affected = sorted({spec for edit in plan.edits for spec in edit.specs})
+    regenerate = [
+        path for path in project.discover_specs() if project.display_path(path) in affected
+    ]
+    if regenerate:
+        click.get_current_context().invoke(
+            generate, specs=tuple(regenerate), project_dir=project_dir
+        )
+    if problems:
+        sys.exit(EXIT_UNTRANSLATABLE)
+
+
+@main.command()
+@spec_argument
+@project_option
+def outdated(specs: tuple[Path, ...], project_dir: Path | None) -> None:
+    """List each SPEC (default: every spec) on an engine release older than the newest one
+    modalgen has a catalog of, with the command that moves it. Exit 0 whatever it finds."""
+    from generator.engines.option_table import version_key
+    from generator.engines.registry import engine_for
+    from generator.inherit import load_layered
+    from generator.validation import validate_document
+
+    project = _project(project_dir)
+    paths = _spec_paths(project, specs, project_dir)
+    console = _console()
+    found = 0
+    with _exit_on_spec_error("nothing was checked."):
+        for path in paths:
+            document = load_layered(path, project.display_path(path))
+            spec = validate_document(document, project.root)
+            engine = engine_for(spec)
+            current = engine.version(spec)
+            known = engine.available_versions()
+            newest = max(known, key=version_key) if known else None
+            if current is None or newest is None:
+                console.info("unknown", f"{document.display_path}: no {engine.title} version")
+            elif version_key(current) < version_key(newest):
+                found += 1
+                console.info(
+                    "outdated",
+                    f"{document.display_path}: {engine.title} {current}, newest {newest}; "
+                    f"`modalgen upgrade {document.display_path} --latest`",
+                )
+    if not found:
+        console.info("ok", f"{len(paths)} spec(s) on the newest catalogued releases")

@@ -415,11 +415,18 @@ class _Toml(_Format):
 
     def rename(self, document: Any, field: FieldPath, new_key: str) -> None:
         from tomlkit.container import Container
+        from tomlkit.items import SingleKey
 
         parent = self.container(document, field[:-1], create=False)
         body = parent if isinstance(parent, Container) else parent.value
         item = body.item(field[-1])
-        body._replace(field[-1], new_key, item)  # keeps its place, value and comment
+        old = next(key for key, _ in body.body if key is not None and key.key == field[-1])
+        # A quoted key stays quoted, a bare one bare, with the spacing before its `=`.
+        written = old.as_string()
+        quote = old.t.value
+        gap = written[len(written.rstrip()) :]
+        new = SingleKey(new_key, t=old.t, sep=old.sep, original=f"{quote}{new_key}{quote}{gap}")
+        body._replace(field[-1], new, item)  # keeps its place, value and comment
 
 
 class _Yaml(_Format):
@@ -496,6 +503,7 @@ class _Yaml(_Format):
         parent.insert(position, new_key, value)
         if comment is not None:
             parent.ca.items[new_key] = comment
+            _keep_comment_gap(parent, new_key, len(str(new_key)) - len(str(field[-1])))
 
 
 def _add_yaml_key(mapping: Any, key: Key, value: Any) -> None:

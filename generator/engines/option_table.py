@@ -203,6 +203,7 @@ class Option:
     deprecated: bool
     replacement: str | None
     hidden: bool
+    dest: str | None = None  # argparse's destination: two names of one setting share it
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Option:
@@ -220,6 +221,7 @@ class Option:
             deprecated=bool(record.get("deprecated")),
             replacement=record.get("replacement"),
             hidden=bool(record.get("hidden")),
+            dest=record.get("dest"),
         )
 
     @property

@@ -141,7 +141,7 @@ class Sglang(Engine):
             Argument(("engine", "context_length"), "--context-length", engine.context_length),
             Argument(
                 ("engine", "mamba_scheduler_strategy"),
-                "--mamba-scheduler-strategy",
+                self._successor_flag(spec, "--mamba-scheduler-strategy"),
                 engine.mamba_scheduler_strategy,
             ),
             Argument(("engine", "reasoning_parser"), "--reasoning-parser", engine.reasoning_parser),
@@ -172,6 +172,32 @@ class Sglang(Engine):
             for flag, value in engine.extra_args.items()
         ]
         return arguments
+
+    def _successor_flag(self, spec: Spec, flag: str) -> str:
+        """`flag`, or the flag the image's SGLang names as its replacement where it deprecates
+        or lacks it (0.5.14 deprecated `--mamba-scheduler-strategy` for
+        `--mamba-radix-cache-strategy`, 0.5.20 removed it): from the version's catalog, else
+        the closest older one's. A removed flag's replacement is read from the newest catalog
+        that still deprecates it."""
+        table = self._server_table_or_none(spec)
+        if table is None:
+            return flag
+        option = table.by_string.get(flag)
+        if option is not None and not option.deprecated:
+            return flag
+        replacement = option.replacement if option is not None else None
+        if replacement is None:
+            version = table.version
+            for known in reversed(self.available_versions()):
+                if version_key(known) >= version_key(version):
+                    continue
+                older = self.server_options_table(known).by_string.get(flag)
+                if older is not None:
+                    replacement = older.replacement if older.deprecated else None
+                    break
+        if replacement and replacement in table.by_string:
+            return replacement
+        return flag
 
     def _cuda_graph_max_bs_flag(self, spec: Spec) -> str:
         """`--cuda-graph-max-bs`, or its successor where the image's SGLang deprecates or
