@@ -256,6 +256,27 @@ def unpinned_revision(spec: Spec) -> Iterator[Finding]:
     )
 
 
+def dummy_weights_switch(spec: Spec) -> Iterator[Finding]:
+    """The switch's variable is written into the image's environment from where the app is
+    deployed: no other setting of the image or the engine may hold that name."""
+    variable = spec.model.dummy_weights_variable
+    if variable is None:
+        return
+    if variable in spec.image.env:
+        yield Finding(
+            ("image", "env", variable),
+            f"{variable} is model.dummy_weights_variable, which the image's environment takes "
+            "from where the app is deployed: remove it here, or name another variable",
+        )
+    reserved = ("HF_", "HUGGING_FACE", *filter(None, [engine_for(spec).env_prefix]))
+    if variable.upper().startswith(reserved):
+        yield Finding(
+            ("model", "dummy_weights_variable"),
+            f"{variable} is a name Hugging Face or the engine reads: name a variable of your "
+            'own, such as "APP_USE_DUMMY_WEIGHTS"',
+        )
+
+
 def placeholder_revision(spec: Spec) -> Iterator[Finding]:
     """A warning: a revision of one repeated digit is a placeholder no repository has."""
     revision = spec.model.revision
@@ -522,6 +543,7 @@ CHECKS: tuple[Check, ...] = (
     server_kind,
     containers,
     weights_download,
+    dummy_weights_switch,
     build_step_layers,
     adapters,
     workload_rules,

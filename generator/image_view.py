@@ -53,7 +53,7 @@ def _arguments(*args: object, **kwargs: object) -> PyCode:
 def image_view(
     image: ImageSection,
     variable: str,
-    env: dict[str, str],
+    env: Mapping[str, str | PyCode],
     secret_keys: Mapping[str, list[str]],
 ) -> ImageView:
     """The image of `image`, with `env` (the spec's `image.env` and what the engine adds) first;

@@ -210,6 +210,13 @@ class ModelSection(SpecModel):
         description='When the weights are downloaded: `"build"`, or a table of the build-time '
         "download's settings.",
     )
+    dummy_weights_variable: EnvVarName | None = Field(
+        default=None,
+        description="A switch for development: when this environment variable is `1` or "
+        "`true` where the app is deployed (`APP_USE_DUMMY_WEIGHTS=1 modal deploy ...`), the "
+        "build-time download is skipped and the engine starts with random weights of the "
+        "model's shape (`--load-format dummy`); unset, it is off. Off when not given.",
+    )
     adapters: list[LoraAdapter] = Field(
         default_factory=list,
         description="LoRA adapters served with the model (`[[model.adapters]]`): each is "
