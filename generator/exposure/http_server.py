@@ -34,6 +34,7 @@ HINTS = {
     # "@modal.concurrent(max_inputs=...) is not yet supported for Flash functions".
     "max_inputs": "Modal refuses `modal.concurrent(max_inputs=...)` with its experimental HTTP "
     'server; use `target_inputs`, or kind = "server" with `max_concurrency`',
+    "on_class": "this kind is a class already, with `modal.enter` and `modal.exit`: drop it",
 }
 
 
