@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
+from generator import sidecars
 from generator.engines.registry import engine_for
 from generator.errors import FieldPath
 from generator.exposure import kind_findings, lock_hint
@@ -275,6 +276,12 @@ def dummy_weights_switch(spec: Spec) -> Iterator[Finding]:
             f"{variable} is a name Hugging Face or the engine reads: name a variable of your "
             'own, such as "APP_USE_DUMMY_WEIGHTS"',
         )
+
+
+def sidecar_rules(spec: Spec) -> Iterator[Finding]:
+    """What the sidecars need of the server and of each other."""
+    for field, message in sidecars.findings(spec):
+        yield Finding(field, message)
 
 
 def placeholder_revision(spec: Spec) -> Iterator[Finding]:
@@ -544,6 +551,7 @@ CHECKS: tuple[Check, ...] = (
     containers,
     weights_download,
     dummy_weights_switch,
+    sidecar_rules,
     build_step_layers,
     adapters,
     workload_rules,

@@ -18,6 +18,7 @@ from generator.fields import is_commit
 from generator.image_view import ImageView, image_view
 from generator.models import Spec, Volume
 from generator.pycode import PyCode, comment, literal, name
+from generator.sidecars import SidecarsView, sidecars_view
 from generator.view_parts import Decorator, Keyword, ListItem, keyword, secret
 from generator.workloads import Workload, WorkloadView, workload_for
 from generator.workloads.chat import content
@@ -163,6 +164,7 @@ class AppView:
     experimental_import: bool  # `import modal.experimental`, for the exposure or the cluster
     probe: ProbeView
     bench: BenchView | None  # the load test; None when the spec turns it off
+    sidecars: SidecarsView | None  # processes beside the engine
     workload: WorkloadView
 
 
@@ -200,7 +202,11 @@ def build_view(spec: Spec, spec_path: str, output_path: str, inputs_digest: str)
         revision_note=_revision_note(spec),
         engine_title=comment(engine_impl.title),
         image=image_view(
-            spec.image, image_variable, _image_env(spec, engine_impl), spec.secret_keys
+            spec.image,
+            image_variable,
+            _image_env(spec, engine_impl),
+            spec.secret_keys,
+            adds_other_files=any(sidecar.files for sidecar in spec.sidecars),
         ),
         volumes=tuple(
             VolumeView(
@@ -243,6 +249,7 @@ def build_view(spec: Spec, spec_path: str, output_path: str, inputs_digest: str)
             workload.load_test_workers,
         ),
         workload=workload.view(spec),
+        sidecars=sidecars_view(spec),
     )
 
 

@@ -122,6 +122,11 @@ def findings(section: HttpServerSection, spec: Any) -> Iterator[tuple[tuple[str,
         )
 
 
+def in_class(section: object, snapshot: bool) -> bool:
+    """This kind is always a class."""
+    return True
+
+
 def exposure(section: HttpServerSection, parts: ServiceParts) -> ExposureView:
     cls = container_keywords(section, parts, section.region, section.timeout)
     cls += parts.snapshot

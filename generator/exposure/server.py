@@ -102,6 +102,11 @@ def findings(section: ServerSection, spec: Any) -> Iterator[tuple[tuple[str, ...
         )
 
 
+def in_class(section: object, snapshot: bool) -> bool:
+    """This kind is always a class."""
+    return True
+
+
 def exposure(section: ServerSection, parts: ServiceParts) -> ExposureView:
     keywords = [
         keyword("image", parts.image),
