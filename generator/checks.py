@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
+from generator import sidecars
 from generator.engines.registry import engine_for
 from generator.errors import FieldPath
 from generator.exposure import kind_findings, lock_hint
@@ -254,6 +255,33 @@ def unpinned_revision(spec: Spec) -> Iterator[Finding]:
         f"{revision!r} is a branch or tag, not a commit, and moves with each upload to "
         f"{spec.model.name}: {when}; run `modalgen pin` to write its current commit instead",
     )
+
+
+def dummy_weights_switch(spec: Spec) -> Iterator[Finding]:
+    """The switch's variable is written into the image's environment from where the app is
+    deployed: no other setting of the image or the engine may hold that name."""
+    variable = spec.model.dummy_weights_variable
+    if variable is None:
+        return
+    if variable in spec.image.env:
+        yield Finding(
+            ("image", "env", variable),
+            f"{variable} is model.dummy_weights_variable, which the image's environment takes "
+            "from where the app is deployed: remove it here, or name another variable",
+        )
+    reserved = ("HF_", "HUGGING_FACE", *filter(None, [engine_for(spec).env_prefix]))
+    if variable.upper().startswith(reserved):
+        yield Finding(
+            ("model", "dummy_weights_variable"),
+            f"{variable} is a name Hugging Face or the engine reads: name a variable of your "
+            'own, such as "APP_USE_DUMMY_WEIGHTS"',
+        )
+
+
+def sidecar_rules(spec: Spec) -> Iterator[Finding]:
+    """What the sidecars need of the server and of each other."""
+    for field, message in sidecars.findings(spec):
+        yield Finding(field, message)
 
 
 def placeholder_revision(spec: Spec) -> Iterator[Finding]:
@@ -522,6 +550,8 @@ CHECKS: tuple[Check, ...] = (
     server_kind,
     containers,
     weights_download,
+    dummy_weights_switch,
+    sidecar_rules,
     build_step_layers,
     adapters,
     workload_rules,

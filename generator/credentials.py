@@ -243,6 +243,7 @@ REFERENCE_FIELDS: tuple[tuple[str, ...], ...] = (
     ("engine", "api_key_secret"),
     ("engine", "api_key_variable"),
     ("model", "download", "secrets"),
+    ("sidecars", "*", "secrets"),
 )
 _ADVICE = (
     "never put credentials in a spec; store it in a Modal Secret "

@@ -53,11 +53,13 @@ def _arguments(*args: object, **kwargs: object) -> PyCode:
 def image_view(
     image: ImageSection,
     variable: str,
-    env: dict[str, str],
+    env: Mapping[str, str | PyCode],
     secret_keys: Mapping[str, list[str]],
+    adds_other_files: bool = False,
 ) -> ImageView:
     """The image of `image`, with `env` (the spec's `image.env` and what the engine adds) first;
-    `secret_keys`: the variables each Secret must hold."""
+    `secret_keys`: the variables each Secret must hold; `adds_other_files`: the app adds
+    project files to the image elsewhere (the sidecars')."""
     if image.registry_tag is not None:
         registry = image.registry_secret
         secret = _secret(registry, secret_keys) if registry is not None else None
@@ -95,9 +97,8 @@ def image_view(
         description=comment(description),
         base=base,
         calls=tuple(calls),
-        adds_local_files=any(
-            isinstance(layer, AddLocalFile | AddLocalDir | RunScript) for layer in image.layers
-        ),
+        adds_local_files=adds_other_files
+        or any(isinstance(layer, AddLocalFile | AddLocalDir | RunScript) for layer in image.layers),
         after_download=tuple(segments.get("download_weights", ())),
         after_deep_gemm=tuple(segments.get("compile_deep_gemm", ())),
     )

@@ -47,6 +47,8 @@ from generator.fields import (
     validate_revision,
 )
 from generator.image import ImageSection, LayerSecrets
+from generator.sidecars import Sidecar
+from generator.sidecars import secrets as sidecar_secrets
 from generator.workloads.section import WorkloadSection
 
 __all__ = [
@@ -209,6 +211,13 @@ class ModelSection(SpecModel):
         default_factory=DownloadSection,
         description='When the weights are downloaded: `"build"`, or a table of the build-time '
         "download's settings.",
+    )
+    dummy_weights_variable: EnvVarName | None = Field(
+        default=None,
+        description="A switch for development: when this environment variable is `1` or "
+        "`true` where the app is deployed (`APP_USE_DUMMY_WEIGHTS=1 modal deploy ...`), the "
+        "build-time download is skipped and the engine starts with random weights of the "
+        "model's shape (`--load-format dummy`); unset, it is off. Off when not given.",
     )
     adapters: list[LoraAdapter] = Field(
         default_factory=list,
@@ -585,6 +594,12 @@ class Spec(SpecModel):
     probe: ProbeSection = Field(
         default_factory=ProbeSection, description="The `modal run` test client."
     )
+    sidecars: list[Sidecar] = Field(
+        default_factory=list,
+        description="Processes each replica runs beside the engine (`[[sidecars]]`), such as a "
+        "metrics shipper: started once the engine is healthy, stopped in `modal.exit` before "
+        "it; one that exits unasked ends the container.",
+    )
     bench: BenchSection = Field(
         default_factory=BenchSection,
         description="The load test generated with the app: a concurrency sweep that reports "
@@ -605,9 +620,11 @@ class Spec(SpecModel):
 
     @property
     def secrets_for_server(self) -> list[str]:
-        """The Secrets of the serving containers: the spec's, and the engine's API key."""
+        """The Secrets of the serving containers: the spec's, the engine's API key, the
+        sidecars'."""
         extra = [self.engine.api_key_secret] if self.engine.api_key_secret else []
-        return [*self.secrets, *(name for name in extra if name not in self.secrets)]
+        extra += sidecar_secrets(self)
+        return list(dict.fromkeys([*self.secrets, *extra]))
 
     @property
     def secrets_used(self) -> list[str]:

@@ -114,7 +114,7 @@ def _as_written(document: SourceDocument, field: FieldPath) -> FieldPath:
 
 def local_paths(spec: Spec) -> list[tuple[str, bool]]:
     """The project paths the spec's image adds, as written, each with whether it is a folder."""
-    return [
+    paths = [
         (layer.add_local_file, False)
         if isinstance(layer, AddLocalFile)
         else (layer.run_script, False)
@@ -123,6 +123,8 @@ def local_paths(spec: Spec) -> list[tuple[str, bool]]:
         for layer in spec.image.layers
         if isinstance(layer, AddLocalFile | AddLocalDir | RunScript)
     ]
+    paths += [(file.add_local_file, False) for sidecar in spec.sidecars for file in sidecar.files]
+    return paths
 
 
 def local_path_problems(spec: Spec, root: Path) -> list[tuple[FieldPath, str]]:
@@ -133,7 +135,15 @@ def local_path_problems(spec: Spec, root: Path) -> list[tuple[FieldPath, str]]:
     trusting an earlier answer."""
     found: list[tuple[FieldPath, str]] = []
     shown_root = safe_files.resolve_root(root)
-    for index, layer in enumerate(spec.image.layers):
+    added: list[tuple[FieldPath, object]] = [
+        (("image", "layers", index), layer) for index, layer in enumerate(spec.image.layers)
+    ]
+    added += [
+        (("sidecars", index, "files", number), file)
+        for index, sidecar in enumerate(spec.sidecars)
+        for number, file in enumerate(sidecar.files)
+    ]
+    for where, layer in added:
         if isinstance(layer, AddLocalFile):
             key, local, what = "add_local_file", layer.add_local_file, "file"
         elif isinstance(layer, AddLocalDir):
@@ -142,7 +152,7 @@ def local_path_problems(spec: Spec, root: Path) -> list[tuple[FieldPath, str]]:
             key, local, what = "run_script", layer.run_script, "file"
         else:
             continue
-        field = ("image", "layers", index, key)
+        field = (*where, key)
         is_folder = isinstance(layer, AddLocalDir)
         try:
             if Path(local).is_absolute():

@@ -18,6 +18,7 @@ from generator.fields import is_commit
 from generator.image_view import ImageView, image_view
 from generator.models import Spec, Volume
 from generator.pycode import PyCode, comment, literal, name
+from generator.sidecars import SidecarsView, sidecars_view
 from generator.view_parts import Decorator, Keyword, ListItem, keyword, secret
 from generator.workloads import Workload, WorkloadView, workload_for
 from generator.workloads.chat import content
@@ -109,6 +110,19 @@ class ClusterView:
 
 
 @dataclass(frozen=True)
+class DummyWeightsView:
+    """The development switch: random weights, no download, when a deploy-time variable is on."""
+
+    variable: PyCode  # the environment variable, read where the app is deployed
+    variable_comment: PyCode  # the same name, for the comments
+    arguments: PyCode  # what the server command adds when it is on
+    skips_download: bool  # the weights would be downloaded while the image builds
+
+
+USE_DUMMY_WEIGHTS = name("USE_DUMMY_WEIGHTS")
+
+
+@dataclass(frozen=True)
 class WarmupView:
     requests: PyCode
     timeout: PyCode
@@ -128,6 +142,7 @@ class AppView:
     image: ImageView
     volumes: tuple[VolumeView, ...]
     gpu: PyCode
+    dummy_weights: DummyWeightsView | None  # the development switch to random weights
     download: DownloadView | None
     adapters: AdaptersView | None
     deep_gemm: DeepGemmView | None
@@ -149,6 +164,7 @@ class AppView:
     experimental_import: bool  # `import modal.experimental`, for the exposure or the cluster
     probe: ProbeView
     bench: BenchView | None  # the load test; None when the spec turns it off
+    sidecars: SidecarsView | None  # processes beside the engine
     workload: WorkloadView
 
 
@@ -186,7 +202,11 @@ def build_view(spec: Spec, spec_path: str, output_path: str, inputs_digest: str)
         revision_note=_revision_note(spec),
         engine_title=comment(engine_impl.title),
         image=image_view(
-            spec.image, image_variable, _image_env(spec, engine_impl), spec.secret_keys
+            spec.image,
+            image_variable,
+            _image_env(spec, engine_impl),
+            spec.secret_keys,
+            adds_other_files=any(sidecar.files for sidecar in spec.sidecars),
         ),
         volumes=tuple(
             VolumeView(
@@ -197,13 +217,13 @@ def build_view(spec: Spec, spec_path: str, output_path: str, inputs_digest: str)
             for volume in spec.volumes
         ),
         gpu=literal(server.gpu.modal_spec),
+        dummy_weights=_dummy_weights_view(spec, engine_impl),
         download=_download_view(spec, volumes),
         adapters=_adapters_view(spec, volumes),
         deep_gemm=_deep_gemm_view(spec, engine_impl, volumes),
         server_command=_server_command(spec, engine_impl),
         api_key_variable=literal(engine.api_key_variable) if engine.api_key_secret else None,
-        # Weights baked into the Volume at build time: the engine never reaches the Hub.
-        server_env=literal({"HF_HUB_OFFLINE": "1"}) if spec.downloads_at_build else None,
+        server_env=_server_env(spec),
         engine_config=literal(dict(engine.config)) if engine.config else None,
         port=literal(server.port),
         ready_timeout=literal(spec.ready_timeout),
@@ -229,6 +249,7 @@ def build_view(spec: Spec, spec_path: str, output_path: str, inputs_digest: str)
             workload.load_test_workers,
         ),
         workload=workload.view(spec),
+        sidecars=sidecars_view(spec),
     )
 
 
@@ -244,6 +265,28 @@ def _start_server(spec: Spec) -> PyCode:
     if spec.engine.api_key_secret:
         arguments.append("api_key_arguments()")
     return PyCode(f"ServerProcess({', '.join(arguments)})")
+
+
+def _server_env(spec: Spec) -> PyCode | None:
+    """Weights baked into the Volume at build time: the engine never reaches the Hub. Random
+    weights skip that download, and the engine fetches the model's config and tokenizer."""
+    if not spec.downloads_at_build:
+        return None
+    if spec.model.dummy_weights_variable is None:
+        return literal({"HF_HUB_OFFLINE": "1"})
+    return literal({"HF_HUB_OFFLINE": PyCode(f'"0" if {USE_DUMMY_WEIGHTS} else "1"')})
+
+
+def _dummy_weights_view(spec: Spec, engine: Engine) -> DummyWeightsView | None:
+    variable = spec.model.dummy_weights_variable
+    if variable is None:
+        return None
+    return DummyWeightsView(
+        variable=literal(variable),
+        variable_comment=comment(variable),
+        arguments=literal(list(engine.dummy_weights_arguments)),
+        skips_download=spec.downloads_at_build,
+    )
 
 
 def _download_view(spec: Spec, volumes: dict[str, PyCode]) -> DownloadView | None:
@@ -370,9 +413,14 @@ def _snapshot_keywords(spec: Spec) -> tuple[Keyword, ...]:
     )
 
 
-def _image_env(spec: Spec, engine: Engine) -> dict[str, str]:
-    """`image.env`, and what the engine needs for snapshots unless the image sets it already."""
-    env = dict(spec.image.env)
+def _image_env(spec: Spec, engine: Engine) -> dict[str, str | PyCode]:
+    """`image.env`, the dummy-weights switch as it was where the app was deployed (containers
+    import the module again, and read it there), and what the engine needs for snapshots unless
+    the image sets it already."""
+    env: dict[str, str | PyCode] = dict(spec.image.env)
+    variable = spec.model.dummy_weights_variable
+    if variable is not None:
+        env[variable] = PyCode(f"str(int({USE_DUMMY_WEIGHTS}))")
     if spec.lifecycle.memory_snapshot:
         for key, value in engine.snapshot.env.items():
             if key not in spec.image_env:

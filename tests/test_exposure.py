@@ -108,6 +108,16 @@ max_inputs = 100""",
         "warmup": "1",
         "tail": "[lifecycle]\nmemory_snapshot = true\n",
     },
+    "classed": {
+        "service": "SGLang",
+        "server": """kind = "web_server"
+on_class = true
+max_inputs = 8
+max_containers = 2
+startup_timeout = 900""",
+        "engine": "",
+        "warmup": "0",
+    },
     "open": {
         "service": "Server",
         "server": """kind = "server"
@@ -210,6 +220,28 @@ def test_web_server_with_memory_snapshots_is_a_class_whose_method_is_the_endpoin
     assert webhook["requires_proxy_auth"] is True
 
 
+def test_web_server_on_a_class_without_snapshots(apps) -> None:
+    """`on_class`: `@app.cls` with `@modal.enter` and `@modal.exit`, no snapshot, and a `serve`
+    method that is the web endpoint with its own startup_timeout (Modal's sgl_grafana.py)."""
+    _, service, port = apps["classed"]
+    declared = service.declared
+    assert service.decorator == "cls"
+    assert declared["enable_memory_snapshot"] is False
+    assert declared["max_concurrent_inputs"] == 8
+    assert declared["max_containers"] == 2
+    assert declared["webhook_config"] is None  # the class's method is the endpoint, not the class
+    assert service.lifecycle == {
+        "enter_pre_snapshot": [],
+        "enter_post_snapshot": ["startup"],
+        "exit": ["stop"],
+    }
+    assert service.user_cls is not None
+    (webhook,) = endpoint_methods(service.user_cls).values()
+    assert webhook["web_server_port"] == port
+    assert webhook["web_server_startup_timeout"] == 900
+    assert webhook["requires_proxy_auth"] is True
+
+
 def test_no_warm_up_step_when_warmup_requests_is_zero(apps) -> None:
     module, _, _ = apps["endpoint"]
     source = Path(module.__file__).read_text()
@@ -271,7 +303,7 @@ def test_client_fails_at_once_without_a_proxy_token(
     assert standin.requests("/v1/chat/completions") == []
 
 
-@pytest.mark.parametrize("name", ["current", "endpoint", "snapshotted"])
+@pytest.mark.parametrize("name", ["current", "endpoint", "snapshotted", "classed"])
 def test_client_sends_the_proxy_token(
     apps, name: str, standin: StandinLog, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -300,6 +332,7 @@ def test_unauthenticated_app_client_sends_no_token(
         ("endpoint", "modal.Function.from_name"),
         ("keyed", "modal.Cls.from_name"),
         ("snapshotted", "modal.Cls.from_name"),
+        ("classed", "modal.Cls.from_name"),
     ],
 )
 def test_deployed_client_finds_the_app_by_name(

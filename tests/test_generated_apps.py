@@ -237,20 +237,6 @@ def engine_config_in_the_spec(facts: dict[str, Any]) -> None:
                     del argv[index : index + 2]
 
 
-def without_dummy_weights_switch(facts: dict[str, Any]) -> None:
-    """APP_USE_DUMMY_WEIGHTS, the example's switch to random weights for testing, is left out."""
-    for service in facts["services"].values():
-        image = service["image"]
-        image["env"].pop("APP_USE_DUMMY_WEIGHTS", None)
-        for layer in image["layers"]:
-            if "dockerfile" in layer:
-                layer["dockerfile"] = [
-                    command
-                    for command in layer["dockerfile"]
-                    if not command.startswith("ENV APP_USE_DUMMY_WEIGHTS=")
-                ]
-
-
 def start_method_named_startup(facts: dict[str, Any]) -> None:
     """The method that starts the engine is `startup` in every generated app."""
     for service in facts["services"].values():
@@ -437,7 +423,6 @@ REPRODUCTIONS = [
         (
             weights_downloaded_by_name_at_main,
             engine_config_in_the_spec,
-            without_dummy_weights_switch,
             start_method_named_startup,
             prompt_option_named_prompt,
             add_bench_option,
@@ -540,6 +525,49 @@ def test_client_sends_the_same_requests(reproduction: Reproduction, observed: di
         ours = actual["observed"][name]["client_requests"]
         assert ours, "the test client sent no request"
         assert_same({name: service["client_requests"]}, {name: ours}, "test client requests")
+
+
+def with_dummy_weights(facts: dict[str, Any]) -> None:
+    """What very_large_models.py does when deployed with APP_USE_DUMMY_WEIGHTS=1: the variable
+    is `1` in the image, the weights download is skipped, and SGLang starts with
+    `--load-format dummy` and HF_HUB_OFFLINE=0 (it fetches the model's config from the Hub)."""
+    for service in facts["services"].values():
+        image = service["image"]
+        image["env"]["APP_USE_DUMMY_WEIGHTS"] = "1"
+        layers = [layer for layer in image["layers"] if "build_step" not in layer]
+        for layer in layers:
+            if "dockerfile" in layer:
+                layer["dockerfile"] = [
+                    "ENV APP_USE_DUMMY_WEIGHTS=1" if c == "ENV APP_USE_DUMMY_WEIGHTS=0" else c
+                    for c in layer["dockerfile"]
+                ]
+        image["layers"] = layers
+        service["build_steps"] = []
+    for observed in facts["observed"].values():
+        observed["build_steps"] = []
+        for launch in observed["launches"]:
+            launch["argv"] += ["--load-format", "dummy"]
+            launch["hf_hub_offline"] = "0"
+
+
+def test_dummy_weights_switch_as_the_reference(
+    standin: StandinLog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The generated very_large_models.py, deployed with APP_USE_DUMMY_WEIGHTS=1, declares and
+    launches what the example does with it (the example's facts are recorded with it unset)."""
+    (reproduction,) = [r for r in REPRODUCTIONS if r.facts == "upstream__very_large_models.json"]
+    expected = json.loads((FACTS_DIR / reproduction.facts).read_text(encoding="utf-8"))
+    for fix in (*reproduction.fixes, with_dummy_weights, *reproduction.same_meaning):
+        fix(expected)
+    for key, value in PROXY_TOKEN.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("APP_USE_DUMMY_WEIGHTS", "1")
+    actual = reproduction.observed(observe_app(reproduction.generated, standin, monkeypatch))
+    assert_same({"services": expected["services"]}, {"services": actual["services"]}, "declared")
+    for name, service in expected["observed"].items():
+        ours = actual["observed"][name]
+        for key in ("build_steps", "launches"):
+            assert_same({key: service[key]}, {key: ours[key]}, "with dummy weights")
 
 
 def test_a_changed_fact_is_named(observed: dict) -> None:

@@ -160,3 +160,35 @@ def test_request_options_are_typed_parameters_that_reach_the_body(tmp_path: Path
         if isinstance(node, ast.Assign) and ast.unparse(node.targets[0]) == "options"
     ]
     assert ast.unparse(options) == "{'effort': effort, 'budget': budget}"
+
+
+@pytest.mark.parametrize("on", [False, True], ids=["off", "on"])
+def test_vllm_dummy_weights_switch_is_read_at_import(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, on: bool
+) -> None:
+    """vLLM's module passes its own dummy-weights options; a run-time download has nothing to
+    skip, and the engine reads no offline variable to change."""
+    from tests.support.introspect import describe_app, import_app_file
+
+    spec = ROOT / "examples" / "modal-examples" / "specs" / "vllm_inference.toml"
+    text = spec.read_text(encoding="utf-8").replace(
+        'revision = "12fd6884d2585dd4d020373e7f39f74507b31866"\n',
+        'revision = "12fd6884d2585dd4d020373e7f39f74507b31866"\n'
+        'dummy_weights_variable = "DEV_RANDOM_WEIGHTS"\n',
+    )
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "dev.toml").write_text(text)
+    project = Project(tmp_path)
+    (output,) = project.render(project.discover_specs())
+    path = tmp_path / output.path
+    path.parent.mkdir(parents=True)
+    path.write_text(output.content)
+    monkeypatch.setenv("DEV_RANDOM_WEIGHTS", "true" if on else "0")
+    module = import_app_file(path)
+    assert module.USE_DUMMY_WEIGHTS is on
+    dummy = module.SERVER_COMMAND[-2:] == ["--load-format", "dummy"]
+    assert dummy is on
+    assert "SERVER_ENV" not in vars(module)
+    # The containers import the module again: the image carries the value of the deploy.
+    (service,) = describe_app(module).services.values()
+    assert service.image.env["DEV_RANDOM_WEIGHTS"] == ("1" if on else "0")

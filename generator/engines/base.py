@@ -98,6 +98,8 @@ class Engine(ABC):
     deep_gemm_prefix: tuple[str, ...] | None = None
     # Positional arguments of the server command that an option sets as well: field -> option.
     positional_options: ClassVar[dict[FieldPath, str]] = {}
+    # What the server command adds to start with random weights (`model.dummy_weights_variable`).
+    dummy_weights_arguments: ClassVar[tuple[str, str]]
 
     def server_command_prefix(self, spec: Spec) -> tuple[str, ...]:
         """What starts the server for this spec, before its options."""
@@ -156,6 +158,30 @@ class Engine(ABC):
                     f"`{key}` is set here and by {where}: keep one (the config file would win "
                     "over a default, not over an explicit option)",
                 )
+
+    def dummy_weights_findings(self, spec: Spec) -> Iterator[tuple[FieldPath, str]]:
+        """The dummy-weights switch sets the load format: the spec must not set it too, and the
+        image's engine version must have the option."""
+        if spec.model.dummy_weights_variable is None:
+            return
+        flag, value = self.dummy_weights_arguments
+        table = self._server_table_or_none(spec)
+        key = _option_key(table, flag)
+        for argument in [*self.typed_arguments(spec), *self.config_arguments(spec)]:
+            if argument.flag is None or argument.value is None or argument.value is False:
+                continue
+            if _option_key(table, argument.flag) == key:
+                yield (
+                    argument.field,
+                    f"`{argument.flag}` is set here, and model.dummy_weights_variable sets it to "
+                    f"`{value}` when its variable is on: remove it here, or remove the switch",
+                )
+        if table is not None and flag not in table.by_string:
+            yield (
+                ("model", "dummy_weights_variable"),
+                f"{self.title} {table.version} has no `{flag}` option to start with random "
+                "weights: remove the switch, or use a newer image",
+            )
 
     def repeated_option_findings(self, spec: Spec) -> Iterator[tuple[FieldPath, str]]:
         """An option the server command would pass twice, in any spelling (`--tp` and

@@ -49,6 +49,12 @@ def exposure_of(section: ServingSection, parts: ServiceParts) -> ExposureView:
     return build(section, parts)
 
 
+def in_a_class(spec: Any) -> bool:
+    """Whether the service is a class, with `modal.enter` and `modal.exit` methods."""
+    section = spec.server
+    return bool(KINDS[section.kind].in_class(section, spec.lifecycle.memory_snapshot))
+
+
 def kind_findings(section: ServingSection, spec: Any) -> Iterator[tuple[tuple[str, ...], str]]:
     """(field under `server`, message) for what the section's kind needs of the spec."""
     yield from cluster_findings(section)

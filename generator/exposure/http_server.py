@@ -34,6 +34,7 @@ HINTS = {
     # "@modal.concurrent(max_inputs=...) is not yet supported for Flash functions".
     "max_inputs": "Modal refuses `modal.concurrent(max_inputs=...)` with its experimental HTTP "
     'server; use `target_inputs`, or kind = "server" with `max_concurrency`',
+    "on_class": "this kind is a class already, with `modal.enter` and `modal.exit`: drop it",
 }
 
 
@@ -119,6 +120,11 @@ def findings(section: HttpServerSection, spec: Any) -> Iterator[tuple[tuple[str,
             "would be open to anyone: set `engine.api_key_secret` so that the engine requires "
             'an API key, write `unauthenticated = true` to serve it open, or use kind = "server"',
         )
+
+
+def in_class(section: object, snapshot: bool) -> bool:
+    """This kind is always a class."""
+    return True
 
 
 def exposure(section: HttpServerSection, parts: ServiceParts) -> ExposureView:

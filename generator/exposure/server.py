@@ -25,6 +25,7 @@ HINTS = {
     "target_inputs": "use `target_concurrency`",
     "max_inputs": "use `max_concurrency`",
     "timeout": "Modal Servers have no per-request timeout; `startup_timeout` bounds start-up",
+    "on_class": "this kind is a class already, with `modal.enter` and `modal.exit`: drop it",
 }
 Region = Annotated[str, Field(min_length=1)]
 # `App.server`'s default `startup_timeout` in modal 1.6.4, in seconds.
@@ -99,6 +100,11 @@ def findings(section: ServerSection, spec: Any) -> Iterator[tuple[tuple[str, ...
             "max_concurrency: an LLM engine batches many requests, and Modal must know how many "
             "one replica takes",
         )
+
+
+def in_class(section: object, snapshot: bool) -> bool:
+    """This kind is always a class."""
+    return True
 
 
 def exposure(section: ServerSection, parts: ServiceParts) -> ExposureView:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from generator.exposure.base import (
     ExposureView,
@@ -39,8 +39,8 @@ HINTS = {
 class WebServerSection(ServingSection):
     kind: Literal["web_server"] = Field(
         description="How the app is exposed: `web_server` is `@app.function` with "
-        "`@modal.web_server` and `@modal.concurrent` (with memory snapshots, `@app.cls` whose "
-        "`serve` method is the web server)."
+        "`@modal.web_server` and `@modal.concurrent` (with memory snapshots or `on_class`, "
+        "`@app.cls` whose `serve` method is the web server)."
     )
     target_inputs: int | None = Field(
         default=None,
@@ -56,6 +56,14 @@ class WebServerSection(ServingSection):
     region: Region | list[Region] | None = Field(
         default=None,
         description="Cloud region, or regions, for the serving containers, e.g. `us-east`.",
+    )
+    on_class: StrictBool | None = Field(
+        default=None,
+        description="Serve from `@app.cls`: the engine starts in `@modal.enter`, is stopped in "
+        "`@modal.exit` (SIGTERM to its process group, then SIGKILL), and the class's `serve` "
+        "method is the web endpoint, with its own `startup_timeout`, as in Modal's "
+        "sgl_grafana.py. Default: a class with memory snapshots (which need it), else "
+        "`@app.function`, where the engine starts in the function and ends with the container.",
     )
 
     @property
@@ -90,6 +98,13 @@ def findings(section: WebServerSection, spec: Any) -> Iterator[tuple[tuple[str, 
             'services serve HTTP as Modal Servers. Use kind = "server" (or "http_server") for a '
             "replica of several nodes",
         )
+    if section.on_class is False and spec.lifecycle.memory_snapshot:
+        yield (
+            ("on_class",),
+            "memory snapshots need the class: its `modal.enter(snap=True)` starts the engine "
+            "before the snapshot and `modal.enter(snap=False)` wakes it after each restore. "
+            "Drop `on_class = false`, or turn `lifecycle.memory_snapshot` off",
+        )
     if section.target_inputs is None and section.max_inputs is None:
         yield (
             ("target_inputs",),
@@ -99,8 +114,14 @@ def findings(section: WebServerSection, spec: Any) -> Iterator[tuple[tuple[str, 
 
 
 # With memory snapshots the engine must start before the snapshot and wake after each restore,
-# in `modal.enter` methods: the app is then a class whose method is the web endpoint.
+# in `modal.enter` methods: the app is then a class whose method is the web endpoint. A spec may
+# ask for the class without snapshots (`on_class`), for its `modal.exit`.
 ENDPOINT_METHOD = "serve"
+
+
+def in_class(section: WebServerSection, snapshot: bool) -> bool:
+    """Whether the service is `@app.cls` with a `serve` method, rather than `@app.function`."""
+    return section.on_class if section.on_class is not None else snapshot
 
 
 def exposure(section: WebServerSection, parts: ServiceParts) -> ExposureView:
@@ -119,10 +140,10 @@ def exposure(section: WebServerSection, parts: ServiceParts) -> ExposureView:
     ]
     if not section.unauthenticated:
         web.append(keyword("requires_proxy_auth", literal(True), "callers need a proxy token"))
-    in_class = bool(parts.snapshot)
+    as_class = in_class(section, bool(parts.snapshot))
     decorators = [
         Decorator(PyCode("app.cls"), (*container, *parts.snapshot))
-        if in_class
+        if as_class
         else Decorator(PyCode("app.function"), tuple(container))
     ]
     if concurrent:
@@ -136,7 +157,7 @@ def exposure(section: WebServerSection, parts: ServiceParts) -> ExposureView:
     endpoint = Decorator(PyCode("modal.web_server"), tuple(web))
     name = literal(str(parts.name))
     description = comment("a Modal web endpoint (`@modal.web_server`)")
-    if in_class:
+    if as_class:
         method = ENDPOINT_METHOD
         return ExposureView(
             description=description,

@@ -98,6 +98,9 @@ class Sglang(Engine):
     # The memory saver releases GPU memory and keeps its virtual addresses, so CUDA graphs stay
     # valid. Modal's SGLang snapshot example sets TORCHINDUCTOR_COMPILE_THREADS=1 "to improve the
     # compatibility of the Torch Inductor compiler with GPU snapshotting".
+    # `--load-format dummy` "will initialize the weights with random values" (SGLang's help for
+    # the option); Modal's very_large_models.py example passes it for development.
+    dummy_weights_arguments = ("--load-format", "dummy")
     snapshot = SnapshotSupport(
         release=MemoryRoute("/release_memory_occupation", {}),
         resume=MemoryRoute("/resume_memory_occupation", {}),
@@ -279,6 +282,7 @@ class Sglang(Engine):
     def findings(self, spec: Spec) -> Iterator[tuple[FieldPath, str]]:
         yield from self.config_findings(spec)
         yield from self.repeated_option_findings(spec)
+        yield from self.dummy_weights_findings(spec)
         yield from _tag_and_version(spec)
         yield from _deep_gemm_on_a_cluster(spec)
         yield from _deep_gemm_needs_jit(spec)

@@ -75,6 +75,9 @@ class Vllm(Engine):
         "--enable-sleep-mode": "lets vLLM release and take back its GPU memory, for the snapshot",
     }
     positional_options: ClassVar[dict[FieldPath, str]] = {("model", "name"): "--model"}
+    # `--load-format dummy` "will initialize the weights with random values, which is mainly for
+    # profiling" (vLLM's help for the option).
+    dummy_weights_arguments = ("--load-format", "dummy")
     snapshot = SnapshotSupport(
         release=MemoryRoute("/sleep?level=1", None),
         resume=MemoryRoute("/wake_up", None),
@@ -253,6 +256,7 @@ class Vllm(Engine):
     def findings(self, spec: Spec) -> Iterator[tuple[FieldPath, str]]:
         yield from self.config_findings(spec)
         yield from self.repeated_option_findings(spec)
+        yield from self.dummy_weights_findings(spec)
         if spec.workload.kind is WorkloadKind.EMBEDDING:
             engine = _section(spec)
             if engine.speculative_config is not None:
