@@ -35,7 +35,7 @@ GENERATED_NAMES = frozenset(
     load_test load_test_deployed low marks math matplotlib measure measure_here
     measure_in_region measure_level measure_shard measure_share measured merge_shares merged
     messages met metric modal more name new next_probe NODES norms now number numbers old
-    options ordered os output output_tokens outputs p params parser path pathlib payload
+    options ordered os output output_tokens outputs p params parser path pathlib payload peak
     peak_rate percentile pgrp pid PORT position print_client print_spec_change probe PROMPT
     prompt prompts pyplot queries query random rank rate raw reached read_timeout reason
     reasoning record records regressed regressions release_memory remaining replicas report
