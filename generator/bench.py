@@ -167,7 +167,8 @@ class BenchView:
     # The load generator runs in worker processes, with --workers, --compare, --tolerance and
     # --peak-rate (the streaming load test); else in the client's own process.
     workers: bool
-    entrypoint_call: PyCode  # runs the load test inside `modal run`
+    tolerance: PyCode  # BENCH_TOLERANCE, the default of --tolerance
+    entrypoint_call: PyCode  # runs the load test inside `modal run`, with its options
     deployed_call: PyCode  # and in the deployed-app client, with its command-line options
     # The spec change the sweep suggests: the file, and how its format writes a setting of the
     # server section.
@@ -177,6 +178,10 @@ class BenchView:
     target_key: PyCode  # the server kind's field for the concurrency target
 
 
+# Percent a figure may worsen before `--compare` calls it a regression.
+BENCH_TOLERANCE = 10.0
+# The `modal run --bench` options of the worker-process load test, passed on to `load_test`.
+ENTRYPOINT_OPTIONS = ("workers", "compare", "tolerance", "peak_rate")
 # Each call of the in-region Function sends one level's shard: an hour is ample for any.
 IN_REGION_TIMEOUT = 3600
 IN_REGION_IMAGE = PyCode('modal.Image.debian_slim().pip_install("aiohttp")')
@@ -219,6 +224,7 @@ def bench_view(
     # TOML for a path without a spec's suffix (a caller's placeholder name).
     section, setting = SPEC_SETTINGS.get(PurePosixPath(spec_path).suffix, SPEC_SETTINGS[".toml"])
     regions = spec.server.compute_regions
+    entrypoint_option = bool(spec.probe.cli_options)
     keywords = [
         f"image={IN_REGION_IMAGE}",
         f"cpu={literal(float(IN_REGION_CPUS))}",
@@ -250,12 +256,22 @@ def bench_view(
         ),
         needs_random=not bench.prompts or bench.request_rate is not None,
         in_region=bench.in_region,
-        entrypoint_option=bool(spec.probe.cli_options),
+        entrypoint_option=entrypoint_option,
         function_keywords=PyCode(", ".join(keywords)),
         streams_per_container=literal(IN_REGION_STREAMS),
         container_workers=literal(IN_REGION_CPUS),
         workers=workers,
-        entrypoint_call=PyCode(_load_test_call(bench.in_region, workers, "load_generator", "")),
+        tolerance=literal(BENCH_TOLERANCE),
+        entrypoint_call=PyCode(
+            _load_test_call(
+                bench.in_region,
+                workers,
+                "load_generator",
+                "".join(f", {option}={option}" for option in ENTRYPOINT_OPTIONS)
+                if workers and entrypoint_option
+                else "",
+            )
+        ),
         deployed_call=PyCode(
             _load_test_call(
                 bench.in_region,

@@ -285,14 +285,19 @@ def sidecar_rules(spec: Spec) -> Iterator[Finding]:
 
 
 def placeholder_revision(spec: Spec) -> Iterator[Finding]:
-    """A warning: a revision of one repeated digit is a placeholder no repository has."""
-    revision = spec.model.revision
-    if is_commit(revision) and len(set(revision)) == 1:
-        yield Finding(
-            ("model", "revision"),
-            f"{revision[:8]}... looks like a placeholder: no commit has this hash, so the "
-            "download fails once deployed; write the commit you tested",
-        )
+    """A warning: a revision of one repeated digit (the model's or an adapter's) is a
+    placeholder no repository has."""
+    revisions = [(("model", "revision"), spec.model.revision)] + [
+        (("model", "adapters", index, "revision"), adapter.revision)
+        for index, adapter in enumerate(spec.model.adapters)
+    ]
+    for field, revision in revisions:
+        if is_commit(revision) and len(set(revision)) == 1:
+            yield Finding(
+                field,
+                f"{revision[:8]}... looks like a placeholder: no commit has this hash, so the "
+                "download fails once deployed; write the commit you tested",
+            )
 
 
 def deep_gemm_by_default(spec: Spec) -> Iterator[Finding]:

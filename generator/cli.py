@@ -41,6 +41,7 @@ ENGINE_KINDS = tuple(ENGINE_STARTERS)
 
 if TYPE_CHECKING:
     from generator.engines.option_table import OptionTable
+    from generator.loader import SourceDocument
     from generator.render import Output
     from generator.validation import LoadedSpec
 
@@ -995,6 +996,101 @@ def upgrade(
 
 
 @main.command()
+@click.argument("spec", type=click.Path(path_type=Path))
+@click.option(
+    "--from",
+    "results",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The JSON the app's load test wrote (its BENCH_OUTPUT, such as bench/APP.json).",
+)
+@click.option(
+    "--peak-rate",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Requests per second at peak: also set max_containers to the replicas it needs.",
+)
+@click.option("--write", is_flag=True, help="Write the change; default: print it as a diff.")
+@project_option
+def capacity(
+    spec: Path, results: Path, peak_rate: float | None, write: bool, project_dir: Path | None
+) -> None:
+    """Set SPEC's concurrency target to the highest level its load test held within the SLO.
+
+    Reads the JSON `python APP.py bench` wrote and prints the change of the server section as a
+    diff: the kind's concurrency target (`target_inputs` or `target_concurrency`) and, with
+    --peak-rate, `max_containers`. With --write the spec is edited in place, its comments and
+    layout kept (a field a base sets is edited in the base); a spec changed on disk meanwhile is
+    refused. Exits 1, writing nothing, when no level was within the SLO. Run `modalgen generate`
+    afterwards to regenerate the app.
+    """
+    from generator.capacity import CapacityError, describe, read_results
+    from generator.capacity import capacity as measure
+    from generator.spec_edit import EditError, SpecEditor, specs_reading
+    from generator.validation import load_spec
+
+    project = _project(project_dir)
+    path = _in_project(project, spec, project_dir)
+    console = _console()
+    with _exit_on_spec_error("nothing was written."):
+        loaded = load_spec(path, project.display_path(path), project.root)
+    shown = results.as_posix()
+    try:  # relative to -C DIR, as SPEC is
+        levels, slo = read_results(_base_dir(project_dir) / results, shown)
+        sized = measure(loaded.spec, levels, slo, shown, peak_rate)
+    except CapacityError as error:
+        raise click.ClickException(f"{error}; nothing was written") from None
+    editor = SpecEditor()
+    changes = []
+    try:
+        for field, value in sized.settings.items():
+            target = editor.owner(loaded.document, field)
+            if target.has(field) and target.get(field) == value:
+                console.info(
+                    "unchanged", describe(field, value, sized.notes[field], target.display_path)
+                )
+                continue
+            target.set(field, value)
+            changes.append((field, value, target))
+    except EditError as error:
+        raise click.ClickException(f"{error}; nothing was written") from None
+    more = " (the sweep's highest level: it may hold more)" if sized.highest_swept else ""
+    console.info("capacity", f"{sized.concurrency} requests in flight per replica{more}")
+    if not changes:
+        console.info("ok", f"{loaded.display_path} is sized so already; nothing to write")
+        return
+    outside = [
+        edit.display_path
+        for edit in editor.edits()
+        if not edit.path.resolve().is_relative_to(project.root.resolve())
+    ]
+    if outside:
+        raise click.ClickException(
+            f"{', '.join(outside)} lies outside the project at {project.root}: size it there, "
+            "by hand; nothing was written"
+        )
+    documents = [loaded.document, *_other_documents(project, path)]
+    for field, value, target in changes:
+        readers = [r.display_path for r in specs_reading(field, target, documents)]
+        others = [reader for reader in readers if reader != target.display_path]
+        suffix = f"; read by {', '.join(others)}" if others else ""
+        console.info(
+            "set", describe(field, value, sized.notes[field], target.display_path) + suffix
+        )
+    if not write:
+        console.diff(editor.diff())
+        console.info("dry run", "nothing was written; add --write to write it")
+        return
+    try:
+        editor.write()
+    except EditError as error:
+        raise click.ClickException(f"{error}; nothing was written") from None
+    for edit in editor.edits():
+        console.info("wrote", edit.display_path)
+    console.info("next", "run `modalgen generate` to regenerate the app from the sized spec")
+
+
+@main.command()
 @spec_argument
 @project_option
 def outdated(specs: tuple[Path, ...], project_dir: Path | None) -> None:
@@ -1028,3 +1124,13 @@ def outdated(specs: tuple[Path, ...], project_dir: Path | None) -> None:
                 )
     if not found:
         console.info("ok", f"{len(paths)} spec(s) on the newest catalogued releases")
+
+
+def _other_documents(project: Project, spec: Path) -> Iterator[SourceDocument]:
+    """The project's other specs that load, to say which of them an edit of a base changes."""
+    from generator.inherit import load_layered
+
+    for path in project.discover_specs():
+        if path.resolve() != spec.resolve():
+            with contextlib.suppress(SpecError):
+                yield load_layered(path, project.display_path(path), project.root)

@@ -63,7 +63,7 @@ SHAPES: tuple[_Shape, ...] = (
         "GitHub token",
         re.compile(_START + r"(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,})"),
         5,
-        ("gh",),
+        ("gh", "github_pat_"),  # `github_pat_` holds no "gh"
     ),
     # OpenAI, and the keys that copy its shape: `sk-...`, `sk-proj-...`, `sk-live-...`.
     _Shape(

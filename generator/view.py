@@ -10,7 +10,7 @@ import copy
 import re
 from dataclasses import dataclass
 
-from generator.bench import BenchView, bench_view
+from generator.bench import BENCH_TOLERANCE, BenchView, bench_view
 from generator.engines.base import Argument, Engine
 from generator.engines.registry import engine_for
 from generator.exposure import ExposureView, ServiceParts, exposure_of
@@ -548,6 +548,13 @@ def _probe_view(spec: Spec, workload: Workload, proxy_auth: bool) -> ProbeView:
         parameters.append(_option("twice", bool, True))
     if probe.cli_options and spec.bench.enabled:
         parameters.append(_option("bench", bool, False))
+        if workload.load_test_workers:  # the options of the worker-process load test
+            parameters += [
+                _option("workers", int, None),
+                _option("compare", str, None),
+                _option("tolerance", float, BENCH_TOLERANCE),
+                _option("peak_rate", float, None),
+            ]
     requested = probe.request_options
     parameters += [
         _option(key, type(option.default), option.default) for key, option in requested.items()

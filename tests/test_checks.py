@@ -94,6 +94,16 @@ def test_a_placeholder_revision_is_a_warning() -> None:
     assert "00000000... looks like a placeholder" in warning.message
     real = spec_with(model={"revision": "95a723d08a9490559dae23d0cff1d9466213d989"})
     assert [f for f in run_warnings(real) if f.field == ("model", "revision")] == []
+    # An adapter's placeholder too, at its own field.
+    adapters = [
+        {"name": "a", "repo": "org/a", "revision": "95a723d08a9490559dae23d0cff1d9466213d989"},
+        {"name": "b", "repo": "org/b", "revision": "0" * 40},
+    ]
+    spec = spec_with(
+        model={"revision": "95a723d08a9490559dae23d0cff1d9466213d989", "adapters": adapters}
+    )
+    (adapter,) = [f for f in run_warnings(spec) if "placeholder" in f.message]
+    assert adapter.field == ("model", "adapters", 1, "revision")
 
 
 def test_deep_gemm_on_by_default_is_a_warning_until_written() -> None:

@@ -35,6 +35,11 @@ OPTIONS: dict[str, tuple[list[list[str]], type]] = {
     "twice": ([["--twice"], ["--no-twice"]], bool),
     "bench": ([["--bench"], ["--no-bench"]], bool),
     "reasoning_effort": ([["--reasoning-effort", "high"]], str),
+    # The worker-process load test's, with --bench.
+    "workers": ([["--workers", "3"]], int),
+    "compare": ([["--compare", "bench/old.json"]], str),
+    "tolerance": ([["--tolerance", "5"]], float),
+    "peak_rate": ([["--peak-rate", "120.5"]], float),
 }
 PARSED = {
     ("--test-timeout", "30"): 30,
@@ -44,6 +49,10 @@ PARSED = {
     ("--bench",): True,
     ("--no-bench",): False,
     ("--reasoning-effort", "high"): "high",
+    ("--workers", "3"): 3,
+    ("--compare", "bench/old.json"): "bench/old.json",
+    ("--tolerance", "5"): 5.0,
+    ("--peak-rate", "120.5"): 120.5,
 }
 
 

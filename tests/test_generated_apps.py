@@ -75,9 +75,13 @@ def merge_env_layers(facts: dict[str, Any]) -> None:
 
 def add_bench_option(facts: dict[str, Any]) -> None:
     """A probe entrypoint with command-line options also takes `--bench`, which runs the
-    generated load test after the probe; its other parameters are the reference's, unchanged."""
+    generated load test after the probe, and the load test's own options (`--workers`,
+    `--compare`, `--tolerance`, `--peak-rate`); its other parameters are the reference's,
+    unchanged."""
     for entrypoint in facts["entrypoints"].values():
-        entrypoint["parameters"]["bench"] = False
+        entrypoint["parameters"].update(
+            bench=False, workers=None, compare=None, tolerance=10.0, peak_rate=None
+        )
 
 
 # The test client's Proxy Auth Token, as a user exports it; the stand-in accepts any.

@@ -150,10 +150,20 @@ def test_request_options_are_typed_parameters_that_reach_the_body(tmp_path: Path
         " budget = { default = 128 } }",
     )
     arguments = {a.arg: ast.unparse(a.annotation) for a in main.args.args}
-    assert arguments == {"prompt": "str", "bench": "bool", "effort": "str", "budget": "int"}
+    assert arguments == {
+        "prompt": "str",
+        "bench": "bool",
+        # The load test's options, after --bench.
+        "workers": "int | None",
+        "compare": "str | None",
+        "tolerance": "float",
+        "peak_rate": "float | None",
+        "effort": "str",
+        "budget": "int",
+    }
     # The prompt defaults to the message's text (a list of cli_options), the others to theirs.
     defaults = [ast.literal_eval(d) for d in main.args.defaults]
-    assert defaults == ["What is this?", False, "low", 128]
+    assert defaults == ["What is this?", False, None, None, 10.0, None, "low", 128]
     (options,) = [
         node.value
         for node in main.body

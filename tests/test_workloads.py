@@ -405,3 +405,34 @@ def test_a_changed_launch_fact_is_named(reproduction) -> None:
     service["launches"][0]["argv"]["options"].remove(["--is-embedding", []])
     (found,) = differences(service["launches"], actual["observed"][name]["launches"])
     assert found.startswith("[0].argv.options")
+
+
+def test_the_lora_example_downloads_its_adapter_and_its_probe_asks_for_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """examples/modal-examples' vllm_lora_summarizer (after a real deployment on Modal), imported
+    with the real modal: its build steps, start-up, warm-up and probe against the stand-in."""
+    log = StandinLog(tmp_path / "standin.jsonl")
+    for key, value in standin_environment(log.path).items():
+        monkeypatch.setenv(key, value)
+    path = ROOT / "examples/modal-examples/generated/vllm_lora_summarizer.py"
+    wait_port_free(8000)
+    try:
+        observed = observe_app(path, log, monkeypatch)["observed"]["serve"]
+    finally:
+        log.kill_servers()
+    (step,) = observed["build_steps"]
+    assert step["name"] == "download_adapters"
+    assert [(e["repo_id"], e["revision"]) for e in step["events"]] == [
+        ("moo3030/Llama-3.2-1B-QLoRA-Summarizer-adapters", "0" * 40)
+    ]
+    command = server_command(path)
+    assert "--enable-lora" in command and after(command, "--max-lora-rank") == ["64"]
+    (adapter,) = after(command, "--lora-modules")
+    assert adapter.startswith("summarizer=/root/.cache/huggingface/hub/models--moo3030--")
+    (warmup, *_) = [r for r in observed["startup_requests"] if r["method"] == "POST"]
+    assert warmup["body"]["model"] == "meta-llama/Llama-3.2-1B-Instruct"  # the base model
+    (request,) = observed["client_requests"]
+    assert request["path"] == "/v1/chat/completions"
+    assert request["body"]["model"] == "summarizer"
+    assert "Hello from the stand-in." in capsys.readouterr().out
