@@ -913,8 +913,9 @@ def upgrade(
     """
     from generator.engines.registry import engine_for
     from generator.inherit import load_layered
+    from generator.render import FormatFailed, RenderError
     from generator.spec_edit import EditError, SpecEditor
-    from generator.upgrade import UpgradeError, describe, plan_upgrade
+    from generator.upgrade import UpgradeError, check_upgraded, describe, plan_upgrade
     from generator.validation import validate_document
 
     if (version is None) == (not latest):
@@ -936,7 +937,7 @@ def upgrade(
                 raise SpecError(
                     [document.problem(f"cannot tell the {engine.title} version of {what}", field)]
                 )
-            items.append((document, engine, current, engine.arguments(spec)))
+            items.append((document, engine, current))
     every_document = list(documents)
     given = {path.resolve() for path in paths}
     for path in project.discover_specs():
@@ -958,10 +959,22 @@ def upgrade(
             f"{', '.join(outside)} lies outside the project at {project.root}: upgrade it there, "
             "by hand; nothing was written"
         )
-    problems = _once(plan.problems)
-    console.diff(editor.diff())
+    spec_files = {document.display_path: document.path for document in every_document}
+    try:
+        upgraded = check_upgraded(plan, editor, project, spec_files, render=not write)
+    except (SpecError, RenderError, FormatFailed) as error:
+        raise click.ClickException(f"{error}; nothing was written") from None
+    problems = _once([*plan.problems, *upgraded.problems])
+    for text in (editor.diff(), "".join(change.diff() for change in upgraded.generated)):
+        if text:
+            console.diff(text)
     for edit in plan.edits:
         console.info("would change" if not write else "changes", describe(edit))
+    for change in upgraded.generated:
+        console.info("would regenerate", change.path)
+    for display in upgraded.unrendered:
+        if not write:
+            console.info("not generated", f"{display}: invalid on the new release (below)")
     for problem in problems:
         console.problem("error", str(problem))
     if not plan.edits and not problems:
@@ -978,14 +991,13 @@ def upgrade(
         console.info("dry run", "nothing was written; run again with --write to write")
         return
     try:
-        editor.write()
+        written = editor.write()
     except EditError as error:
         raise click.ClickException(f"{error}; nothing was written") from None
-    for edit in editor.edits():
-        console.info("wrote", edit.display_path)
-    affected = sorted({spec for edit in plan.edits for spec in edit.specs})
+    for file in written:
+        console.info("wrote", file.display_path)
     regenerate = [
-        path for path in project.discover_specs() if project.display_path(path) in affected
+        path for path in project.discover_specs() if project.display_path(path) in plan.affected
     ]
     if regenerate:
         click.get_current_context().invoke(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 from generator import limits, safe_files
 from generator.credentials import spec_findings
 from generator.errors import FieldPath, Position, Problem, SpecError
-from generator.loader import SourceDocument, load_document
+from generator.loader import SourceDocument, load_document, parse_document
 
 EXTENDS = "extends"
 
@@ -27,19 +28,34 @@ class _FilesRead:
     count: int = 0
 
 
-def load_layered(path: Path, display_path: str, root: Path | None = None) -> SourceDocument:
+def load_layered(
+    path: Path,
+    display_path: str,
+    root: Path | None = None,
+    texts: Mapping[Path, str] | None = None,
+) -> SourceDocument:
     """The spec at `path` merged over its bases. Every file read lies inside the project `root`
     (by default the folder that holds the spec's `specs/` folder): a base outside it is refused
-    at its `extends` entry."""
+    at its `extends` entry. `texts` holds, by resolved path, files to read from memory instead
+    of the disk: edits not written yet (`modalgen upgrade`'s dry run)."""
     root = safe_files.project_root(path) if root is None else root
-    return _load(path, display_path, root, (), _FilesRead())
+    return _load(path, display_path, root, (), _FilesRead(), texts or {})
 
 
 def _load(
-    path: Path, display_path: str, root: Path, chain: tuple[Path, ...], files_read: _FilesRead
+    path: Path,
+    display_path: str,
+    root: Path,
+    chain: tuple[Path, ...],
+    files_read: _FilesRead,
+    texts: Mapping[Path, str],
 ) -> SourceDocument:
     files_read.count += 1
-    document = load_document(path, display_path, root)
+    text = texts.get(path.resolve())
+    if text is None:
+        document = load_document(path, display_path, root)
+    else:
+        document = parse_document(text, path, display_path)
     # This file's credentials, found in its values as written: a child that overrides one
     # does not hide it.
     found = [document.problem(message, field) for field, message in spec_findings(document.data)]
@@ -71,7 +87,9 @@ def _load(
         if files_read.count >= limits.MAX_SPEC_FILES:
             raise SpecError([document.problem(limits.TOO_MANY_FILES, field)])
         base_display = os.path.normpath(os.path.join(os.path.dirname(display_path), entry))
-        base = _load(base_path, Path(base_display).as_posix(), root, (*chain, resolved), files_read)
+        base = _load(
+            base_path, Path(base_display).as_posix(), root, (*chain, resolved), files_read, texts
+        )
         found += base.credential_problems or ()
         merged = base if merged is None else merge(merged, base)
     own = {key: value for key, value in document.data.items() if key != EXTENDS}

@@ -247,6 +247,10 @@ class SpecEditor:
     def diff(self) -> str:
         return "".join(edit.diff() for edit in self.edits())
 
+    def texts(self) -> dict[Path, str]:
+        """The edited text of each edited file, by resolved path, as `load_layered` reads it."""
+        return {key: file.text for key, file in self._files.items() if file.changed}
+
     def write(self) -> list[SpecFile]:
         """Write every edited file; refuse them all (FileChanged) if any changed on disk."""
         edited = [file for file in self._files.values() if file.changed]

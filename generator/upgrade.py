@@ -22,16 +22,25 @@ it is reported at its file:line, and nothing is written unless the user forces i
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
 
 from generator.engines.base import Argument, Engine
 from generator.engines.option_table import Option, OptionTable, version_key
-from generator.errors import FieldPath, Problem, format_field_path
+from generator.errors import FieldPath, Problem, SpecError, format_field_path
+from generator.inherit import load_layered
 from generator.loader import SourceDocument
+from generator.models import Spec
 from generator.spec_edit import SpecEditor, SpecFile, specs_reading
+
+if TYPE_CHECKING:
+    from generator.project import Project
 
 _FLAG = re.compile(r"--[A-Za-z0-9][A-Za-z0-9_-]*")
 _VERSION_IN_LABEL = re.compile(
@@ -276,20 +285,27 @@ class Plan:
     problems: list[Problem] = field(default_factory=list)
     current: list[str] = field(default_factory=list)  # specs already on the version
     upgraded: list[str] = field(default_factory=list)  # specs moved to the version
+    diffs: dict[str, OptionDiff] = field(default_factory=dict)  # by upgraded spec
+
+    @property
+    def affected(self) -> list[str]:
+        """Every spec the edits change: those upgraded, and those reading an edited base."""
+        return sorted({*self.upgraded, *(spec for edit in self.edits for spec in edit.specs)})
 
 
 def plan_upgrade(
-    items: Iterable[tuple[SourceDocument, Engine, str, list[Argument]]],
+    items: Iterable[tuple[SourceDocument, Engine, str]],
     target: str | None,
     editor: SpecEditor,
     every_document: list[SourceDocument],
 ) -> Plan:
-    """Edit, in `editor`, each (document, engine, its current version, the options its typed
-    fields pass) to `target` (None: the engine's newest catalogued release); nothing is
-    written. `every_document` is the project's specs, to name those an edit of a base changes."""
+    """Edit, in `editor`, each (document, engine, its current version) to `target` (None: the
+    engine's newest catalogued release); nothing is written. `every_document` is the project's
+    specs, to name those an edit of a base changes. What the edited specs then pass is checked
+    by `check_upgraded`."""
     result = Plan()
     done: set[tuple[str, FieldPath]] = set()
-    for document, engine, current, typed in items:
+    for document, engine, current in items:
         version = target or max(engine.available_versions(), key=version_key)
         if version_key(version) < version_key(current):
             raise UpgradeError(
@@ -303,9 +319,9 @@ def plan_upgrade(
         if current not in engine.available_versions():
             start = engine.closest_older_version(current) or current
         diff = option_diff(engine, start, version)
+        result.diffs[document.display_path] = diff
         edits = _version_edits(document, engine, current, version)
         edits += _option_edits(document, diff, result.problems)
-        result.problems += _typed_problems(document, typed, diff)
         for field_path, change, note in edits:
             target_file = editor.owner(document, field_path)
             key = (target_file.display_path, field_path)
@@ -426,24 +442,109 @@ def _option_edits(
 def _typed_problems(
     document: SourceDocument, typed: list[Argument], diff: OptionDiff
 ) -> list[Problem]:
-    """A typed field whose option the new release removed: the engine module would pass it."""
+    """A typed field of the upgraded spec whose option the new release lacks: the engine module
+    would pass it (it passes each field's option as the new release spells it, where it has
+    one)."""
+    assert diff.new_table is not None
     found = []
     for argument in typed:
         if argument.flag is None or argument.value is None or argument.value is False:
             continue
         if argument.field[:2] in {("engine", "extra_args"), ("engine", "config")}:
             continue
-        outcome = diff.follow(argument.flag)
-        if isinstance(outcome, Removed):
-            found.append(
-                document.problem(
-                    f"modalgen passes `{argument.flag}` for this field, and {diff.engine} "
-                    f"{outcome.since} removed it (checked up to {diff.new}); remove the field, "
-                    "or stay on an older release",
-                    argument.field,
-                )
+        if argument.flag in diff.new_table.by_string:
+            continue
+        gone = diff.removed.get(argument.flag)
+        when = f"{diff.engine} {gone.since} removed it" if gone else f"{diff.engine} has none"
+        found.append(
+            document.problem(
+                f"modalgen passes `{argument.flag}` for this field, and {when} (checked up to "
+                f"{diff.new}); remove the field, or stay on an older release",
+                argument.field,
             )
+        )
     return found
+
+
+# --- the upgraded specs, before anything is written ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class GeneratedChange:
+    """A generated file as it is and as the upgraded spec would generate it."""
+
+    path: str  # relative to the project's root
+    before: str
+    after: str
+
+    def diff(self) -> str:
+        return "".join(
+            difflib.unified_diff(
+                self.before.splitlines(keepends=True),
+                self.after.splitlines(keepends=True),
+                f"a/{self.path}",
+                f"b/{self.path}",
+            )
+        )
+
+
+@dataclass
+class Upgraded:
+    """What the upgraded specs would be: their problems, and their generated files (rendered
+    only when asked, and only for specs that validate)."""
+
+    problems: list[Problem] = field(default_factory=list)
+    generated: list[GeneratedChange] = field(default_factory=list)
+    unrendered: list[str] = field(default_factory=list)  # invalid upgraded specs
+
+
+def check_upgraded(
+    plan: Plan,
+    editor: SpecEditor,
+    project: Project,
+    paths: dict[str, Path],
+    render: bool,
+) -> Upgraded:
+    """Load every spec the plan changes from the edited texts in `editor` (nothing is read
+    from a file it edits, nothing is written), validate it against its new release, and with
+    `render` generate its file in memory. `paths` gives each spec's file by display path."""
+    from generator.engines.registry import engine_for
+    from generator.render import render_all
+    from generator.validation import LoadedSpec, validate_document
+
+    result = Upgraded()
+    texts = editor.texts()
+    reported = {(problem.file, problem.field) for problem in plan.problems}
+    loaded: list[LoadedSpec] = []
+    for display in plan.affected:
+        document = load_layered(paths[display], display, project.root, texts)
+        problems: list[Problem] = []
+        diff = plan.diffs.get(display)
+        if diff is not None:
+            try:
+                draft = Spec.model_validate(document.data)
+            except ValidationError:
+                pass  # reported by the validation below
+            else:
+                problems += _typed_problems(document, engine_for(draft).arguments(draft), diff)
+        reported |= {(problem.file, problem.field) for problem in problems}
+        try:
+            spec = validate_document(document, project.root)
+        except SpecError as error:
+            problems += [p for p in error.problems if (p.file, p.field) not in reported]
+            result.unrendered.append(display)
+        else:
+            loaded.append(LoadedSpec(spec, document))
+        result.problems += problems
+    if render and loaded:
+        for output in render_all(loaded, project.generated_dir):
+            target = project.root / output.path
+            before = target.read_text(encoding="utf-8") if target.is_file() else ""
+            if before != output.content:
+                result.generated.append(
+                    GeneratedChange(output.path.as_posix(), before, output.content)
+                )
+    return result
 
 
 def _setter(field_path: FieldPath, value: str) -> _Change:

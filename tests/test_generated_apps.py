@@ -106,6 +106,18 @@ def gpu_count_written_out(facts: dict[str, Any]) -> None:
                 settings["gpu"] += ":1"
 
 
+def no_disable_log_requests(facts: dict[str, Any]) -> None:
+    """vLLM 0.10.1 and later do not log requests by default, and deprecate
+    `--disable-log-requests` (true by default there): the generated apps pass it only to a vLLM
+    that logs requests by default. A fix, not a change of behaviour."""
+    for observed in facts["observed"].values():
+        for launch in observed["launches"]:
+            if launch["engine"] == "vllm":
+                launch["argv"] = [
+                    item for item in launch["argv"] if item != "--disable-log-requests"
+                ]
+
+
 def restore_method_named_wake_up(facts: dict[str, Any]) -> None:
     """The method that runs in each container restored from a snapshot is `wake_up` in every
     generated app, where an example may call it `restore`."""
@@ -411,7 +423,13 @@ REPRODUCTIONS = [
     Reproduction(
         ROOT / "examples" / "modal-examples" / "generated" / "vllm_low_latency.py",
         "upstream__vllm_low_latency.json",
-        (gpu_count_written_out, restore_method_named_wake_up, send_proxy_token, add_bench_option),
+        (
+            gpu_count_written_out,
+            restore_method_named_wake_up,
+            send_proxy_token,
+            add_bench_option,
+            no_disable_log_requests,
+        ),
         (vllm_options_in_any_order("0.11.2"),),
     ),
     Reproduction(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import shutil
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from generator.spec_edit import FileChanged, SpecEditor
 from generator.upgrade import Removed, option_diff, retag
 
 ROOT = Path(__file__).resolve().parent.parent
+CATALOGS = ROOT / "generator" / "catalogs"
 OWN_TAG = (
     '# the engine\'s own image\nregistry_tag = "lmsysorg/sglang:v0.5.10.post1-cu130-runtime"\n'
 )
@@ -246,7 +249,7 @@ def test_a_spec_edited_between_plan_and_write_is_not_clobbered(tmp_path: Path) -
     document = load_layered(path, "specs/a.toml")
     spec = validate_document(document, project)
     editor = SpecEditor()
-    plan = plan_upgrade([(document, engine_for(spec), "0.5.10.post1", [])], "0.5.23", editor, [])
+    plan = plan_upgrade([(document, engine_for(spec), "0.5.10.post1")], "0.5.23", editor, [])
     assert plan.edits
     edited = path.read_text() + "# the user's own line\n"
     path.write_text(edited)
@@ -290,13 +293,155 @@ def test_outdated_lists_specs_behind_the_newest_release(tmp_path: Path) -> None:
     assert "specs/new.toml" not in result.output
 
 
-def test_a_typed_field_whose_option_was_removed_stops_the_write(tmp_path: Path) -> None:
-    text = _spec("vllm/vllm-openai:v0.11.2").replace(
+def test_a_typed_field_follows_the_release_it_is_upgraded_to(tmp_path: Path) -> None:
+    # vLLM 0.17.0 removed `--disable-log-requests`; from 0.10.1 on requests are not logged by
+    # default, so the field needs no option there and the spec upgrades as it is.
+    text = _spec("vllm/vllm-openai:v0.9.2").replace(
         "[engine]\ncontext_length = 8192\n",
         '[engine]\nkind = "vllm"\ndisable_log_requests = true\n',
     )
     project = _project(tmp_path, **{"v.toml": text})
+    assert _run(project, "generate").exit_code == 0
+    assert '"--disable-log-requests"' in (project / "generated" / "v.py").read_text()
     result = _run(project, "upgrade", "--engine-version", "0.33.0", "--write")
+    assert result.exit_code == 0, result.output
+    assert _texts(project)["v.toml"] == text.replace("v0.9.2", "v0.33.0")
+    generated = (project / "generated" / "v.py").read_text()
+    assert "--disable-log-requests" not in generated
+    assert "--enable-log-requests" not in generated
+
+
+def _project_catalog(project: Path, engine: str, old: str, new: str, drop: str) -> None:
+    """A project catalog of release `new`: the bundled `old` one less the option `drop`."""
+    data = json.loads((CATALOGS / f"{engine}-{old}.json").read_text())
+    data[f"{engine}_version"] = new
+    data["serve"] = [record for record in data["serve"] if record["name"] != drop]
+    folder = project / "catalogs"
+    folder.mkdir()
+    payload = json.dumps(data).encode()
+    (folder / f"{engine}-{new}.json").write_bytes(payload)
+    digest = hashlib.sha256(payload).hexdigest()
+    (folder / "SHA256SUMS").write_text(f"{digest}  {engine}-{new}.json\n")
+
+
+def test_a_typed_field_whose_option_was_removed_stops_the_write(tmp_path: Path) -> None:
+    text = _spec("vllm/vllm-openai:v0.33.0").replace(
+        "[engine]\ncontext_length = 8192\n",
+        '[engine]\nkind = "vllm"\nmax_num_seqs = 16\n',
+    )
+    project = _project(tmp_path, **{"v.toml": text})
+    _project_catalog(project, "vllm", "0.33.0", "0.34.0", "--max-num-seqs")
+    result = _run(project, "upgrade", "--engine-version", "0.34.0", "--write")
     assert result.exit_code == 1
-    assert "engine.disable_log_requests: modalgen passes `--disable-log-requests`" in result.output
+    assert (
+        "engine.max_num_seqs: modalgen passes `--max-num-seqs` for this field, and vllm 0.34.0 "
+        "removed it"
+    ) in result.output
+    assert "is not an option of" not in result.output  # said once, by the upgrade
     assert _texts(project)["v.toml"] == text
+    assert not list((project / "generated").iterdir())
+
+
+# --- the generated file in a dry run -------------------------------------------------------------
+
+
+def test_a_dry_run_shows_the_generated_file_change_and_writes_nothing(tmp_path: Path) -> None:
+    extra = '\n[engine.extra_args]\n"--cuda-graph-max-bs" = 32\n'
+    project = _project(tmp_path, **{"a.toml": _spec(extra=extra)})
+    assert _run(project, "generate").exit_code == 0
+    generated = project / "generated" / "a.py"
+    before, specs = generated.read_text(), _texts(project)
+    dry = _run(project, "upgrade", "--latest")
+    assert dry.exit_code == 0, dry.output
+    assert "--- a/generated/a.py\n+++ b/generated/a.py\n" in dry.output
+    lines = dry.output.splitlines()
+    comment = "  # only capture CUDA graphs for batch sizes we expect to see"
+    assert f'-    "--cuda-graph-max-bs",{comment}' in lines
+    assert f'+    "--cuda-graph-max-bs-decode",{comment}' in lines
+    assert (
+        "-# We build on the registry image `lmsysorg/sglang:v0.5.10.post1-cu130-runtime`." in lines
+    )
+    assert "+# We build on the registry image `lmsysorg/sglang:v0.5.23-cu130-runtime`." in lines
+    assert "would regenerate generated/a.py" in dry.output
+    # the spec's diff first, then the generated file's
+    assert dry.output.index("--- a/specs/a.toml") < dry.output.index("--- a/generated/a.py")
+    assert generated.read_text() == before and _texts(project) == specs
+    wrote = _run(project, "upgrade", "--latest", "--write")
+    assert wrote.exit_code == 0, wrote.output
+    after = generated.read_text()
+    assert after != before
+    # what the dry run showed is what --write generated
+    shown = [line[1:] for line in lines if line.startswith("+    ")]
+    assert all(line in after.splitlines() for line in shown)
+
+
+def test_a_dry_run_of_a_base_edit_shows_every_generated_file_it_changes(tmp_path: Path) -> None:
+    base = 'version = 1\n\n[image]\nregistry_tag = "lmsysorg/sglang:v0.5.10.post1"\n'
+    child = _spec().replace(OWN_TAG, "")
+    child = child.replace("version = 1\n", 'version = 1\nextends = ["_base/b.toml"]\n')
+    other = child.replace('name = "upgraded"', 'name = "other"')
+    project = _project(tmp_path, **{"_base/b.toml": base, "a.toml": child, "o.toml": other})
+    assert _run(project, "generate").exit_code == 0
+    dry = _run(project, "upgrade", "specs/a.toml", "--latest")
+    assert dry.exit_code == 0, dry.output
+    assert "+++ b/generated/a.py" in dry.output and "+++ b/generated/o.py" in dry.output
+
+
+def test_an_upgraded_spec_that_no_longer_validates_is_not_generated(tmp_path: Path) -> None:
+    # the base's tag moves o.toml too, and o.toml's own option is gone in the new release
+    base = 'version = 1\n\n[image]\nregistry_tag = "lmsysorg/sglang:v0.5.10.post1"\n'
+    child = _spec().replace(OWN_TAG, "")
+    child = child.replace("version = 1\n", 'version = 1\nextends = ["_base/b.toml"]\n')
+    other = child.replace('name = "upgraded"', 'name = "other"') + (
+        '\n[engine.extra_args]\n"--torchao-config" = "int8wo"\n'
+    )
+    project = _project(tmp_path, **{"_base/b.toml": base, "a.toml": child, "o.toml": other})
+    before = _texts(project)
+    dry = _run(project, "upgrade", "specs/a.toml", "--latest")
+    assert dry.exit_code == 1
+    assert "not generated specs/o.toml: invalid on the new release" in dry.output
+    assert "specs/o.toml:" in dry.output and "--torchao-config" in dry.output
+    assert _texts(project) == before
+
+
+# --- every vLLM example to the newest release ---------------------------------------------------
+
+
+@pytest.mark.parametrize("source", [ROOT, ROOT / "examples" / "modal-examples"])
+def test_every_vllm_spec_upgrades_to_0_33_0_validates_and_generates(
+    tmp_path: Path, source: Path
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("specs", "scripts", "build-scripts"):
+        if (source / name).is_dir():
+            shutil.copytree(source / name, project / name)
+    if (source / "modalgen.toml").is_file():
+        shutil.copy(source / "modalgen.toml", project / "modalgen.toml")
+    (project / "generated").mkdir()
+    specs = sorted(
+        path.relative_to(project).as_posix()
+        for path in (project / "specs").glob("*.*")
+        if not path.name.startswith("_") and _engine_kind(path) == "vllm"
+    )
+    if source == ROOT:
+        assert not specs  # the project's own specs are SGLang's; its examples hold vLLM's
+        return
+    assert len(specs) >= 4, specs
+    result = _run(project, "upgrade", *specs, "--engine-version", "0.33.0", "--write")
+    assert result.exit_code == 0, result.output
+    for spec in specs:
+        text = (project / spec).read_text()
+        assert "0.33.0" in text, spec
+        validated = _run(project, "validate", spec)
+        assert validated.exit_code == 0, validated.output
+        assert (project / "generated" / f"{Path(spec).stem}.py").is_file(), spec
+    assert _run(project, "outdated", *specs).output.count("outdated") == 0
+
+
+def _engine_kind(path: Path) -> str:
+    from generator.inherit import load_layered
+
+    document = load_layered(path, path.name)
+    engine = document.data.get("engine", {})
+    return engine.get("kind", "sglang") if isinstance(engine, dict) else "sglang"

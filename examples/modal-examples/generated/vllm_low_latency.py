@@ -77,7 +77,6 @@ SERVER_COMMAND = [
     "--uvicorn-log-level",
     "error",
     "--disable-uvicorn-access-log",
-    "--disable-log-requests",
     "--enable-sleep-mode",  # lets vLLM release and take back its GPU memory, for the snapshot
 ]
 READY_TIMEOUT = 300  # seconds to wait for /health before giving up

@@ -50,6 +50,13 @@ CLUSTER = ClusterLaunch(
 )
 EXECUTOR_BACKEND = "--distributed-executor-backend"
 
+# Request logging: vLLM 0.10.1 turned it off by default and added `--enable-log-requests` to turn
+# it on (vllm-project/vllm#21739); the old `--disable-log-requests` stayed, deprecated and true by
+# default, until 0.17.0 dropped it (the catalogs). Where `--enable-log-requests` exists, not
+# logging requests is the default and `engine.disable_log_requests` needs no option.
+DISABLE_LOG_REQUESTS = "--disable-log-requests"
+ENABLE_LOG_REQUESTS = "--enable-log-requests"
+
 
 def _section(spec: Spec) -> VllmEngineSection:
     assert isinstance(spec.engine, VllmEngineSection)
@@ -154,11 +161,7 @@ class Vllm(Engine):
                 "--disable-uvicorn-access-log",
                 engine.disable_uvicorn_access_log,
             ),
-            Argument(
-                ("engine", "disable_log_requests"),
-                "--disable-log-requests",
-                engine.disable_log_requests,
-            ),
+            *self._log_requests_arguments(spec),
         ]
         arguments += self.workload_arguments(spec)
         if spec.lifecycle.memory_snapshot:
@@ -170,6 +173,15 @@ class Vllm(Engine):
             for flag, value in engine.extra_args.items()
         ]
         return arguments
+
+    def _log_requests_arguments(self, spec: Spec) -> list[Argument]:
+        """`--disable-log-requests` for `engine.disable_log_requests`, in a vLLM that logs
+        requests by default; nothing where not logging them is the default (0.10.1 on)."""
+        table = self._server_table_or_none(spec)
+        if table is not None and ENABLE_LOG_REQUESTS in table.by_string:
+            return []
+        field = ("engine", "disable_log_requests")
+        return [Argument(field, DISABLE_LOG_REQUESTS, _section(spec).disable_log_requests)]
 
     def workload_arguments(self, spec: Spec) -> list[Argument]:
         """An embedding model on the pooling runner (`--runner pooling`, from vLLM 0.10.1 on,

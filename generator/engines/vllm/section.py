@@ -81,7 +81,8 @@ class VllmEngineSection(EngineSectionBase):
     )
     disable_log_requests: StrictBool = Field(
         default=False,
-        description="No log of each request's prompt (`--disable-log-requests`).",
+        description="No log of each request's prompt: `--disable-log-requests` before vLLM "
+        "0.10.1; from 0.10.1 on vLLM does not log them by default, and nothing is passed.",
     )
 
     def default_tensor_parallel(self, gpus: int, nodes: int) -> int:
