@@ -10,7 +10,13 @@ next, an option keeps its name when the next release still accepts it, and is re
 - the name is gone and one of its aliases is an option of the next release (an alias that
   became the name);
 - the name is gone, and exactly one option of the next release that is not deprecated has its
-  argparse destination (`dest`) and action: the same setting under a new flag.
+  argparse destination (`dest`) and action: the same setting under a new flag;
+- the engine lists the rename (`Engine.option_renames`: vLLM names its new flags only in help
+  text and pull requests), and the next release deprecates or lacks the old name and has the
+  new one; such a rename may also give the value the new option takes for the old bare flag.
+
+An alias that is the negation of the name (`--no-x` of `--x`) never becomes the name: a
+`--no-x` that is gone is removed.
 
 Anything else that is gone is removed. An upgrade edits, in the file that sets it (a base for a
 field a base sets): the engine version (`image.engine_version`, the registry tag, keeping its
@@ -23,6 +29,7 @@ it is reported at its file:line, and nothing is written unless the user forces i
 from __future__ import annotations
 
 import difflib
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -31,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from generator.engines.base import Argument, Engine
+from generator.engines.base import Argument, Engine, OptionRename
 from generator.engines.option_table import Option, OptionTable, version_key
 from generator.errors import FieldPath, Problem, SpecError, format_field_path
 from generator.inherit import load_layered
@@ -62,6 +69,8 @@ class Renamed:
     new: str
     since: str  # the first release with the new name
     how: str  # "deprecated, replaced by", "alias became the name", "same destination"
+    value: Any = None  # what `new` takes where `old` was a bare flag; None: the same value
+    note: str | None = None  # what else to know (an engine's curated rename says)
 
 
 @dataclass(frozen=True)
@@ -125,24 +134,36 @@ def option_diff(engine: Engine, old: str, new: str) -> OptionDiff:
     tables = [engine.server_options_table(version) for version in chain]
     first, last = tables[0], tables[-1]
     diff = OptionDiff(engine.kind, old, new, old_table=first, new_table=last)
+    curated = {rename.old: rename for rename in engine.option_renames}
     for option in first.options:
         for name in option.names:
             current, outcome = name, None
             renames: list[tuple[str, str, str]] = []
+            listed: OptionRename | None = None
             for previous, following, version in zip(tables, tables[1:], chain[1:], strict=False):
-                step = _step(current, previous, following, version)
+                rename = curated.get(current)
+                step = _step(current, previous, following, version, rename)
                 if isinstance(step, Removed):
                     outcome = step
                     break
                 if step[0] != current:
-                    renames.append((step[0], version, step[1]))
+                    if rename is not None and step[0] == rename.new:
+                        listed = rename  # since the release the engine renamed it in
+                        renames.append((step[0], rename.since, step[1]))
+                    else:
+                        renames.append((step[0], version, step[1]))
                 current = step[0]
             if outcome is not None:
                 diff.removed[name] = outcome
             elif current != name:  # renamed once or more: say when it was first
-                diff.renamed[name] = Renamed(name, current, renames[0][1], renames[0][2])
+                value = listed.value if listed else None
+                note = listed.note if listed else None
+                diff.renamed[name] = Renamed(
+                    name, current, renames[0][1], renames[0][2], value, note
+                )
         final = diff.follow(option.name)
-        if isinstance(final, str):
+        translated = option.name in diff.renamed and diff.renamed[option.name].value is not None
+        if isinstance(final, str) and not translated:  # a new value is no change of the old
             target = last.by_string.get(final)
             if target is not None:
                 changes = _changes(option, target)
@@ -158,18 +179,30 @@ def option_diff(engine: Engine, old: str, new: str) -> OptionDiff:
 
 
 def _step(
-    name: str, previous: OptionTable, following: OptionTable, version: str
+    name: str,
+    previous: OptionTable,
+    following: OptionTable,
+    version: str,
+    curated: OptionRename | None = None,
 ) -> tuple[str, str] | Removed:
-    """`name` of `previous` in the next release `following`: (its name there, how), or gone."""
+    """`name` of `previous` in the next release `following`: (its name there, how), or gone.
+    `curated` is the engine's own rename of `name`, if it lists one."""
     before = previous.by_string[name]
     now = following.by_string.get(name)
+    if (
+        curated is not None
+        and version_key(curated.since) <= version_key(version)
+        and (now is None or now.deprecated)
+        and curated.new in following.by_string
+    ):
+        return curated.new, f"a curated rename, from {curated.source}"
     if now is not None:
         replacement = now.replacement if now.deprecated else None
         if replacement and _FLAG.fullmatch(replacement) and replacement in following.by_string:
             return replacement, "deprecated, replaced by"
         return name, ""
     for alias in before.names:
-        if alias != name and alias in following.by_string:
+        if alias != name and alias in following.by_string and not _negation(alias, name):
             return following.by_string[alias].name, "an alias that became the name"
     if before.deprecated and before.replacement and before.replacement in following.by_string:
         return before.replacement, "deprecated, replaced by"
@@ -185,6 +218,11 @@ def _step(
             return same[0].name, "the same destination"
     hint = before.replacement if before.deprecated else None
     return Removed(name, version, hint)
+
+
+def _negation(one: str, other: str) -> bool:
+    """`--no-x` and `--x`, either way round: one option's two opposite spellings."""
+    return one == f"--no-{other[2:]}" or other == f"--no-{one[2:]}"
 
 
 def _changes(old: Option, new: Option) -> list[Changed]:
@@ -214,7 +252,9 @@ def format_diff(diff: OptionDiff, pattern: re.Pattern[str] | None = None) -> lis
     for option in diff.old_table.options:
         if option.name in diff.renamed and wanted(option.name, diff.renamed[option.name].new):
             item = diff.renamed[option.name]
-            lines.append(f"renamed  {item.old} -> {item.new}  (in {item.since}: {item.how})")
+            new = item.new if item.value is None else f"{item.new} {item.value}"
+            note = f"; {item.note}" if item.note else ""
+            lines.append(f"renamed  {item.old} -> {new}  (in {item.since}: {item.how}{note})")
     for option in diff.old_table.options:
         if option.name in diff.removed and wanted(option.name):
             gone = diff.removed[option.name]
@@ -424,7 +464,21 @@ def _option_edits(
                 )
                 continue
             option = diff.new_table.by_string[outcome]
-            refused = diff.new_table.check_value(option, value)
+            renamed = diff.renamed.get(full)
+            new_value = value
+            if renamed is not None and renamed.value is not None:
+                if value is not True:  # only the bare flag has a translation
+                    problems.append(
+                        document.problem(
+                            f"`{full}` became `{renamed.new} {renamed.value}` in {diff.engine} "
+                            f"{renamed.since} ({renamed.how}), for the bare flag (`true`) only; "
+                            "change it by hand",
+                            field_path,
+                        )
+                    )
+                    continue
+                new_value = renamed.value
+            refused = diff.new_table.check_value(option, new_value)
             if refused is not None:
                 problems.append(
                     document.problem(f"in {diff.engine} {diff.new}: {refused}", field_path)
@@ -432,10 +486,11 @@ def _option_edits(
             new_key = from_flag(outcome)
             if new_key != key:
                 note = None
-                if full in diff.renamed:
-                    item = diff.renamed[full]
-                    note = f"{item.old} -> {item.new} in {item.since} ({item.how})"
-                edits.append((field_path, _renamer(field_path, new_key), note))
+                if renamed is not None:
+                    note = f"{renamed.old} -> {renamed.new} in {renamed.since} ({renamed.how})"
+                    if renamed.note:
+                        note += f"; {renamed.note}"
+                edits.append((field_path, _renamer(field_path, new_key, new_value), note))
     return edits
 
 
@@ -556,9 +611,18 @@ def _setter(field_path: FieldPath, value: str) -> _Change:
     return change
 
 
-def _renamer(field_path: FieldPath, new_key: str) -> _Change:
+def _renamer(field_path: FieldPath, new_key: str, value: Any) -> _Change:
+    """Rename the key of `field_path` to `new_key`, and give it `value` where that differs."""
+
     def change(file: SpecFile) -> tuple[str, str]:
+        old_value = file.get(field_path)
         file.rename(field_path, new_key)
+        if type(value) is not type(old_value) or value != old_value:
+            file.set((*field_path[:-1], new_key), value)
+            return (
+                f"{field_path[-1]} = {json.dumps(old_value)}",
+                f"{new_key} = {json.dumps(value)}",
+            )
         return str(field_path[-1]), new_key
 
     return change

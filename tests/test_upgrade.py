@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from generator.cli import main
+from generator.engines.option_table import version_key
 from generator.engines.registry import ENGINES
 from generator.spec_edit import FileChanged, SpecEditor
 from generator.upgrade import Removed, option_diff, retag
@@ -112,6 +114,137 @@ def test_retag_keeps_the_suffix_scheme() -> None:
     )
     assert retag("vllm/vllm-openai:v0.11.2", "0.33.0") == "vllm/vllm-openai:v0.33.0"
     assert retag("vllm/vllm-openai:latest", "0.33.0") is None
+
+
+# --- vLLM's renames, curated --------------------------------------------------------------------
+
+_USE_INSTEAD = re.compile(r"[Uu]se `?(--[a-z0-9][a-z0-9-]*)`? instead")
+
+
+def test_vllm_renames_the_catalogs_cannot_show_are_followed() -> None:
+    diff = option_diff(ENGINES["vllm"], "0.10.2", "0.33.0")
+    encoder = diff.renamed["--enable-multimodal-encoder-data-parallel"]
+    assert (encoder.new, encoder.value, encoder.since) == ("--mm-encoder-tp-mode", "data", "0.10.2")
+    assert "vllm-project/vllm/pull/23190" in encoder.how
+    assert diff.follow("--override-pooler-config") == "--pooler-config"
+    assert diff.follow("--disable-mm-preprocessor-cache") == "--mm-processor-cache-gb"
+    assert diff.renamed["--disable-mm-preprocessor-cache"].value == 0
+    sizes = diff.renamed["--cuda-graph-sizes"]
+    assert sizes.new == "--cudagraph-capture-sizes" and sizes.since == "0.11.1"
+    assert sizes.note and "--max-cudagraph-capture-size" in sizes.note
+    # not renames: another kind of setting, or nothing
+    for gone in ("--guided-decoding-backend", "--disable-log-requests", "--rope-scaling"):
+        assert isinstance(diff.follow(gone), Removed), gone
+    # a value-mapped rename is no change of type or default
+    assert "--mm-encoder-tp-mode" not in diff.changed
+    assert "--mm-processor-cache-gb" not in diff.changed
+
+
+def test_a_negated_alias_never_becomes_the_name() -> None:
+    # 0.10.1 made `--disable-mm-preprocessor-cache` a plain store_true: its `--no-` spelling,
+    # which meant the opposite, is gone, not renamed to the flag it negated
+    diff = option_diff(ENGINES["vllm"], "0.10.0", "0.10.1")
+    assert isinstance(diff.follow("--no-disable-mm-preprocessor-cache"), Removed)
+
+
+def test_flags_diff_lists_vllm_renames_with_their_source() -> None:
+    result = CliRunner().invoke(
+        main, ["flags", "vllm", "--diff", "0.10.2", "0.33.0", "encoder-data|pooler|cuda-graph"]
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert (
+        "renamed  --enable-multimodal-encoder-data-parallel -> --mm-encoder-tp-mode data  "
+        "(in 0.10.2: a curated rename, from https://github.com/vllm-project/vllm/pull/23190)"
+    ) in lines
+    assert (
+        "renamed  --override-pooler-config -> --pooler-config  (in 0.11.0: a curated rename, "
+        "from https://github.com/vllm-project/vllm/pull/25181)"
+    ) in lines
+    assert any(
+        line.startswith("renamed  --cuda-graph-sizes -> --cudagraph-capture-sizes")
+        for line in lines
+    )
+    assert not any(line.startswith("removed") for line in lines)
+
+
+def test_every_curated_rename_agrees_with_the_catalogs() -> None:
+    for kind, engine in ENGINES.items():
+        releases = sorted(engine.available_versions(), key=version_key)
+        for rename in engine.option_renames:
+            assert rename.since in releases, rename
+            table = engine.server_options_table(rename.since)
+            before = [v for v in releases if version_key(v) < version_key(rename.since)]
+            previous = engine.server_options_table(before[-1])
+            assert rename.old in previous.by_string, rename  # the old name was an option
+            old = previous.by_string[rename.old]
+            now = table.by_string.get(rename.old)
+            assert now is None or now.deprecated, rename  # and is deprecated or gone
+            new = table.by_string[rename.new]
+            assert not new.deprecated, rename
+            if rename.value is None:
+                assert old.describe_type() == new.describe_type(), rename
+            else:
+                assert old.is_flag and table.check_value(new, rename.value) is None, rename
+            later = [v for v in releases if version_key(v) >= version_key(rename.since)]
+            assert all(rename.new in engine.server_options_table(v).by_string for v in later)
+            assert rename.source.startswith("https://github.com/"), rename
+        assert kind == "vllm" or not engine.option_renames  # SGLang's catalogs name their own
+
+
+def test_every_vllm_option_whose_help_names_its_successor_is_curated() -> None:
+    engine = ENGINES["vllm"]
+    curated = {(rename.old, rename.new) for rename in engine.option_renames}
+    for version in engine.available_versions():
+        table = engine.server_options_table(version)
+        for option in table.options:
+            named = _USE_INSTEAD.search(option.help or "")
+            if option.deprecated and named and named.group(1) in table.by_string:
+                assert (option.name, named.group(1)) in curated, (version, option.name)
+
+
+def _vllm_spec(tag: str, extra: str) -> str:
+    return _spec(f"vllm/vllm-openai:{tag}").replace(
+        "[engine]\ncontext_length = 8192\n", f'[engine]\nkind = "vllm"\n{extra}'
+    )
+
+
+def test_vllm_renamed_options_are_translated_values_too(tmp_path: Path) -> None:
+    extra = (
+        '\n[engine.extra_args]\n"--enable-multimodal-encoder-data-parallel" = true  # encoder DP\n'
+        '"--override-pooler-config" = \'{"pooling_type": "MEAN"}\'\n'
+        "\n[engine.config]\ncuda-graph-sizes = [8, 16]  # the config file's\n"
+    )
+    project = _project(tmp_path, **{"v.toml": _vllm_spec("v0.10.2", extra)})
+    assert _run(project, "validate").exit_code == 0
+    dry = _run(project, "upgrade", "--engine-version", "0.33.0")
+    assert dry.exit_code == 0, dry.output
+    assert '+"--mm-encoder-tp-mode" = "data"  # encoder DP' in dry.output
+    assert (
+        "--enable-multimodal-encoder-data-parallel = true' -> '--mm-encoder-tp-mode = \"data\"'"
+        in (dry.output)
+    )
+    assert "--max-cudagraph-capture-size" in dry.output  # the rename's note
+    wrote = _run(project, "upgrade", "--engine-version", "0.33.0", "--write")
+    assert wrote.exit_code == 0, wrote.output
+    text = _texts(project)["v.toml"]
+    assert '"--mm-encoder-tp-mode" = "data"  # encoder DP' in text
+    assert '"--pooler-config" = \'{"pooling_type": "MEAN"}\'' in text
+    assert "cudagraph-capture-sizes = [8, 16]  # the config file's" in text
+    generated = (project / "generated" / "v.py").read_text()
+    assert '"--mm-encoder-tp-mode",\n    "data",' in generated
+    assert _run(project, "validate").exit_code == 0
+
+
+def test_a_value_mapped_rename_of_a_flag_set_false_is_untranslatable(tmp_path: Path) -> None:
+    extra = '\n[engine.extra_args]\n"--enable-multimodal-encoder-data-parallel" = false\n'
+    project = _project(tmp_path, **{"v.toml": _vllm_spec("v0.10.2", extra)})
+    before = _texts(project)
+    result = _run(project, "upgrade", "--engine-version", "0.33.0", "--write")
+    assert result.exit_code == 1
+    assert "became `--mm-encoder-tp-mode data` in vllm 0.10.2" in result.output
+    assert "for the bare flag (`true`) only" in result.output
+    assert _texts(project) == before
 
 
 # --- upgrade -----------------------------------------------------------------------------------

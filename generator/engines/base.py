@@ -88,6 +88,22 @@ class ClusterLaunch:
     source: str = ""  # where the engine documents it, for the generated comment
 
 
+@dataclass(frozen=True)
+class OptionRename:
+    """An option a release renamed that its catalog cannot show (the engine says so only in
+    help text or release notes): from release `since` on, write `new` instead of `old`. `value`
+    is what `new` takes where `old` was a bare flag (`--a` became `--b data`); None: the same
+    value. `source` is where the engine says so (a pull request, the release notes); `note`
+    what else the user should know, shown with the rename."""
+
+    old: str
+    new: str
+    since: str
+    source: str
+    value: str | int | float | None = None
+    note: str | None = None
+
+
 class Engine(ABC):
     kind: str  # `engine.kind`
     title: str  # as people write it: "SGLang"
@@ -100,6 +116,8 @@ class Engine(ABC):
     positional_options: ClassVar[dict[FieldPath, str]] = {}
     # What the server command adds to start with random weights (`model.dummy_weights_variable`).
     dummy_weights_arguments: ClassVar[tuple[str, str]]
+    # Renames of server options that the catalogs do not record, for `modalgen upgrade`.
+    option_renames: ClassVar[tuple[OptionRename, ...]] = ()
 
     def server_command_prefix(self, spec: Spec) -> tuple[str, ...]:
         """What starts the server for this spec, before its options."""

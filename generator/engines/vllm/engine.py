@@ -16,6 +16,7 @@ from generator.engines.base import (
 )
 from generator.engines.option_table import OptionTable
 from generator.engines.vllm import catalog
+from generator.engines.vllm.renames import RENAMES
 from generator.engines.vllm.section import VllmEngineSection
 from generator.errors import FieldPath
 from generator.workloads.section import WorkloadKind
@@ -85,6 +86,7 @@ class Vllm(Engine):
     # `--load-format dummy` "will initialize the weights with random values, which is mainly for
     # profiling" (vLLM's help for the option).
     dummy_weights_arguments = ("--load-format", "dummy")
+    option_renames = RENAMES
     snapshot = SnapshotSupport(
         release=MemoryRoute("/sleep?level=1", None),
         resume=MemoryRoute("/wake_up", None),
