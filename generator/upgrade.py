@@ -15,15 +15,18 @@ next, an option keeps its name when the next release still accepts it, and is re
   text and pull requests), and the next release deprecates or lacks the old name and has the
   new one; such a rename may also give the value the new option takes for the old bare flag.
 
-An alias that is the negation of the name (`--no-x` of `--x`) never becomes the name: a
-`--no-x` that is gone is removed.
+Anything else that is gone is removed; so is a gone `--no-x` alias, which never becomes the
+`--x` it negates.
 
-Anything else that is gone is removed. An upgrade edits, in the file that sets it (a base for a
-field a base sets): the engine version (`image.engine_version`, the registry tag, keeping its
-suffix scheme, or an exact `ENGINE==X` pin in a layer), and each renamed key of
-`engine.extra_args` and `engine.config`. An option removed with no plain replacement, or a value
-the new release refuses (a choice that is gone, a type that changed), cannot be translated:
-it is reported at its file:line, and nothing is written unless the user forces it.
+An upgrade edits, in the file that sets it (a base for a field a base sets): the engine version
+(`image.engine_version`, the registry tag, keeping its suffix scheme, or an exact `ENGINE==X`
+pin in a layer), and each renamed key of `engine.extra_args` and `engine.config`. An option
+removed with no plain replacement, or a value the new release refuses (a choice that is gone, a
+type that changed), cannot be translated: it is reported at its file:line, and nothing is
+written unless the user forces it. Typed fields need no edit: the engine module passes each as
+the new release spells it. `check_upgraded` then reads every spec the edits change from the
+edited texts, in memory, validates it against its new release (a typed field the release has no
+option for is reported here) and renders its generated file, for the dry run's second diff.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ import difflib
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -78,6 +81,12 @@ class Removed:
     name: str
     since: str  # the first release without it
     hint: str | None  # the deprecation's advice, when it named no plain flag
+    advice: str | None = None  # the engine's advice, where modalgen lists one, with its source
+
+    def explained(self) -> str:
+        """`; its deprecation said: use X`, `; vLLM's advice: ...`, or nothing."""
+        text = f"; its deprecation said: use {self.hint}" if self.hint else ""
+        return text + (f"; {self.advice}" if self.advice else "")
 
 
 @dataclass(frozen=True)
@@ -135,6 +144,7 @@ def option_diff(engine: Engine, old: str, new: str) -> OptionDiff:
     first, last = tables[0], tables[-1]
     diff = OptionDiff(engine.kind, old, new, old_table=first, new_table=last)
     curated = {rename.old: rename for rename in engine.option_renames}
+    advice = {item.old: item for item in engine.removal_advice}
     for option in first.options:
         for name in option.names:
             current, outcome = name, None
@@ -154,6 +164,10 @@ def option_diff(engine: Engine, old: str, new: str) -> OptionDiff:
                         renames.append((step[0], version, step[1]))
                 current = step[0]
             if outcome is not None:
+                listed_advice = advice.get(outcome.name)
+                if listed_advice is not None:
+                    text = f"{listed_advice.advice} ({listed_advice.source})"
+                    outcome = replace(outcome, advice=text)
                 diff.removed[name] = outcome
             elif current != name:  # renamed once or more: say when it was first
                 value = listed.value if listed else None
@@ -258,8 +272,7 @@ def format_diff(diff: OptionDiff, pattern: re.Pattern[str] | None = None) -> lis
     for option in diff.old_table.options:
         if option.name in diff.removed and wanted(option.name):
             gone = diff.removed[option.name]
-            hint = f"; its deprecation said: use {gone.hint}" if gone.hint else ""
-            lines.append(f"removed  {gone.name}  (gone in {gone.since}{hint})")
+            lines.append(f"removed  {gone.name}  (gone in {gone.since}{gone.explained()})")
     for name, changes in diff.changed.items():
         if wanted(name):
             for change in changes:
@@ -453,12 +466,11 @@ def _option_edits(
                 continue  # not an option of the old release: validation says so already
             outcome = diff.follow(full)
             if isinstance(outcome, Removed):
-                hint = f"; its deprecation said: use {outcome.hint}" if outcome.hint else ""
                 problems.append(
                     document.problem(
                         f"`{full}` is gone from {diff.engine} {outcome.since} (checked up to "
-                        f"{diff.new}) with no option that replaces it{hint}; remove it or change "
-                        "it by hand",
+                        f"{diff.new}) with no option that replaces it{outcome.explained()}; "
+                        "remove it or change it by hand",
                         field_path,
                     )
                 )

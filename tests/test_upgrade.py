@@ -203,6 +203,31 @@ def test_every_vllm_option_whose_help_names_its_successor_is_curated() -> None:
                 assert (option.name, named.group(1)) in curated, (version, option.name)
 
 
+def test_every_removal_advice_is_for_an_option_a_release_removed() -> None:
+    for engine in ENGINES.values():
+        releases = sorted(engine.available_versions(), key=version_key)
+        diff = option_diff(engine, releases[0], releases[-1])
+        for item in engine.removal_advice:
+            gone = diff.removed[item.old]
+            assert gone.advice == f"{item.advice} ({item.source})", item
+            assert item.source.startswith("https://github.com/"), item
+
+
+def test_a_removed_vllm_option_comes_with_vllms_advice(tmp_path: Path) -> None:
+    extra = '\n[engine.extra_args]\n"--disable-log-requests" = true\n'
+    project = _project(tmp_path, **{"v.toml": _vllm_spec("v0.11.2", extra)})
+    result = _run(project, "upgrade", "--engine-version", "0.33.0")
+    assert result.exit_code == 1
+    assert (
+        "engine.extra_args.--disable-log-requests: `--disable-log-requests` is gone from vllm "
+        "0.17.0 (checked up to 0.33.0) with no option that replaces it; requests are not logged "
+        "by default from 0.10.1 on (`--enable-log-requests` turns logging on): drop it "
+        "(https://github.com/vllm-project/vllm/pull/21739)"
+    ) in result.output
+    lines = CliRunner().invoke(main, ["flags", "vllm", "--diff", "0.11.2", "0.33.0", "^--task"])
+    assert "removed  --task  (gone in 0.13.0; `--runner` and `--convert` replace it" in lines.output
+
+
 def _vllm_spec(tag: str, extra: str) -> str:
     return _spec(f"vllm/vllm-openai:{tag}").replace(
         "[engine]\ncontext_length = 8192\n", f'[engine]\nkind = "vllm"\n{extra}'

@@ -104,6 +104,16 @@ class OptionRename:
     note: str | None = None
 
 
+@dataclass(frozen=True)
+class RemovalAdvice:
+    """What to write instead of an option a release removed for a setting of another kind, where
+    the engine says so outside its catalog: shown with the removal, never applied."""
+
+    old: str
+    advice: str
+    source: str
+
+
 class Engine(ABC):
     kind: str  # `engine.kind`
     title: str  # as people write it: "SGLang"
@@ -116,8 +126,10 @@ class Engine(ABC):
     positional_options: ClassVar[dict[FieldPath, str]] = {}
     # What the server command adds to start with random weights (`model.dummy_weights_variable`).
     dummy_weights_arguments: ClassVar[tuple[str, str]]
-    # Renames of server options that the catalogs do not record, for `modalgen upgrade`.
+    # Renames of server options that the catalogs do not record, for `modalgen upgrade`, and
+    # what to do about options removed for a setting of another kind.
     option_renames: ClassVar[tuple[OptionRename, ...]] = ()
+    removal_advice: ClassVar[tuple[RemovalAdvice, ...]] = ()
 
     def server_command_prefix(self, spec: Spec) -> tuple[str, ...]:
         """What starts the server for this spec, before its options."""

@@ -16,7 +16,7 @@ from generator.engines.base import (
 )
 from generator.engines.option_table import OptionTable
 from generator.engines.vllm import catalog
-from generator.engines.vllm.renames import RENAMES
+from generator.engines.vllm.renames import ADVICE, RENAMES
 from generator.engines.vllm.section import VllmEngineSection
 from generator.errors import FieldPath
 from generator.workloads.section import WorkloadKind
@@ -87,6 +87,7 @@ class Vllm(Engine):
     # profiling" (vLLM's help for the option).
     dummy_weights_arguments = ("--load-format", "dummy")
     option_renames = RENAMES
+    removal_advice = ADVICE
     snapshot = SnapshotSupport(
         release=MemoryRoute("/sleep?level=1", None),
         resume=MemoryRoute("/wake_up", None),

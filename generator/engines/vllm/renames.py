@@ -9,12 +9,13 @@ name is the one to write and where vLLM says so. An entry takes effect only wher
 agree: the old name deprecated or gone, the new one an option of that release (a test holds every
 entry to that). Options vLLM removed for a setting of another kind (`--task` for `--runner` and
 `--convert`, `--guided-decoding-backend` for a key of `--structured-outputs-config`,
-`--rope-scaling` for `--hf-overrides`) are not renames: `upgrade` lists them for the user.
+`--rope-scaling` for `--hf-overrides`) are not renames: `upgrade` lists them for the user, with
+the advice below where vLLM gives one.
 """
 
 from __future__ import annotations
 
-from generator.engines.base import OptionRename
+from generator.engines.base import OptionRename, RemovalAdvice
 
 RENAMES: tuple[OptionRename, ...] = (
     # "rename this argument to `--mm-encoder-tp-mode`"; the data-parallel mode is its `data`.
@@ -51,5 +52,25 @@ RENAMES: tuple[OptionRename, ...] = (
         "https://github.com/vllm-project/vllm/pull/26016",
         note="from 0.11.1 on the sizes are captured as given: where one size N meant every "
         "size up to N, write `--max-cudagraph-capture-size` N instead",
+    ),
+)
+
+ADVICE: tuple[RemovalAdvice, ...] = (
+    RemovalAdvice(
+        "--disable-log-requests",
+        "requests are not logged by default from 0.10.1 on (`--enable-log-requests` turns "
+        "logging on): drop it",
+        "https://github.com/vllm-project/vllm/pull/21739",
+    ),
+    RemovalAdvice(
+        "--task",
+        "`--runner` and `--convert` replace it; for an embedding model, `workload.kind = "
+        '"embedding"` passes `--runner pooling`',
+        "https://github.com/vllm-project/vllm/pull/21470",
+    ),
+    RemovalAdvice(
+        "--guided-decoding-backend",
+        "the backend is a key of `--structured-outputs-config` now (`'{\"backend\": ...}'`)",
+        "https://github.com/vllm-project/vllm/pull/22772",
     ),
 )
