@@ -57,7 +57,9 @@ SAMPLES: dict[str, dict[str, list[Any]]] = {
         "launcher": ["launch_server"],
     },
 }
-# Fields of every section that pass no option of their own: what they do is elsewhere.
+# Fields of every section checked elsewhere: `extra_args` and the keys of `config` are options the
+# user writes (checked against the catalog as written); `config` itself and `api_key_secret` are
+# scenarios below (`--config`, `--api-key`); `kind` and `api_key_variable` pass nothing.
 UNTYPED = {"kind", "config", "extra_args", "api_key_secret", "api_key_variable"}
 # Settings outside the engine section that add options to the server command.
 SCENARIOS: dict[str, dict[str, Any]] = {
@@ -70,6 +72,8 @@ SCENARIOS: dict[str, dict[str, Any]] = {
         }
     },
     "model.dummy_weights_variable": {"model": {"dummy_weights_variable": "APP_DUMMY"}},
+    "engine.config": {"engine": {"config": {"host": "0.0.0.0"}}},
+    "engine.api_key_secret": {"engine": {"api_key_secret": "engine-key"}},
 }
 # What a release has no option for at all: the engine module passes the option anyway, and the
 # catalog check refuses the spec at that field (the test below holds it to that). By case: the
@@ -81,6 +85,8 @@ MISSING_BEFORE: dict[str, dict[str, tuple[tuple[int, ...], tuple[str, ...]]]] = 
         "mamba_scheduler_strategy": ((0, 5, 7), ("engine", "mamba_scheduler_strategy")),
         # `--enable-weights-cpu-backup` is in SGLang 0.5.3 and later
         "lifecycle.memory_snapshot": ((0, 5, 3), ("lifecycle", "memory_snapshot")),
+        # so is `--config`, which passes the config file
+        "engine.config": ((0, 5, 3), ("engine", "config")),
     },
 }
 
@@ -134,7 +140,11 @@ def test_every_option_a_typed_field_passes_is_in_its_release(kind: str) -> None:
         table = engine.server_options_table(version)
         for what, fields, extra in _cases(kind):
             spec = _spec(kind, version, fields, extra)
-            arguments = engine.arguments(spec) + engine.cluster_arguments(spec)
+            arguments = [
+                *engine.arguments(spec),
+                *engine.cluster_arguments(spec),
+                *engine.start_arguments(spec),
+            ]
             baseline = {
                 (a.flag, str(a.value))
                 for a in _passed(engine.arguments(_spec(kind, version, {}, {})))

@@ -29,6 +29,10 @@ if TYPE_CHECKING:
 Severity = Literal["error", "warning"]
 EngineFinding = tuple[Severity, FieldPath, str]
 SKIP_HINT = "or set `image.check_engine_options = false` to skip checking engine options"
+# What the generated app's `engine_config_arguments` and `api_key_arguments` add to the server
+# command at start (templates/partials/server_process.py.jinja), the same for every engine.
+CONFIG_FILE_FLAG = "--config"
+API_KEY_FLAG = "--api-key"
 
 
 @dataclass(frozen=True)
@@ -155,6 +159,17 @@ class Engine(ABC):
             Argument(("engine", "config", key), f"--{key}", value)
             for key, value in spec.engine.config.items()
         ]
+
+    def start_arguments(self, spec: Spec) -> list[Argument]:
+        """What the generated app adds to the server command when it starts, with stand-in
+        values for the catalog check: the config file it writes (`engine.config`) and the API
+        key from the Secret (`engine.api_key_secret`)."""
+        found = []
+        if spec.engine.config:
+            found.append(Argument(("engine", "config"), CONFIG_FILE_FLAG, "/tmp/engine.yaml"))
+        if spec.engine.api_key_secret:
+            found.append(Argument(("engine", "api_key_secret"), API_KEY_FLAG, "the key"))
+        return found
 
     def config_findings(self, spec: Spec) -> Iterator[tuple[FieldPath, str]]:
         """An option set both in the config file and by the spec itself: one place only."""
@@ -441,13 +456,15 @@ class Engine(ABC):
                 return
             version, exact = closest, False
         for table, arguments in tables:
+            started: list[Argument] = []
             if table is tables[0][0]:  # the server command: its config file's, its ranks' too
+                started = self.start_arguments(spec)
                 arguments = arguments + self.config_arguments(spec) + self.cluster_arguments(spec)
-            for argument in arguments:
+            for argument in [*arguments, *started]:
                 if argument.flag is None or argument.value is None or argument.value is False:
                     continue
                 written = argument.field[:2] in {("engine", "extra_args"), ("engine", "config")}
-                generated = not written
+                generated = not written or argument in started
                 for severity, where, message in _option_findings(
                     table, argument.field, argument.flag, argument.value, generated
                 ):
