@@ -1,6 +1,7 @@
 """Wall time of the modalgen CLI: `generate` and `check` over 200 synthetic specs, `check` over
 this repository, warm (the user's cache knows the outputs) and cold (an empty cache, as in CI:
-every spec rendered and compared), and the CLI's import time. Medians of several runs of the
+every spec rendered and compared), `upgrade`'s dry run over the 200 specs (each one's diff and its
+generated file's, rendered in memory), and the CLI's import time. Medians of several runs of the
 real command, with a cache directory of the benchmark's own.
 
     .venv/bin/python benchmarks/bench_cli.py [--specs 200] [--runs 5]
@@ -124,6 +125,11 @@ def main() -> None:
         rows.append((f"check, {arguments.specs} specs", timed(check, arguments.runs)))
         rows.append(
             (f"check, {arguments.specs} specs, cold cache", timed(check, arguments.runs, cold=True))
+        )
+        # Every spec moved to the newest SGLang: each edited, validated and rendered in memory.
+        upgrade = modalgen("-q", "upgrade", "-C", str(project), "--latest")
+        rows.append(
+            (f"upgrade --latest dry run, {arguments.specs} specs", timed(upgrade, arguments.runs))
         )
     check = modalgen("-q", "check", "-C", str(ROOT))
     timed(check, 1)  # the cache learns this repository

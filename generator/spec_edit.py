@@ -26,7 +26,7 @@ import difflib
 import io
 import os
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -260,18 +260,22 @@ class SpecEditor:
 
 
 def specs_reading(
-    field: FieldPath, file: SpecFile, documents: Iterable[SourceDocument]
+    field: FieldPath,
+    file: SpecFile,
+    documents: Iterable[SourceDocument],
+    resolve: Callable[[Path], Path] = Path.resolve,
 ) -> list[SourceDocument]:
     """The specs among `documents` whose value of `field` comes from `file`: what editing that
-    field of that file changes."""
-    wanted = file.path.resolve()
+    field of that file changes. `resolve` resolves a path (a caller asking for many fields of
+    many specs passes one that remembers)."""
+    wanted = resolve(file.path)
     found = []
     for document in documents:
         if _lookup(document.data, field) is _MISSING:
             continue
         display = document.origins.get(field, document.display_path)
         path = document.sources.get(display, document.path)
-        if path.resolve() == wanted:
+        if resolve(path) == wanted:
             found.append(document)
     return found
 

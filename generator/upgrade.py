@@ -32,6 +32,7 @@ option for is reported here) and renders its generated file, for the dry run's s
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import re
 from collections.abc import Iterable
@@ -358,6 +359,8 @@ def plan_upgrade(
     by `check_upgraded`."""
     result = Plan()
     done: set[tuple[str, FieldPath]] = set()
+    diffs: dict[tuple[str, str, str], OptionDiff] = {}  # specs on one release share its diff
+    resolve = functools.cache(Path.resolve)  # every edit asks of every spec's files
     for document, engine, current in items:
         version = target or max(engine.available_versions(), key=version_key)
         if version_key(version) < version_key(current):
@@ -371,7 +374,10 @@ def plan_upgrade(
         start = current
         if current not in engine.available_versions():
             start = engine.closest_older_version(current) or current
-        diff = option_diff(engine, start, version)
+        key = (engine.kind, start, version)
+        if key not in diffs:
+            diffs[key] = option_diff(engine, start, version)
+        diff = diffs[key]
         result.diffs[document.display_path] = diff
         edits = _version_edits(document, engine, current, version)
         edits += _option_edits(document, diff, result.problems)
@@ -382,7 +388,7 @@ def plan_upgrade(
                 continue
             done.add(key)
             before, after = change(target_file)
-            readers = specs_reading(field_path, target_file, every_document)
+            readers = specs_reading(field_path, target_file, every_document, resolve)
             result.edits.append(
                 Edit(
                     target_file.display_path,
