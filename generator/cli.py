@@ -903,13 +903,14 @@ def upgrade(
     The version is changed where the spec says it (`image.engine_version`, the registry tag,
     keeping its suffix scheme, or an `ENGINE==X` pin in a layer), and every option of
     `engine.extra_args` and `engine.config` that the new release renamed is renamed, following
-    the option catalogs of every release between. A field a base sets is changed in the base,
-    and the specs that reads it are named. Default: a dry run that prints the diff and writes
-    nothing. With --write the files are written in place, comments and layout kept, and the apps
-    regenerated. An option the new release removed, or a value it refuses, is listed at its
-    file:line and nothing is written unless --force. Exit 0: upgraded, or nothing to do;
-    1: something cannot be moved (or a spec is invalid, or a file changed since it was read);
-    2: usage.
+    the option catalogs of every release between (and, for vLLM, a curated list of its renames).
+    A field a base sets is changed in the base, and the specs that read it are named. Default:
+    a dry run that prints the diff and, for each spec it changes, the diff of its generated file
+    (rendered in memory), and writes nothing. With --write the files are written in place,
+    comments and layout kept, and the apps regenerated. An option the new release removed, or a
+    value it refuses, is listed at its file:line and nothing is written unless --force. Exit 0:
+    upgraded, or nothing to do; 1: something cannot be moved (or a spec is invalid, or a file
+    changed since it was read); 2: usage.
     """
     from generator.engines.registry import engine_for
     from generator.inherit import load_layered

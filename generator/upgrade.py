@@ -85,7 +85,8 @@ class Removed:
     advice: str | None = None  # the engine's advice, where modalgen lists one, with its source
 
     def explained(self) -> str:
-        """`; its deprecation said: use X`, `; vLLM's advice: ...`, or nothing."""
+        """What a message about the removal adds: `; its deprecation said: use X`, the engine's
+        advice with its source, both, or nothing."""
         text = f"; its deprecation said: use {self.hint}" if self.hint else ""
         return text + (f"; {self.advice}" if self.advice else "")
 
