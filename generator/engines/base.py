@@ -21,10 +21,10 @@ from generator.engines.option_table import (
     OptionTable,
     version_key,
 )
-from generator.errors import FieldPath
+from generator.spec.errors import FieldPath
 
 if TYPE_CHECKING:
-    from generator.models import Spec
+    from generator.model.models import Spec
 
 Severity = Literal["error", "warning"]
 EngineFinding = tuple[Severity, FieldPath, str]

@@ -14,7 +14,7 @@ from generator.workloads import chat, completion, embedding
 from generator.workloads.base import Workload, WorkloadView
 
 if TYPE_CHECKING:
-    from generator.models import Spec
+    from generator.model.models import Spec
 
 WORKLOADS: dict[str, Workload] = {
     module.WORKLOAD.kind.value: module.WORKLOAD for module in (chat, completion, embedding)

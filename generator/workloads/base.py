@@ -13,12 +13,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from generator.errors import FieldPath
-from generator.pycode import PyCode, comment, literal, name
+from generator.code.pycode import PyCode, comment, literal, name
+from generator.spec.errors import FieldPath
 from generator.workloads.section import WorkloadKind
 
 if TYPE_CHECKING:
-    from generator.models import Spec
+    from generator.model.models import Spec
 
 _PATH = re.compile(r"^/[a-z0-9/]+$")
 

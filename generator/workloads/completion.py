@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from generator.errors import FieldPath
-from generator.pycode import name
+from generator.code.pycode import name
+from generator.spec.errors import FieldPath
 from generator.workloads.chat import Generating
 from generator.workloads.section import WorkloadKind
 
 if TYPE_CHECKING:
-    from generator.models import Spec
+    from generator.model.models import Spec
 
 
 class Completion(Generating):

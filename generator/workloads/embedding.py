@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from generator.errors import FieldPath
-from generator.pycode import literal, name
+from generator.code.pycode import literal, name
+from generator.spec.errors import FieldPath
 from generator.workloads.base import SimilarityView, Workload, served_name
 from generator.workloads.section import WorkloadKind
 
 if TYPE_CHECKING:
-    from generator.models import Spec
+    from generator.model.models import Spec
 
 # Fields of the embedding request the generated code sets itself.
 RESERVED_FIELDS = frozenset({"input", "model"})
