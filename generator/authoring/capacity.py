@@ -1,6 +1,6 @@
 """`modalgen capacity`: the spec change a load test's sweep suggests, made in the spec.
 
-The generated load test (`python <app>.py bench`, templates/partials/load_test.py.jinja) writes
+The generated load test (`python <app>.py bench`, templates/partials/bench/load_test.py.jinja) writes
 every level it measured to its JSON file (`BENCH_OUTPUT`): the concurrency, requests per second
 and whether the level was within the SLO (`within_slo`), with the SLO it was measured against.
 The capacity is the highest level within the SLO, the same one the load test prints: it becomes

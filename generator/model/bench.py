@@ -1,6 +1,6 @@
 """The load test every generated app carries: its spec section and what the templates need.
 
-The load generator itself lives in the generated file (templates/partials/load_test.py.jinja):
+The load generator itself lives in the generated file (templates/partials/bench/load_test.py.jinja):
 this module checks the `bench` section and turns it into the literals that file starts from.
 Metrics follow the definitions of vLLM's and SGLang's serving benchmarks.
 """

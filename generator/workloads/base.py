@@ -50,7 +50,7 @@ class Workload(ABC):
     noun: ClassVar[str]
     path: ClassVar[str]
     request_partial: ClassVar[str]
-    load_test_partial: ClassVar[str] = "partials/load_test.py.jinja"
+    load_test_partial: ClassVar[str] = "partials/bench/load_test.py.jinja"
     # Whether that load test runs its load generator in worker processes (the streaming one).
     load_test_workers: ClassVar[bool] = True
     probe_argument: ClassVar[str] = "prompt"

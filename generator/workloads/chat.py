@@ -78,7 +78,7 @@ class Chat(Generating):
     one_request = "chat completion"
     default_input = "chat_messages(PROMPT)"
     prompt_help = "the user message to send"
-    request_partial = "partials/workloads/chat.py.jinja"
+    request_partial = "partials/workloads/requests/chat.py.jinja"
     probe_argument = "messages"
     probe_argument_type = "list"
     probe_call = "stream_chat(session, messages, timeout=remaining)"

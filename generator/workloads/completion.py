@@ -20,7 +20,7 @@ class Completion(Generating):
     path = "/v1/completions"
     one_request = "completion"
     prompt_help = "the prompt to complete"
-    request_partial = "partials/workloads/completion.py.jinja"
+    request_partial = "partials/workloads/requests/completion.py.jinja"
     probe_call = "stream_completion(session, prompt, timeout=remaining)"
 
     def warmup_body(self, spec: Spec) -> dict[str, Any]:

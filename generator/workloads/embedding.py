@@ -29,8 +29,8 @@ class Embedding(Workload):
     path = "/v1/embeddings"
     one_request = "embedding request"
     prompt_help = "the text to embed"
-    request_partial = "partials/workloads/embedding.py.jinja"
-    load_test_partial = "partials/workloads/embedding_load_test.py.jinja"
+    request_partial = "partials/workloads/requests/embedding.py.jinja"
+    load_test_partial = "partials/bench/embedding_load_test.py.jinja"
     load_test_workers = False  # one process: short requests, no stream to parse
     probe_call = "embed_and_compare(session, prompt, timeout=remaining)"
 
