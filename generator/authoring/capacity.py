@@ -1,12 +1,12 @@
 """`modalgen capacity`: the spec change a load test's sweep suggests, made in the spec.
 
-The generated load test (`python <app>.py bench`, templates/partials/bench/load_test.py.jinja) writes
-every level it measured to its JSON file (`BENCH_OUTPUT`): the concurrency, requests per second
-and whether the level was within the SLO (`within_slo`), with the SLO it was measured against.
-The capacity is the highest level within the SLO, the same one the load test prints: it becomes
-the server kind's concurrency target (`target_inputs` or `target_concurrency`), and with a peak
-rate `max_containers` becomes the replicas that rate needs at that level's requests per second
-(times the nodes of a replica, as Modal counts a cluster's containers one by one).
+The generated load test (`python <app>.py bench`, templates/partials/bench/load_test.py.jinja)
+writes every level it measured to its JSON file (`BENCH_OUTPUT`): the concurrency, requests per
+second and whether the level was within the SLO (`within_slo`), with the SLO it was measured
+against. The capacity is the highest level within the SLO, the same one the load test prints: it
+becomes the server kind's concurrency target (`target_inputs` or `target_concurrency`), and with
+a peak rate `max_containers` becomes the replicas that rate needs at that level's requests per
+second (times the nodes of a replica, as Modal counts a cluster's containers one by one).
 
 An embedding load test measures each level at each batch size: the capacity is then the level
 that holds at every batch size, and a replica's rate there the lowest of its batch sizes.

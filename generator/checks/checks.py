@@ -11,10 +11,10 @@ import re
 from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
+from generator.checks import sidecars
 from generator.engines.registry import engine_for
 from generator.exposure import kind_findings, lock_hint
 from generator.exposure.base import MAX_CLUSTER_NODES
-from generator.model import sidecars
 from generator.model.image import BuildStepLayer, PipInstall, RunCommands, RunScript, UvPipInstall
 from generator.model.models import (
     Spec,

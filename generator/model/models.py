@@ -623,7 +623,7 @@ class Spec(SpecModel):
         """The Secrets of the serving containers: the spec's, the engine's API key, the
         sidecars'."""
         extra = [self.engine.api_key_secret] if self.engine.api_key_secret else []
-        extra += sidecar_secrets(self)
+        extra += sidecar_secrets(self.sidecars)
         return list(dict.fromkeys([*self.secrets, *extra]))
 
     @property

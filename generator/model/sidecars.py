@@ -3,27 +3,24 @@
 Modal's sgl_grafana.py starts Grafana Alloy once SGLang is healthy, to ship its `/metrics`. A
 spec declares each such process as an argv list (never a shell string), the project files it
 reads (added to the image as `add_local_file` layers) and the Modal Secrets that hold its
-credentials. The generated app starts them after the engine is healthy, stops them in
+credentials (this module: the `sidecars` section; what they need of the rest of the spec is
+checked in `generator/checks/sidecars.py`, and `generator/view/sidecars.py` makes their part of
+the view). The generated app starts them after the engine is healthy, stops them in
 `modal.exit` before the engine, as it stops the engine, and ends the container when one exits
 unasked, with its last lines.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from pydantic import BeforeValidator, Field, StringConstraints, field_validator
 from pydantic_core import PydanticCustomError
 
-from generator.code.pycode import PyCode, literal
 from generator.model.image import AddLocalFile
 from generator.spec.fields import ModalObjectName, NonEmptyLine, SpecModel
-
-if TYPE_CHECKING:
-    from generator.model.models import Spec
 
 SIDECAR_NAME = r"^[a-z][a-z0-9-]{0,31}$"
 # Programs that would read the next argument as a shell script: a sidecar is an argv list, so
@@ -78,63 +75,6 @@ class Sidecar(SpecModel):
         return command
 
 
-def findings(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]:
-    """What sidecars need of the rest of the spec."""
-    sidecars = spec.sidecars
-    if not sidecars:
-        return
-    names = [sidecar.name for sidecar in sidecars]
-    for index, name in enumerate(names):
-        if name in names[:index]:
-            yield ("sidecars", index, "name"), f"a second sidecar named {name!r}: name each once"
-    from generator.exposure import in_a_class  # the server kind decides
-
-    if not in_a_class(spec):
-        yield (
-            ("sidecars",),
-            "sidecars are stopped in `modal.exit`, which a `web_server` function has not: set "
-            "`server.on_class = true`",
-        )
-    if spec.lifecycle.memory_snapshot:
-        yield (
-            ("sidecars",),
-            "sidecars with memory snapshots are not supported yet: a snapshot would hold their "
-            "processes and connections; turn `lifecycle.memory_snapshot` off",
-        )
-    if spec.server.nodes > 1:
-        yield (
-            ("sidecars",),
-            "sidecars on a cluster are not supported yet: use one node (`server.nodes = 1`)",
-        )
-    targets = [file.remote_path for sidecar in sidecars for file in sidecar.files]
-    for index, sidecar in enumerate(sidecars):
-        for number, file in enumerate(sidecar.files):
-            if targets.count(file.remote_path) > 1:
-                yield (
-                    ("sidecars", index, "files", number, "remote_path"),
-                    f"two files go to {file.remote_path}: give each its own path",
-                )
-
-
-@dataclass(frozen=True)
-class SidecarsView:
-    commands: PyCode  # name: argv
-    files: tuple[tuple[PyCode, PyCode], ...]  # (project path, path in the image)
-
-
-def sidecars_view(spec: Spec) -> SidecarsView | None:
-    if not spec.sidecars:
-        return None
-    return SidecarsView(
-        commands=literal({sidecar.name: list(sidecar.command) for sidecar in spec.sidecars}),
-        files=tuple(
-            (literal(file.add_local_file), literal(file.remote_path))
-            for sidecar in spec.sidecars
-            for file in sidecar.files
-        ),
-    )
-
-
-def secrets(spec: Spec) -> list[str]:
+def secrets(sidecars: Sequence[Sidecar]) -> list[str]:
     """The Secrets the sidecars' credentials come from, in the order the spec names them."""
-    return list(dict.fromkeys(name for sidecar in spec.sidecars for name in sidecar.secrets))
+    return list(dict.fromkeys(name for sidecar in sidecars for name in sidecar.secrets))

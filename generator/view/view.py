@@ -15,11 +15,11 @@ from generator.code.view_parts import Decorator, Keyword, ListItem, keyword, sec
 from generator.engines.base import Argument, Engine
 from generator.engines.registry import engine_for
 from generator.exposure import ExposureView, ServiceParts, exposure_of
-from generator.model.bench import BENCH_TOLERANCE, BenchView, bench_view
 from generator.model.models import Spec, Volume
-from generator.model.sidecars import SidecarsView, sidecars_view
 from generator.spec.fields import is_commit
+from generator.view.bench import BENCH_TOLERANCE, BenchView, bench_view
 from generator.view.image_view import ImageView, image_view
+from generator.view.sidecars import SidecarsView, sidecars_view
 from generator.workloads import Workload, WorkloadView, workload_for
 from generator.workloads.chat import content
 
