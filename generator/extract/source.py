@@ -4,7 +4,7 @@ sha256 manifest.
 
 One code path for modalgen's bundled catalogs (`scripts/extract_*_catalog.py`) and for a
 project's own (`modalgen catalog add`). Nothing of the engine is imported: the extractors parse
-its source (see each engine's `catalog_extract`).
+its source (see `sglang.py` and `vllm.py` beside this module).
 """
 
 from __future__ import annotations

@@ -5,10 +5,10 @@ Nothing of vLLM (or torch) is imported: the `.py` files of an sdist or wheel are
 in `vllm/entrypoints/cli/serve.py`, through `make_arg_parser` (its explicit `add_argument` calls
 in 0.9, `FrontendArgs.add_cli_args` over a dataclass later) and `AsyncEngineArgs.add_cli_args`,
 whose options mostly come from `get_kwargs(SomeConfig)` over the config dataclasses (see
-`type_hints` and `parser_walk`). Statements that cannot be followed are listed under
+`vllm_type_hints` and `vllm_parser_walk`). Statements that cannot be followed are listed under
 `unresolved`; option types that cannot be read are recorded as `type: null` with
 `type_unresolved` holding their source. The names `--tool-call-parser` and `--reasoning-parser`
-take are registered at run time, not given to argparse: `registries` reads them, and they are
+take are registered at run time, not given to argparse: `vllm_registries` reads them, and they are
 recorded as the options' `choices`, with `choices_registry` saying where they come from.
 """
 
