@@ -136,10 +136,10 @@ def main() -> None:
     rows.append(("check, this repository", timed(check, arguments.runs)))
     rows.append(("check, this repository, cold cache", timed(check, arguments.runs, cold=True)))
     imports = [
-        timed([sys.executable, "-c", "import generator.cli"], 1) for _ in range(arguments.runs)
+        timed([sys.executable, "-c", "import generator.cli.cli"], 1) for _ in range(arguments.runs)
     ]
     bare = [timed([sys.executable, "-c", "pass"], 1) for _ in range(arguments.runs)]
-    rows.append(("import generator.cli (python start-up included)", statistics.median(imports)))
+    rows.append(("import generator.cli.cli (python start-up included)", statistics.median(imports)))
     rows.append(("python start-up alone", statistics.median(bare)))
 
     shutil.rmtree(CACHE, ignore_errors=True)

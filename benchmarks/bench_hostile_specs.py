@@ -126,8 +126,8 @@ SHAPES: dict[str, tuple[str, Callable[[float], str]]] = {
 def measure(name: str, scale: float, raw: bool) -> dict[str, object]:
     """Read one shape in this process; its time, this process's peak memory, and the outcome."""
     sys.path.insert(0, str(ROOT))
-    from generator.errors import SpecError
-    from generator.loader import _toml_positions, load_document
+    from generator.spec.errors import SpecError
+    from generator.spec.loader import _toml_positions, load_document
 
     suffix, make = SHAPES[name]
     text = make(scale)

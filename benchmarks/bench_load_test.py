@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from generator.project import Project  # noqa: E402
+from generator.project.project import Project  # noqa: E402
 from tests.support.engine import (  # noqa: E402
     StandinLog,
     free_port,

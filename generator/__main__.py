@@ -1,3 +1,3 @@
-from generator.cli import main
+from generator.cli.cli import main
 
 main(prog_name="modalgen")

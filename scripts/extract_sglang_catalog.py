@@ -5,7 +5,7 @@
 
 Downloads a wheel from the package index pip is configured with (PyPI by default) unless
 `--wheel` is given (an sdist or a source directory does too), and reads its source without
-importing SGLang (see `generator.engines.sglang.catalog_extract`). The same code as `modalgen
+importing SGLang (see `generator.extract.sglang`). The same code as `modalgen
 catalog add sglang VERSION`, which writes into a project's own catalogs instead of modalgen's.
 """
 
@@ -19,14 +19,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from generator.engines.catalog_source import (  # noqa: E402
+from generator.engines.option_table import CATALOG_DIR  # noqa: E402
+from generator.extract.source import (  # noqa: E402
     CatalogSourceError,
     catalog_text,
     describe,
     fetch_release,
 )
-from generator.engines.catalog_source import write_catalog as write_engine_catalog  # noqa: E402
-from generator.engines.option_table import CATALOG_DIR  # noqa: E402
+from generator.extract.source import write_catalog as write_engine_catalog  # noqa: E402
 
 __all__ = ["catalog_text", "fetch_release", "main", "write_catalog"]
 

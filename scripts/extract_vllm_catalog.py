@@ -5,7 +5,7 @@
 
 Downloads the sdist (about 10-50 MB; the wheels are ~400 MB) from the package index pip is
 configured with (PyPI by default), checks its sha256, and reads only its `vllm/**.py` files
-without importing vLLM or torch (see `generator.engines.vllm.catalog_extract`). `--source` takes
+without importing vLLM or torch (see `generator.extract.vllm`). `--source` takes
 an sdist, a wheel or an unpacked source directory instead. The same code as `modalgen catalog
 add vllm VERSION`, which writes into a project's own catalogs instead of modalgen's.
 """
@@ -20,14 +20,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from generator.engines.catalog_source import (  # noqa: E402
+from generator.engines.option_table import CATALOG_DIR  # noqa: E402
+from generator.extract.source import (  # noqa: E402
     CatalogSourceError,
     catalog_text,
     describe,
     fetch_release,
 )
-from generator.engines.catalog_source import write_catalog as write_engine_catalog  # noqa: E402
-from generator.engines.option_table import CATALOG_DIR  # noqa: E402
+from generator.extract.source import write_catalog as write_engine_catalog  # noqa: E402
 
 __all__ = ["catalog_text", "fetch_release", "main", "write_catalog"]
 

@@ -19,10 +19,10 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from generator.checks import run_checks, run_warnings
-from generator.errors import SpecError
-from generator.models import Spec
-from generator.project import Project
+from generator.checks.checks import run_checks, run_warnings
+from generator.model.models import Spec
+from generator.project.project import Project
+from generator.spec.errors import SpecError
 from tests.support.engine import STANDIN_PATH, StandinLog
 from tests.support.introspect import describe_app, import_app_file, lifecycle_method
 

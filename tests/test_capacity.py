@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from generator.cli import main
-from generator.project import Project
+from generator.cli.cli import main
+from generator.project.project import Project
 from tests.support.engine import free_port, kill_processes, standin_environment, wait_listening
 from tests.support.introspect import import_app_file
 

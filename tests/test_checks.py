@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from generator.checks import run_checks, run_warnings
-from generator.errors import SpecError
-from generator.loader import SourceDocument
-from generator.models import Spec
-from generator.project import Project
-from generator.validation import validate_document
+from generator.checks.checks import run_checks, run_warnings
+from generator.checks.validation import validate_document
+from generator.model.models import Spec
+from generator.project.project import Project
+from generator.spec.errors import SpecError
+from generator.spec.loader import SourceDocument
 from tests.conftest import FLAT_SPECS
 from tests.support.introspect import describe_app, import_app_file
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from generator.cli import main
+from generator.cli.cli import main
 from tests.conftest import ROOT
 
 
@@ -251,7 +251,7 @@ def test_a_stopped_runs_temporary_files_are_named_and_removed(generated: Path, n
 
 FILE_SIZE_LIMIT = """
 import resource, signal, sys
-from generator.cli import main
+from generator.cli.cli import main
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
 resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[1]), int(sys.argv[1])))
 main(["generate", "-C", sys.argv[2]])

@@ -20,21 +20,22 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from generator import inherit, validation
-from generator.cli import main
-from generator.credentials import (
+from generator.checks import validation
+from generator.checks.validation import validate_document
+from generator.cli.cli import main
+from generator.engines.sglang.catalog import available_versions, load_catalog
+from generator.project.project import CredentialInOutput, Project
+from generator.spec import inherit
+from generator.spec.credentials import (
     RANDOM_KIND,
     find_credentials,
     names_a_credential,
     redact,
     spec_findings,
 )
-from generator.engines.sglang.catalog import available_versions, load_catalog
-from generator.errors import FieldPath, SpecError
-from generator.inherit import load_layered
-from generator.loader import SourceDocument
-from generator.project import CredentialInOutput, Project
-from generator.validation import validate_document
+from generator.spec.errors import FieldPath, SpecError
+from generator.spec.inherit import load_layered
+from generator.spec.loader import SourceDocument
 from tests.conftest import ROOT
 
 EXAMPLES = [
@@ -389,8 +390,8 @@ def _model_fields(model: type, path: tuple[str, ...] = ()) -> list[tuple[str, ..
 
 
 def test_every_spec_field_named_for_a_secret_only_names_one() -> None:
-    from generator.credentials import is_reference_field
-    from generator.models import Spec
+    from generator.model.models import Spec
+    from generator.spec.credentials import is_reference_field
 
     named = {field for field in _model_fields(Spec) if names_a_credential(field[-1])}
     assert named  # secrets, api_key_secret, ...

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from generator import locations, provenance, render
-from generator.cli import main
+from generator import locations
+from generator.cli.cli import main
+from generator.render import provenance, render
 from tests.conftest import ROOT
 
 
@@ -174,7 +175,7 @@ def no_rendering(sealed: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         raise AssertionError("the fast path rendered or built the schema")
 
     monkeypatch.setattr(render, "render_all", refuse)
-    monkeypatch.setattr("generator.schema.spec_schema", refuse)
+    monkeypatch.setattr("generator.model.schema.spec_schema", refuse)
 
 
 @pytest.fixture
@@ -203,7 +204,7 @@ def test_fast_path_knows_unchanged_files_are_up_to_date(project: Path, no_render
 @pytest.mark.parametrize("command", ["check", "generate"])
 def test_fast_path_imports_no_pydantic_jinja_or_yaml(sealed: Path, command: str) -> None:
     code = (
-        "import sys; from generator.cli import main; "
+        "import sys; from generator.cli.cli import main; "
         "main(['-q', sys.argv[2], '-C', sys.argv[1]], standalone_mode=False); "
         "print(sorted(name for name in ('pydantic', 'jinja2', 'yaml') if name in sys.modules))"
     )

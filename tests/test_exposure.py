@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from generator.project import Project
+from generator.project.project import Project
 from tests.support.engine import StandinLog, free_port, kill_processes
 from tests.support.facts import DeployedStandin
 from tests.support.introspect import (

@@ -22,7 +22,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from generator.cli import main
+from generator.cli.cli import main
 from tests.conftest import FLAT_SPECS, ROOT
 
 EXAMPLES = 400 if os.environ.get("CI") else 60

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from generator.errors import SpecError
-from generator.render import render_unformatted
-from generator.reserved_names import GENERATED_NAMES, refusal
-from generator.validation import LoadedSpec, load_spec, validate_document
-from generator.view import _volume_constants
+from generator.checks.validation import LoadedSpec, load_spec, validate_document
+from generator.render.render import render_unformatted
+from generator.spec.errors import SpecError
+from generator.spec.reserved_names import GENERATED_NAMES, refusal
+from generator.view.view import _volume_constants
 from tests.conftest import ROOT
 from tests.support.generated_names import VARIANTS, merged, names_in, top_level_names
 from tests.test_checks import spec_with

@@ -16,9 +16,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, BeforeValidator, StringConstraints, TypeAdapter
 
-from generator import fields
-from generator.errors import FieldPath, SpecError
-from generator.fields import (
+from generator.checks.validation import validate_document
+from generator.model.image import ImageSection
+from generator.spec import fields
+from generator.spec.errors import FieldPath, SpecError
+from generator.spec.fields import (
     CONTROL_CHARACTERS,
     ENV_VAR_NAME,
     MODAL_OBJECT_NAME,
@@ -27,9 +29,7 @@ from generator.fields import (
     OneLine,
     ShellCommand,
 )
-from generator.image import ImageSection
-from generator.loader import SourceDocument
-from generator.validation import validate_document
+from generator.spec.loader import SourceDocument
 from tests.test_checks import MINIMAL
 
 # Every control character the rule refuses, one of each kind.

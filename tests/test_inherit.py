@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from generator.errors import SpecError
-from generator.project import Project
-from generator.validation import load_spec
+from generator.checks.validation import load_spec
+from generator.project.project import Project
+from generator.spec.errors import SpecError
 from tests.conftest import FLAT_SPECS, ROOT
 
 

@@ -23,7 +23,7 @@ import aiohttp
 import pytest
 import requests
 
-from generator.project import Project
+from generator.project.project import Project
 from tests.conftest import ROOT
 from tests.support.engine import (
     StandinLog,

@@ -19,7 +19,7 @@ from types import ModuleType
 
 import pytest
 
-from generator.project import Project
+from generator.project.project import Project
 from tests.support.engine import (
     StandinLog,
     free_port,

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from generator import limits
-from generator.errors import Position, SpecError
-from generator.loader import load_document, parse_document
-from generator.validation import load_spec
+from generator.checks.validation import load_spec
+from generator.spec import limits
+from generator.spec.errors import Position, SpecError
+from generator.spec.loader import load_document, parse_document
 from tests.conftest import FLAT_SPECS
 
 

@@ -8,9 +8,9 @@ import typing
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from generator import models
 from generator.engines.sglang.engine import cuda_graph_max_bs
-from generator.models import Spec
+from generator.model import models
+from generator.model.models import Spec
 
 
 def spec_models() -> list[type[BaseModel]]:

@@ -20,15 +20,15 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
 import generator
-from generator.cli import main
-from generator.errors import SpecError
-from generator.fields import Gpu
-from generator.gpus import GpuType
-from generator.inherit import load_layered
-from generator.loader import SourceDocument
-from generator.models import Spec
-from generator.project import Project
-from generator.validation import validate_document
+from generator.checks.validation import validate_document
+from generator.cli.cli import main
+from generator.model.models import Spec
+from generator.project.project import Project
+from generator.spec.errors import SpecError
+from generator.spec.fields import Gpu
+from generator.spec.gpus import GpuType
+from generator.spec.inherit import load_layered
+from generator.spec.loader import SourceDocument
 from tests.conftest import FLAT_SPECS, ROOT
 
 MODAL_EXAMPLES = ROOT / "examples" / "modal-examples" / "specs"

@@ -160,7 +160,7 @@ def test_the_installed_modalgen_is_the_wheel_and_says_its_version(
 ) -> None:
     assert installed.run(tmp_path, "--version").stdout == f"modalgen, version {VERSION}\n"
     script = (
-        "import generator, generator.schema as s; print(generator.__file__); "
+        "import generator, generator.model.schema as s; print(generator.__file__); "
         "assert s.packaged_schema() == s.spec_schema()"
     )
     where = subprocess.run(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from click.testing import CliRunner, Result
 
-from generator.cli import main
+from generator.cli.cli import main
 from tests.support.hub import StandinHub, standin_hub
 
 MAIN = "1b2c3d4e5f60718293a4b5c6d7e8f90112233445"

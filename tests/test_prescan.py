@@ -13,9 +13,9 @@ import tomli_w
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from generator import limits
-from generator.errors import Position
-from generator.prescan import toml_problem
+from generator.spec import limits
+from generator.spec.errors import Position
+from generator.spec.prescan import toml_problem
 from tests.conftest import ROOT
 
 DEEP = limits.TOO_DEEP
@@ -157,7 +157,7 @@ def test_a_spec_file_is_refused_before_it_is_parsed(tmp_path: Path) -> None:
     """Through the loader: the message is the pre-scan's, with the file and position."""
     from click.testing import CliRunner
 
-    from generator.cli import main
+    from generator.cli.cli import main
 
     (tmp_path / "specs").mkdir()
     spec = tmp_path / "specs" / "deep.toml"

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from generator.errors import SpecError
-from generator.project import Project, UnsafeOutputPath
-from generator.render import Output
+from generator.project.project import Project, UnsafeOutputPath
+from generator.render.render import Output
+from generator.spec.errors import SpecError
 from tests.conftest import ROOT
 
 
@@ -66,7 +66,7 @@ def test_a_symlink_out_of_generated_is_refused_before_anything_is_written(
 ) -> None:
     from click.testing import CliRunner
 
-    from generator.cli import main
+    from generator.cli.cli import main
 
     outside = tmp_path / "outside.py"
     project.output_dir.mkdir()
@@ -101,7 +101,7 @@ def test_written_files_get_the_mode_the_umask_gives_new_files(
 ) -> None:
     from click.testing import CliRunner
 
-    from generator.cli import main
+    from generator.cli.cli import main
 
     umask(mask)
     runner = CliRunner()
@@ -146,7 +146,7 @@ def test_a_generated_folder_that_is_not_a_folder_of_the_project_is_refused(
     """Refused before anything is written, whether the link leads to a folder or to nothing."""
     from click.testing import CliRunner
 
-    from generator.cli import main
+    from generator.cli.cli import main
 
     elsewhere = tmp_path_factory.mktemp("elsewhere")
     if kind == "link elsewhere":

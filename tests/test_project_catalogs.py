@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from generator.cli import main
+from generator.cli.cli import main
 from generator.engines.catalog_folders import use_catalog_folders
 from generator.engines.option_table import CATALOG_DIR
-from generator.project import Project
+from generator.project.project import Project
 from tests.conftest import ROOT
 
 SGLANG_FIXTURE = ROOT / "tests" / "fixtures" / "sglang_catalog" / "fields_form"

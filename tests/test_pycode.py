@@ -6,7 +6,7 @@ import ast
 
 import pytest
 
-from generator.pycode import PyCode, comment, literal, name
+from generator.code.pycode import PyCode, comment, literal, name
 
 TRICKY = [
     "",

@@ -16,7 +16,7 @@ from generator.engines.option_table import (
     catalog_manifest_text,
     write_catalog_manifest,
 )
-from generator.raw_inputs import (
+from generator.project.raw_inputs import (
     distribution_versions,
     find_bases,
     modalgen_digest,
@@ -155,7 +155,7 @@ def test_modalgen_digest_covers_the_rendering_distributions() -> None:
 
 def test_importing_the_cli_builds_no_models_and_loads_no_templates() -> None:
     code = (
-        "import sys, generator.cli; "
+        "import sys, generator.cli.cli; "
         "print(sorted(m for m in ('pydantic', 'jinja2', 'yaml') if m in sys.modules))"
     )
     result = subprocess.run(

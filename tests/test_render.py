@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from generator.project import Project
-from generator.pycode import PyCode
-from generator.render import RenderError, _only_code
+from generator.code.pycode import PyCode
+from generator.project.project import Project
+from generator.render.render import RenderError, _only_code
 from tests.conftest import FLAT_SPECS, ROOT
 
 

@@ -15,9 +15,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from generator.loader import SourceDocument
-from generator.render import format_sources, render_unformatted
-from generator.validation import LoadedSpec, validate_document
+from generator.checks.validation import LoadedSpec, validate_document
+from generator.render.render import format_sources, render_unformatted
+from generator.spec.loader import SourceDocument
 
 settings.register_profile(
     "ci", max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow]

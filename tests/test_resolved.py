@@ -9,10 +9,10 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from generator.cli import main
-from generator.models import Spec
-from generator.resolved import FORMATS, resolve
-from generator.validation import load_spec
+from generator.checks.validation import load_spec
+from generator.cli.cli import main
+from generator.model.models import Spec
+from generator.view.resolved import FORMATS, resolve
 from tests.conftest import ROOT
 
 SPEC = ROOT / "specs" / "qwen35_low_latency.yaml"

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from generator import safe_files
-from generator.safe_files import (
+from generator.spec import safe_files
+from generator.spec.safe_files import (
     Missing,
     NotRegularFile,
     OutsideProject,

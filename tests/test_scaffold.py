@@ -7,8 +7,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from generator.cli import main
-from generator.scaffold import this_release
+from generator.authoring.scaffold import this_release
+from generator.cli.cli import main
 
 
 def invoke(*args: str, cwd: Path | None = None):

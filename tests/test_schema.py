@@ -8,9 +8,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from generator.inherit import load_layered
-from generator.project import Project
-from generator.schema import SCHEMA_PATH, TOML_SCHEMA_LINE, YAML_SCHEMA_LINE, spec_schema
+from generator.model.schema import SCHEMA_PATH, TOML_SCHEMA_LINE, YAML_SCHEMA_LINE, spec_schema
+from generator.project.project import Project
+from generator.spec.inherit import load_layered
 from tests.conftest import FLAT_SPECS, ROOT
 
 SPECS = sorted(Project(ROOT).discover_specs())

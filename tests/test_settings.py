@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from generator.cli import main
-from generator.settings import ProjectFileError, Settings, read_settings
+from generator.cli.cli import main
+from generator.project.settings import ProjectFileError, Settings, read_settings
 from tests.conftest import ROOT
 
 

@@ -15,8 +15,9 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from generator.checks import run_warnings
-from generator.cli import main
+from generator.checks.checks import run_warnings
+from generator.checks.validation import load_spec
+from generator.cli.cli import main
 from generator.engines.sglang.catalog import (
     CATALOG_DIR,
     OptionError,
@@ -24,11 +25,10 @@ from generator.engines.sglang.catalog import (
     engine_version_from_tag,
     load_catalog,
 )
-from generator.engines.sglang.catalog_extract import extract_catalog
 from generator.engines.sglang.engine import ENGINE
-from generator.errors import SpecError
-from generator.validation import load_spec
-from generator.view import build_view
+from generator.extract.sglang import extract_catalog
+from generator.spec.errors import SpecError
+from generator.view.view import build_view
 from tests.conftest import FLAT_SPECS, ROOT
 
 FIXTURES = ROOT / "tests" / "fixtures" / "sglang_catalog"

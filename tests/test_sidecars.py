@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from generator.project import Project
+from generator.project.project import Project
 from tests.conftest import ROOT
 from tests.support.engine import StandinLog, pid_alive, standin_environment, wait_port_free
 from tests.support.introspect import Service, describe_app, import_app_file, lifecycle_method

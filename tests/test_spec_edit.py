@@ -8,9 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from generator.errors import FieldPath
-from generator.inherit import load_layered
-from generator.spec_edit import EditError, FileChanged, SpecEditor, SpecFile, specs_reading
+from generator.authoring.spec_edit import (
+    EditError,
+    FileChanged,
+    SpecEditor,
+    SpecFile,
+    specs_reading,
+)
+from generator.spec.errors import FieldPath
+from generator.spec.inherit import load_layered
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMITTED = sorted(

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from generator.cli import main
+from generator.cli.cli import main
 from generator.engines.sglang import catalog as sglang_catalog
 from generator.engines.vllm import catalog as vllm_catalog
-from generator.gpus import GPU_INFO, GpuType
+from generator.spec.gpus import GPU_INFO, GpuType
 
 ARGS = ["--model", "Qwen/Qwen3-8B", "--revision", "0123456789abcdef0123456789abcdef01234567"]
 

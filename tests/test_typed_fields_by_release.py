@@ -13,7 +13,7 @@ import pytest
 from generator.engines.base import Argument
 from generator.engines.option_table import version_key
 from generator.engines.registry import ENGINES
-from generator.models import Spec
+from generator.model.models import Spec
 
 # Sample values of every typed field of each engine section (the values a spec would write). A
 # field added to a section without a sample here fails `test_every_typed_field_has_a_sample`.

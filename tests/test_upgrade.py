@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from generator.cli import main
+from generator.authoring.spec_edit import FileChanged, SpecEditor
+from generator.authoring.upgrade import Removed, option_diff, retag
+from generator.cli.cli import main
 from generator.engines.option_table import version_key
 from generator.engines.registry import ENGINES
-from generator.spec_edit import FileChanged, SpecEditor
-from generator.upgrade import Removed, option_diff, retag
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGS = ROOT / "generator" / "catalogs"
@@ -397,10 +397,10 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
 
 
 def test_a_spec_edited_between_plan_and_write_is_not_clobbered(tmp_path: Path) -> None:
+    from generator.authoring.upgrade import plan_upgrade
+    from generator.checks.validation import validate_document
     from generator.engines.registry import engine_for
-    from generator.inherit import load_layered
-    from generator.upgrade import plan_upgrade
-    from generator.validation import validate_document
+    from generator.spec.inherit import load_layered
 
     project = _project(tmp_path, **{"a.toml": _spec()})
     path = project / "specs" / "a.toml"
@@ -598,7 +598,7 @@ def test_every_vllm_spec_upgrades_to_0_33_0_validates_and_generates(
 
 
 def _engine_kind(path: Path) -> str:
-    from generator.inherit import load_layered
+    from generator.spec.inherit import load_layered
 
     document = load_layered(path, path.name)
     engine = document.data.get("engine", {})

@@ -11,8 +11,7 @@ from types import ModuleType
 import pytest
 from click.testing import CliRunner
 
-from generator.cli import main
-from generator.engines.catalog_source import source_files
+from generator.cli.cli import main
 from generator.engines.sglang.catalog import CATALOG_DIR, CatalogNotFound, OptionError
 from generator.engines.vllm.catalog import (
     available_versions,
@@ -20,8 +19,9 @@ from generator.engines.vllm.catalog import (
     load_catalog,
     version_from_requirement,
 )
-from generator.engines.vllm.catalog_extract import extract_catalog
-from generator.engines.vllm.registries import registered_names
+from generator.extract.source import source_files
+from generator.extract.vllm import extract_catalog
+from generator.extract.vllm_registries import registered_names
 from tests.conftest import ROOT
 
 FIXTURES = ROOT / "tests" / "fixtures" / "vllm_catalog"

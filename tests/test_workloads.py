@@ -23,7 +23,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from generator.project import Project
+from generator.project.project import Project
 from tests.conftest import ROOT
 from tests.support.engine import (
     StandinLog,

@@ -21,16 +21,16 @@ from generator.engines.option_table import (
     OptionTable,
     version_key,
 )
-from generator.errors import FieldPath
+from generator.spec.errors import FieldPath
 
 if TYPE_CHECKING:
-    from generator.models import Spec
+    from generator.model.models import Spec
 
 Severity = Literal["error", "warning"]
 EngineFinding = tuple[Severity, FieldPath, str]
 SKIP_HINT = "or set `image.check_engine_options = false` to skip checking engine options"
 # What the generated app's `engine_config_arguments` and `api_key_arguments` add to the server
-# command at start (templates/partials/server_process.py.jinja), the same for every engine.
+# command at start (templates/partials/engine/server_process.py.jinja), the same for every engine.
 CONFIG_FILE_FLAG = "--config"
 API_KEY_FLAG = "--api-key"
 

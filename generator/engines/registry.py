@@ -9,7 +9,7 @@ from generator.engines.sglang.engine import ENGINE as SGLANG
 from generator.engines.vllm.engine import ENGINE as VLLM
 
 if TYPE_CHECKING:
-    from generator.models import Spec
+    from generator.model.models import Spec
 
 ENGINES: dict[str, Engine] = {engine.kind: engine for engine in (SGLANG, VLLM)}
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any, ClassVar
 from pydantic import AfterValidator, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
-from generator.fields import ENGINE_FLAG, EnvVarName, ModalObjectName, SpecModel
+from generator.spec.fields import ENGINE_FLAG, EnvVarName, ModalObjectName, SpecModel
 
 
 def _dashed(flag: str) -> str:

@@ -4,6 +4,9 @@
 `web_server` (`@app.function` + `@modal.web_server`). Each module holds its spec section, the
 hints for keys another kind takes, and `exposure()`, which turns the section into the decorators,
 URL lookups and authentication the templates place.
+
+Read with the spec: the model imports the sections here, so this package may import only
+`spec` and `code`, never the model (what a kind decides is asked of its section).
 """
 
 from __future__ import annotations

@@ -14,15 +14,15 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import BeforeValidator, Field, StrictBool
 from pydantic_core import PydanticCustomError
 
-from generator.fields import (
+from generator.code.pycode import PyCode, literal
+from generator.code.view_parts import Decorator, Keyword, keyword
+from generator.spec.fields import (
     MODAL_DEFAULT_TIMEOUT,
     Gpu,
     ModalObjectName,
     Seconds,
     SpecModel,
 )
-from generator.pycode import PyCode, literal
-from generator.view_parts import Decorator, Keyword, keyword
 
 Cloud = Literal["aws", "gcp", "oci", "auto"]
 # Modal's multi-node clusters: "Up to 32 nodes and 256 GPUs per cluster" (modal.com/docs/guide/

@@ -7,15 +7,15 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, StrictBool, StringConstraints
 
+from generator.code.pycode import PyCode, comment, literal
+from generator.code.view_parts import Decorator, keyword
 from generator.exposure.base import (
     ExposureView,
     ServiceParts,
     ServingSection,
     container_keywords,
 )
-from generator.fields import MODAL_DEFAULT_TIMEOUT, Seconds
-from generator.pycode import PyCode, comment, literal
-from generator.view_parts import Decorator, keyword
+from generator.spec.fields import MODAL_DEFAULT_TIMEOUT, Seconds
 
 Region = Annotated[str, Field(min_length=1)]
 KIND = "http_server"

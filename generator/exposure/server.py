@@ -7,10 +7,10 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, StrictBool
 
+from generator.code.pycode import PyCode, comment, literal
+from generator.code.view_parts import Decorator, keyword
 from generator.exposure.base import ExposureView, ServiceParts, ServingSection, common_keywords
-from generator.fields import NonNegativeSeconds, Seconds
-from generator.pycode import PyCode, comment, literal
-from generator.view_parts import Decorator, keyword
+from generator.spec.fields import NonNegativeSeconds, Seconds
 
 KIND = "server"
 # What to write instead of a key another kind takes: shown when a spec uses it with this kind.

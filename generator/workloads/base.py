@@ -13,12 +13,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from generator.errors import FieldPath
-from generator.pycode import PyCode, comment, literal, name
+from generator.code.pycode import PyCode, comment, literal, name
+from generator.spec.errors import FieldPath
 from generator.workloads.section import WorkloadKind
 
 if TYPE_CHECKING:
-    from generator.models import Spec
+    from generator.model.models import Spec
 
 _PATH = re.compile(r"^/[a-z0-9/]+$")
 
@@ -50,7 +50,7 @@ class Workload(ABC):
     noun: ClassVar[str]
     path: ClassVar[str]
     request_partial: ClassVar[str]
-    load_test_partial: ClassVar[str] = "partials/load_test.py.jinja"
+    load_test_partial: ClassVar[str] = "partials/bench/load_test.py.jinja"
     # Whether that load test runs its load generator in worker processes (the streaming one).
     load_test_workers: ClassVar[bool] = True
     probe_argument: ClassVar[str] = "prompt"

@@ -5,18 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from generator.errors import FieldPath
-from generator.pycode import name
+from generator.code.pycode import name
+from generator.spec.errors import FieldPath
 from generator.workloads.base import Workload
 from generator.workloads.section import WorkloadKind
 
 if TYPE_CHECKING:
-    from generator.models import Spec
+    from generator.model.models import Spec
 
 
 def content(message, text: object = None) -> object:
     """The `content` of a chat message: a string, or typed parts with the image first."""
-    from generator.models import ContentFormat
+    from generator.model.models import ContentFormat
 
     body = message.text if text is None else text
     if message.format is ContentFormat.TEXT:
@@ -78,7 +78,7 @@ class Chat(Generating):
     one_request = "chat completion"
     default_input = "chat_messages(PROMPT)"
     prompt_help = "the user message to send"
-    request_partial = "partials/workloads/chat.py.jinja"
+    request_partial = "partials/workloads/requests/chat.py.jinja"
     probe_argument = "messages"
     probe_argument_type = "list"
     probe_call = "stream_chat(session, messages, timeout=remaining)"

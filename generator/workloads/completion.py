@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from generator.errors import FieldPath
-from generator.pycode import name
+from generator.code.pycode import name
+from generator.spec.errors import FieldPath
 from generator.workloads.chat import Generating
 from generator.workloads.section import WorkloadKind
 
 if TYPE_CHECKING:
-    from generator.models import Spec
+    from generator.model.models import Spec
 
 
 class Completion(Generating):
@@ -20,7 +20,7 @@ class Completion(Generating):
     path = "/v1/completions"
     one_request = "completion"
     prompt_help = "the prompt to complete"
-    request_partial = "partials/workloads/completion.py.jinja"
+    request_partial = "partials/workloads/requests/completion.py.jinja"
     probe_call = "stream_completion(session, prompt, timeout=remaining)"
 
     def warmup_body(self, spec: Spec) -> dict[str, Any]:

@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from generator.errors import FieldPath
-from generator.pycode import literal, name
+from generator.code.pycode import literal, name
+from generator.spec.errors import FieldPath
 from generator.workloads.base import SimilarityView, Workload, served_name
 from generator.workloads.section import WorkloadKind
 
 if TYPE_CHECKING:
-    from generator.models import Spec
+    from generator.model.models import Spec
 
 # Fields of the embedding request the generated code sets itself.
 RESERVED_FIELDS = frozenset({"input", "model"})
@@ -29,8 +29,8 @@ class Embedding(Workload):
     path = "/v1/embeddings"
     one_request = "embedding request"
     prompt_help = "the text to embed"
-    request_partial = "partials/workloads/embedding.py.jinja"
-    load_test_partial = "partials/workloads/embedding_load_test.py.jinja"
+    request_partial = "partials/workloads/requests/embedding.py.jinja"
+    load_test_partial = "partials/bench/embedding_load_test.py.jinja"
     load_test_workers = False  # one process: short requests, no stream to parse
     probe_call = "embed_and_compare(session, prompt, timeout=remaining)"
 

@@ -12,7 +12,7 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
-from generator.fields import SpecModel
+from generator.spec.fields import SpecModel
 
 Text = Annotated[str, Field(min_length=1)]
 

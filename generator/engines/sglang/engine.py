@@ -24,11 +24,11 @@ from generator.engines.sglang.section import (
     MambaSchedulerStrategy,
     SglangEngineSection,
 )
-from generator.errors import FieldPath
+from generator.spec.errors import FieldPath
 from generator.workloads.section import WorkloadKind
 
 if TYPE_CHECKING:
-    from generator.models import Spec
+    from generator.model.models import Spec
 
 TRUTHY = {"1", "true", "yes", "on"}
 # First SGLang release with `--enable-weights-cpu-backup` (added by sgl-project/sglang#10873;

@@ -8,7 +8,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import Field, StrictBool, StringConstraints
 
 from generator.engines.section_base import EngineSectionBase
-from generator.fields import SPECULATIVE_ALGORITHM, SpecModel
+from generator.spec.fields import SPECULATIVE_ALGORITHM, SpecModel
 
 # SGLang's algorithm names (EAGLE, EAGLE3, NEXTN, STANDALONE, NGRAM, and newer releases DFLASH,
 # DSPARK, UNO, or any a fork registers): checked against the image's catalog where it lists them.

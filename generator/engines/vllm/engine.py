@@ -18,11 +18,11 @@ from generator.engines.option_table import OptionTable
 from generator.engines.vllm import catalog
 from generator.engines.vllm.renames import ADVICE, RENAMES
 from generator.engines.vllm.section import VllmEngineSection
-from generator.errors import FieldPath
+from generator.spec.errors import FieldPath
 from generator.workloads.section import WorkloadKind
 
 if TYPE_CHECKING:
-    from generator.models import Spec
+    from generator.model.models import Spec
 
 # What `lifecycle.memory_snapshot` adds: sleep mode, whose routes (`/sleep`, `/wake_up`) vLLM
 # serves only in its development mode.
