@@ -170,8 +170,8 @@ def test_each_engine_version_gets_its_own_task_flags(apps: dict[str, Path]) -> N
 def test_adapters_are_passed_as_each_engine_expects(apps: dict[str, Path]) -> None:
     cache = "/root/.cache/huggingface/hub"
     paths = [
-        f"sql={cache}/models--org--sql-lora/snapshots/{'1' * 40}",
-        f"chess={cache}/models--org--chess-lora/snapshots/{'2' * 40}",
+        f"sql={cache}/lora-adapters/org--sql-lora/{'1' * 40}",
+        f"chess={cache}/lora-adapters/org--chess-lora/{'2' * 40}",
     ]
     vllm = server_command(apps["completion-lora"])
     assert "--enable-lora" in vllm
@@ -226,8 +226,14 @@ def test_completion_app_downloads_adapters_and_probes_one(
     observed = observe(apps["completion-lora"])
     (step,) = observed["build_steps"]
     assert step["name"] == "download_adapters"
-    downloads = [(event["repo_id"], event["revision"]) for event in step["events"]]
-    assert downloads == [("org/sql-lora", "1" * 40), ("org/chess-lora", "2" * 40)]
+    downloads = [(e["repo_id"], e["revision"], e["local_dir"]) for e in step["events"]]
+    # Each into the folder the server command names.
+    command = server_command(apps["completion-lora"])
+    folders = [path.split("=", 1)[1] for path in after(command, "--lora-modules", 2)]
+    assert downloads == [
+        ("org/sql-lora", "1" * 40, folders[0]),
+        ("org/chess-lora", "2" * 40, folders[1]),
+    ]
     (warmup, *_) = [r for r in observed["startup_requests"] if r["method"] == "POST"]
     assert warmup["path"] == "/v1/completions"
     assert warmup["body"]["model"] == "Qwen/Qwen3-8B"  # the base model
@@ -423,13 +429,14 @@ def test_the_lora_example_downloads_its_adapter_and_its_probe_asks_for_it(
         log.kill_servers()
     (step,) = observed["build_steps"]
     assert step["name"] == "download_adapters"
-    assert [(e["repo_id"], e["revision"]) for e in step["events"]] == [
-        ("moo3030/Llama-3.2-1B-QLoRA-Summarizer-adapters", "0" * 40)
-    ]
     command = server_command(path)
     assert "--enable-lora" in command and after(command, "--max-lora-rank") == ["64"]
     (adapter,) = after(command, "--lora-modules")
-    assert adapter.startswith("summarizer=/root/.cache/huggingface/hub/models--moo3030--")
+    folder = "/root/.cache/huggingface/hub/lora-adapters/moo3030--Llama-3.2-1B-QLoRA-Summarizer-adapters/main"
+    assert adapter == f"summarizer={folder}"  # the branch's folder, whatever commit it holds
+    assert [(e["repo_id"], e["revision"], e["local_dir"]) for e in step["events"]] == [
+        ("moo3030/Llama-3.2-1B-QLoRA-Summarizer-adapters", "main", folder)
+    ]
     (warmup, *_) = [r for r in observed["startup_requests"] if r["method"] == "POST"]
     assert warmup["body"]["model"] == "meta-llama/Llama-3.2-1B-Instruct"  # the base model
     (request,) = observed["client_requests"]
