@@ -432,7 +432,10 @@ def test_the_lora_example_downloads_its_adapter_and_its_probe_asks_for_it(
     command = server_command(path)
     assert "--enable-lora" in command and after(command, "--max-lora-rank") == ["64"]
     (adapter,) = after(command, "--lora-modules")
-    folder = "/root/.cache/huggingface/hub/lora-adapters/moo3030--Llama-3.2-1B-QLoRA-Summarizer-adapters/main"
+    folder = (
+        "/root/.cache/huggingface/hub/lora-adapters/"
+        "moo3030--Llama-3.2-1B-QLoRA-Summarizer-adapters/main"
+    )
     assert adapter == f"summarizer={folder}"  # the branch's folder, whatever commit it holds
     assert [(e["repo_id"], e["revision"], e["local_dir"]) for e in step["events"]] == [
         ("moo3030/Llama-3.2-1B-QLoRA-Summarizer-adapters", "main", folder)
