@@ -1,4 +1,5 @@
-"""Workloads (chat, completion, embedding) and LoRA adapters, run for real against the stand-in.
+"""Workloads (chat, completion, embedding, rerank) and LoRA adapters, run for real against the
+stand-in.
 
 Apps are rendered from small specs into a temporary project. Their server command is read from
 the imported module; their build steps, start-up, warm-up, probe (the `modal run` entrypoint)
@@ -96,6 +97,16 @@ input_tokens = 8
 output = "results/embed.json"
 slo = { latency_p99_ms = 500 }
 """
+RERANK_BENCH = """\
+[bench]
+concurrency = [1, 2]
+batch_sizes = [2, 8]
+requests_per_level = 4
+warmup_requests = 1
+input_tokens = 8
+output = "results/rerank.json"
+slo = { latency_p99_ms = 500 }
+"""
 SPECS = {
     "embed-sglang": dict(image=SGLANG, engine="sglang", rest='[workload]\nkind = "embedding"\n'),
     "embed-vllm-old": dict(
@@ -123,6 +134,24 @@ SPECS = {
         'adapters = ["sql", "chess"]\nconcurrency = [1, 2]\nrequests_per_level = 4\n'
         "warmup_requests = 0\noutput_tokens = 4\ninput_tokens = 8\n"
         'output = "results/completion.json"\n',
+    ),
+    "rerank-sglang": dict(image=SGLANG, engine="sglang", rest='[workload]\nkind = "rerank"\n'),
+    "rerank-vllm-old": dict(
+        image='registry_tag = "vllm/vllm-openai:v0.9.1"',
+        engine="vllm",
+        rest=f'[workload]\nkind = "rerank"\n\n{RERANK_BENCH}',
+    ),
+    "rerank-vllm-new": dict(
+        image='registry_tag = "vllm/vllm-openai:v0.11.2"',
+        engine="vllm",
+        rest=f'[workload]\nkind = "rerank"\n\n{RERANK_BENCH}',
+    ),
+    # The relevant document is not the first: the check must fail.
+    "rerank-misordered": dict(
+        image=SGLANG,
+        engine="sglang",
+        rest='[workload]\nkind = "rerank"\nquery = "Where is Paris?"\n'
+        'documents = ["Chess players play chess.", "Paris is in France."]\n',
     ),
     "chat-lora-sglang": dict(
         image=SGLANG,
@@ -165,6 +194,12 @@ def test_each_engine_version_gets_its_own_task_flags(apps: dict[str, Path]) -> N
     for name in ("completion-lora", "chat-lora-sglang"):
         command = server_command(apps[name])
         assert "--is-embedding" not in command and "--runner" not in command
+    # A cross-encoder: SGLang's embedding runner; vLLM's `--task score`, then the pooling runner.
+    assert "--is-embedding" in server_command(apps["rerank-sglang"])
+    old = server_command(apps["rerank-vllm-old"])
+    assert after(old, "--task") == ["score"] and "--runner" not in old
+    new = server_command(apps["rerank-vllm-new"])
+    assert after(new, "--runner") == ["pooling"] and "--task" not in new
 
 
 def test_adapters_are_passed_as_each_engine_expects(apps: dict[str, Path]) -> None:
@@ -349,6 +384,113 @@ def test_an_adapter_the_engine_does_not_serve_gets_its_404(
     assert failure.value.status == 404  # not retried: only 503 is
     (request,) = engine.log.requests("/v1/completions")
     assert request["body"]["model"] == "sql"
+
+
+@pytest.mark.parametrize("name", ["rerank-sglang", "rerank-vllm-new"])
+def test_rerank_app_warms_up_probes_and_checks_the_ranking(
+    apps: dict[str, Path], observe, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    from generator.workloads.section import DEFAULT_RERANK_DOCUMENTS, DEFAULT_RERANK_QUERY
+
+    observed = observe(apps[name])
+    warmups = [r for r in observed["startup_requests"] if r["method"] == "POST"]
+    assert [r["path"] for r in warmups] == ["/v1/rerank"] * 2
+    assert warmups[0]["body"] == {
+        "model": "Qwen/Qwen3-8B",
+        "query": "Hello, how are you?",
+        "documents": DEFAULT_RERANK_DOCUMENTS,
+    }
+    prompt, check = observed["client_requests"]
+    assert prompt["path"] == check["path"] == "/v1/rerank"
+    assert prompt["body"]["query"] == "Hello, how are you?"
+    assert prompt["body"]["documents"] == DEFAULT_RERANK_DOCUMENTS
+    # The check asks for the spec's query with the documents reversed: the relevant one last.
+    assert check["body"]["query"] == DEFAULT_RERANK_QUERY
+    assert check["body"]["documents"] == DEFAULT_RERANK_DOCUMENTS[::-1]
+    output = capsys.readouterr().out
+    assert "2 documents ranked in " in output
+    assert "Rerank check passed: the relevant document ranks first" in output
+
+
+def test_the_rerank_check_fails_when_another_document_ranks_first(
+    apps: dict[str, Path], engine
+) -> None:
+    module = import_app_file(apps["rerank-misordered"])
+    url = engine(module)
+    with pytest.raises(RuntimeError, match=r"document 1 ranks first, not the relevant one"):
+        asyncio.run(module.probe(url, "Hello", {}, timeout=5))
+
+
+def test_a_rerank_answer_in_the_order_sent_fails_the_check(
+    apps: dict[str, Path], engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An engine that scores every document alike keeps the order it was sent: the check sends
+    the relevant document last, so that such an answer fails."""
+    module = import_app_file(apps["rerank-sglang"])
+    url = engine(module)
+    monkeypatch.setattr(module, "RERANK_QUERY", "?")  # no word: every score is 0
+    with pytest.raises(RuntimeError, match=r"Rerank check failed: .* document 1 ranks first"):
+        asyncio.run(module.probe(url, "Hello", {}, timeout=5))
+
+
+def test_a_rerank_request_to_a_generation_model_is_refused(
+    apps: dict[str, Path], engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module = import_app_file(apps["rerank-vllm-new"])
+    command = list(module.SERVER_COMMAND)
+    del command[command.index("--runner") : command.index("--runner") + 2]
+    monkeypatch.setattr(module, "SERVER_COMMAND", command)
+    url = engine(module)
+    with pytest.raises(aiohttp.ClientResponseError) as failure:
+        asyncio.run(module.probe(url, "Hi", {}, timeout=5))
+    assert failure.value.status == 400
+
+
+def test_deployed_rerank_client_ranks_for_the_prompt(
+    apps: dict[str, Path], engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module = import_app_file(apps["rerank-vllm-old"])
+    url = engine(module)
+    monkeypatch.setattr(module.modal.Cls, "from_name", lambda *_, **__: DeployedStandin(url))
+    asyncio.run(module.test_deployed("Where do pandas live?"))
+    first, _ = engine.log.requests("/v1/rerank")
+    assert first["body"]["query"] == "Where do pandas live?"
+
+
+def test_rerank_load_test_reports_each_batch_size_and_level(
+    apps: dict[str, Path], engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    module = import_app_file(apps["rerank-vllm-new"])
+    url = engine(module, STANDIN_TTFT="0.01")
+    assert asyncio.run(module.load_test(url, module.client_headers())) == 0
+    output = capsys.readouterr().out
+    for batch in (2, 8):
+        for level in (1, 2):
+            assert f"Batch size {batch}, concurrency {level}: 4/4 requests in " in output
+        assert f"  batch size {batch}: holds 2 within SLO: met" in output
+    assert "SLO (no errors, latency p99 <= 500 ms): target 2" in output
+    results = json.loads(Path("results/rerank.json").read_text())
+    assert results["met"] is True
+    for level in results["levels"]:
+        assert level["errors"] == {} and level["completed"] == 4
+        assert level["document_throughput"] == pytest.approx(
+            level["batch_size"] * level["request_throughput"], rel=1e-6
+        )
+        assert 10 <= level["latency_p50_ms"] < 500
+    bodies = [r["body"] for r in engine.log.requests("/v1/rerank")]
+    assert [len(body["documents"]) for body in bodies] == [1] + [2] * 8 + [8] * 8
+    assert {body["query"] for body in bodies} == {module.RERANK_QUERY}
+    assert all(len(d.split()) == 8 for body in bodies for d in body["documents"])
+
+
+def test_rerank_load_test_misses_its_slo_when_slow(
+    apps: dict[str, Path], engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    module = import_app_file(apps["rerank-sglang"])
+    url = engine(module, STANDIN_TTFT="0.01")
+    module.BENCH_SLO = {"latency_p99_ms": 1.0}  # no answer is that fast
+    assert asyncio.run(module.load_test(url, module.client_headers())) == 1
+    assert "no level within SLO: NOT met" in capsys.readouterr().out
 
 
 # ## The reproduction of Modal's sglang_embeddings.py
