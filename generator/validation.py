@@ -124,7 +124,9 @@ def local_paths(spec: Spec) -> list[tuple[str, bool]]:
         if isinstance(layer, AddLocalFile | AddLocalDir | RunScript)
     ]
     paths += [(file.add_local_file, False) for sidecar in spec.sidecars for file in sidecar.files]
-    paths += [(adapter.path, True) for adapter in spec.model.adapters if adapter.path is not None]
+    for adapter in spec.model.adapters:
+        if adapter.path is not None:  # the folder, and the file that makes it an adapter
+            paths += [(adapter.path, True), (f"{adapter.path}/{ADAPTER_CONFIG}", False)]
     return paths
 
 

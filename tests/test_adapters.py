@@ -233,3 +233,17 @@ def test_an_adapter_folder_swapped_for_a_link_after_generate_is_noticed(
     result = run(root, "check")
     assert result.exit_code == 1, result.output
     assert "adapters/sql/shadow is a symbolic link to /etc/passwd" in result.output
+
+
+def test_an_adapter_folder_that_loses_its_config_after_generate_is_noticed(
+    tmp_path: Path,
+) -> None:
+    root = write_project(tmp_path)
+    (root / "generated").mkdir()
+    folder = make_adapter(root / "adapters" / "sql")
+    assert run(root, "generate").exit_code == 0
+    assert run(root, "check").exit_code == 0
+    (folder / "adapter_config.json").unlink()
+    result = run(root, "check")
+    assert result.exit_code == 1, result.output
+    assert "adapters/sql/adapter_config.json does not exist" in result.output

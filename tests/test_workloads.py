@@ -37,6 +37,7 @@ from tests.support.engine import (
 from tests.support.facts import DeployedStandin, differences, observe_app
 from tests.support.introspect import import_app_file
 from tests.test_generated_apps import (
+    PROXY_TOKEN,
     gpu_count_written_out,
     restore_method_named_wake_up,
     sglang_options_in_any_order,
@@ -588,3 +589,32 @@ def test_the_lora_example_downloads_its_adapter_and_its_probe_asks_for_it(
     assert request["path"] == "/v1/chat/completions"
     assert request["body"]["model"] == "summarizer"
     assert "Hello from the stand-in." in capsys.readouterr().out
+
+
+def test_the_rerank_example_launches_as_sglang_s_and_its_probe_checks_the_ranking(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """examples/modal-examples' bge_reranker, imported with the real modal: SGLang's rerank
+    launch options, and its start-up, warm-up and probe against the stand-in (behind Modal's
+    proxy authentication: the probe sends a token)."""
+    log = StandinLog(tmp_path / "standin.jsonl")
+    for key, value in {**standin_environment(log.path), **PROXY_TOKEN}.items():
+        monkeypatch.setenv(key, value)
+    path = ROOT / "examples/modal-examples/generated/bge_reranker.py"
+    command = server_command(path)
+    for flag in ("--is-embedding", "--disable-radix-cache"):
+        assert flag in command
+    assert after(command, "--attention-backend") == ["triton"]
+    assert after(command, "--chunked-prefill-size") == ["-1"]
+    wait_port_free(8000)
+    try:
+        observed = observe_app(path, log, monkeypatch)["observed"]["Reranker"]
+    finally:
+        log.kill_servers()
+    warmup, *_ = [r for r in observed["startup_requests"] if r["method"] == "POST"]
+    assert warmup["path"] == "/v1/rerank" and warmup["body"]["query"] == "what is panda?"
+    prompt, check = observed["client_requests"]
+    assert prompt["body"]["query"] == "Which animal lives in bamboo forests?"
+    assert check["body"]["documents"][-1].startswith("The giant panda")
+    assert prompt["headers"]["Modal-Key"] == PROXY_TOKEN["MODAL_PROXY_TOKEN_ID"]
+    assert "Rerank check passed: the relevant document ranks first" in capsys.readouterr().out
