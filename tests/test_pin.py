@@ -9,6 +9,7 @@ from pathlib import Path
 from click.testing import CliRunner, Result
 
 from generator.cli.cli import main
+from tests.conftest import ROOT
 from tests.support.hub import StandinHub, standin_hub
 
 MAIN = "1b2c3d4e5f60718293a4b5c6d7e8f90112233445"
@@ -207,3 +208,52 @@ def test_a_spec_edited_while_pinning_is_not_overwritten(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "specs/a.toml: changed on disk since it was read" in result.output
     assert _texts(project) == {"a.toml": edited, "b.toml": _spec(revision="v1.0")}
+
+
+ADAPTER_MAIN = "4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f70"
+LORA_EXAMPLE = ROOT / "examples" / "modal-examples" / "specs" / "vllm_lora_summarizer.toml"
+
+
+def test_an_adapter_at_a_branch_is_pinned_like_the_model(tmp_path: Path) -> None:
+    adapter = (
+        '\n[[model.adapters]]\nname = "sql"  # what requests ask for\nrepo = "org/sql-lora"\n'
+        'revision = "main"  # the adapter\'s branch\n\n[[model.adapters]]\nname = "local"\n'
+        'path = "adapters/local"\n'
+    )
+    text = _spec().replace("\n[server]", f"{adapter}\n[server]")
+    project = _project(tmp_path, **{"a.toml": text})
+    repos = {**REPOS, "org/sql-lora": {"main": ADAPTER_MAIN}}
+    with standin_hub(repos) as hub:
+        result = _pin(hub, project)
+    assert result.exit_code == 0, result.output
+    expected = text.replace('revision = "main"\n', f'revision = "{MAIN}"\n').replace(
+        'revision = "main"  #', f'revision = "{ADAPTER_MAIN}"  #'
+    )
+    assert (project / "specs" / "a.toml").read_text() == expected
+    assert (
+        f"pinned specs/a.toml: model.adapters[0].revision 'main' -> {ADAPTER_MAIN} "
+        "(org/sql-lora)" in result.output
+    )
+    assert sorted(path for path, _ in hub.requests) == [
+        "/api/models/Qwen/Qwen3-8B/revision/main",
+        "/api/models/org/sql-lora/revision/main",
+    ]
+
+
+def test_the_lora_example_s_adapter_branch_is_pinned_keeping_its_comments(
+    tmp_path: Path,
+) -> None:
+    """examples/modal-examples' vllm_lora_summarizer serves its adapter at `main`, as the real
+    deployment does: `modalgen pin` writes the commit in its place and changes nothing else."""
+    text = LORA_EXAMPLE.read_text()
+    assert '\nrevision = "main"\n' in text  # the adapter's, after its comment
+    project = _project(tmp_path, **{"vllm_lora_summarizer.toml": text})
+    repo = "moo3030/Llama-3.2-1B-QLoRA-Summarizer-adapters"
+    with standin_hub({repo: {"main": ADAPTER_MAIN}}) as hub:
+        result = _pin(hub, project)
+    assert result.exit_code == 0, result.output
+    pinned = (project / "specs" / "vllm_lora_summarizer.toml").read_text()
+    assert pinned == text.replace('\nrevision = "main"\n', f'\nrevision = "{ADAPTER_MAIN}"\n')
+    assert hub.requests == [(f"/api/models/{repo}/revision/main", None)]
+    validated = CliRunner().invoke(main, ["validate", "-C", str(project)])
+    assert "branch or tag" not in validated.output

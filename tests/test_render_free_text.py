@@ -124,3 +124,30 @@ def test_free_text_round_trips_exactly(values: dict[str, str]) -> None:
 def test_free_text_survives_formatting(values: dict[str, str]) -> None:
     (formatted,) = format_sources([_render(values)])
     assert _expected(values) <= _string_constants(formatted)
+
+
+def _rerank_spec(query: str, documents: list[str]) -> dict:
+    spec = copy.deepcopy(BASE)
+    del spec["warmup"]["message"]["format"], spec["probe"]["message"]["format"]
+    spec["workload"] = {"kind": "rerank", "query": query, "documents": documents}
+    spec["server"]["proxy_regions"] = ["us-east"]
+    return spec
+
+
+@given(nonempty, st.lists(st.one_of(nonempty, jinja_like), min_size=2, max_size=4))
+def test_rerank_query_and_documents_round_trip_exactly(query: str, documents: list[str]) -> None:
+    """The rerank probe's query and documents, any text (quotes, newlines, Jinja), come out of
+    the generated file as the very strings, in their order."""
+    path = Path("specs/free_text.yaml")
+    document = SourceDocument(path, path.as_posix(), _rerank_spec(query, documents), {})
+    loaded = LoadedSpec(validate_document(document), document)
+    tree = ast.parse(render_unformatted(loaded, Path("generated")))
+    constants = {
+        target.id: ast.literal_eval(node.value)
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Name) and target.id in ("RERANK_QUERY", "RERANK_DOCUMENTS")
+    }
+    assert constants["RERANK_QUERY"] == query
+    assert constants["RERANK_DOCUMENTS"] == documents

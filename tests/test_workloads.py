@@ -1,4 +1,5 @@
-"""Workloads (chat, completion, embedding) and LoRA adapters, run for real against the stand-in.
+"""Workloads (chat, completion, embedding, rerank) and LoRA adapters, run for real against the
+stand-in.
 
 Apps are rendered from small specs into a temporary project. Their server command is read from
 the imported module; their build steps, start-up, warm-up, probe (the `modal run` entrypoint)
@@ -36,6 +37,7 @@ from tests.support.engine import (
 from tests.support.facts import DeployedStandin, differences, observe_app
 from tests.support.introspect import import_app_file
 from tests.test_generated_apps import (
+    PROXY_TOKEN,
     gpu_count_written_out,
     restore_method_named_wake_up,
     sglang_options_in_any_order,
@@ -96,6 +98,16 @@ input_tokens = 8
 output = "results/embed.json"
 slo = { latency_p99_ms = 500 }
 """
+RERANK_BENCH = """\
+[bench]
+concurrency = [1, 2]
+batch_sizes = [2, 8]
+requests_per_level = 4
+warmup_requests = 1
+input_tokens = 8
+output = "results/rerank.json"
+slo = { latency_p99_ms = 500 }
+"""
 SPECS = {
     "embed-sglang": dict(image=SGLANG, engine="sglang", rest='[workload]\nkind = "embedding"\n'),
     "embed-vllm-old": dict(
@@ -123,6 +135,24 @@ SPECS = {
         'adapters = ["sql", "chess"]\nconcurrency = [1, 2]\nrequests_per_level = 4\n'
         "warmup_requests = 0\noutput_tokens = 4\ninput_tokens = 8\n"
         'output = "results/completion.json"\n',
+    ),
+    "rerank-sglang": dict(image=SGLANG, engine="sglang", rest='[workload]\nkind = "rerank"\n'),
+    "rerank-vllm-old": dict(
+        image='registry_tag = "vllm/vllm-openai:v0.9.1"',
+        engine="vllm",
+        rest=f'[workload]\nkind = "rerank"\n\n{RERANK_BENCH}',
+    ),
+    "rerank-vllm-new": dict(
+        image='registry_tag = "vllm/vllm-openai:v0.11.2"',
+        engine="vllm",
+        rest=f'[workload]\nkind = "rerank"\n\n{RERANK_BENCH}',
+    ),
+    # The relevant document is not the first: the check must fail.
+    "rerank-misordered": dict(
+        image=SGLANG,
+        engine="sglang",
+        rest='[workload]\nkind = "rerank"\nquery = "Where is Paris?"\n'
+        'documents = ["Chess players play chess.", "Paris is in France."]\n',
     ),
     "chat-lora-sglang": dict(
         image=SGLANG,
@@ -165,13 +195,19 @@ def test_each_engine_version_gets_its_own_task_flags(apps: dict[str, Path]) -> N
     for name in ("completion-lora", "chat-lora-sglang"):
         command = server_command(apps[name])
         assert "--is-embedding" not in command and "--runner" not in command
+    # A cross-encoder: SGLang's embedding runner; vLLM's `--task score`, then the pooling runner.
+    assert "--is-embedding" in server_command(apps["rerank-sglang"])
+    old = server_command(apps["rerank-vllm-old"])
+    assert after(old, "--task") == ["score"] and "--runner" not in old
+    new = server_command(apps["rerank-vllm-new"])
+    assert after(new, "--runner") == ["pooling"] and "--task" not in new
 
 
 def test_adapters_are_passed_as_each_engine_expects(apps: dict[str, Path]) -> None:
     cache = "/root/.cache/huggingface/hub"
     paths = [
-        f"sql={cache}/models--org--sql-lora/snapshots/{'1' * 40}",
-        f"chess={cache}/models--org--chess-lora/snapshots/{'2' * 40}",
+        f"sql={cache}/lora-adapters/org--sql-lora/{'1' * 40}",
+        f"chess={cache}/lora-adapters/org--chess-lora/{'2' * 40}",
     ]
     vllm = server_command(apps["completion-lora"])
     assert "--enable-lora" in vllm
@@ -226,8 +262,14 @@ def test_completion_app_downloads_adapters_and_probes_one(
     observed = observe(apps["completion-lora"])
     (step,) = observed["build_steps"]
     assert step["name"] == "download_adapters"
-    downloads = [(event["repo_id"], event["revision"]) for event in step["events"]]
-    assert downloads == [("org/sql-lora", "1" * 40), ("org/chess-lora", "2" * 40)]
+    downloads = [(e["repo_id"], e["revision"], e["local_dir"]) for e in step["events"]]
+    # Each into the folder the server command names.
+    command = server_command(apps["completion-lora"])
+    folders = [path.split("=", 1)[1] for path in after(command, "--lora-modules", 2)]
+    assert downloads == [
+        ("org/sql-lora", "1" * 40, folders[0]),
+        ("org/chess-lora", "2" * 40, folders[1]),
+    ]
     (warmup, *_) = [r for r in observed["startup_requests"] if r["method"] == "POST"]
     assert warmup["path"] == "/v1/completions"
     assert warmup["body"]["model"] == "Qwen/Qwen3-8B"  # the base model
@@ -345,6 +387,113 @@ def test_an_adapter_the_engine_does_not_serve_gets_its_404(
     assert request["body"]["model"] == "sql"
 
 
+@pytest.mark.parametrize("name", ["rerank-sglang", "rerank-vllm-new"])
+def test_rerank_app_warms_up_probes_and_checks_the_ranking(
+    apps: dict[str, Path], observe, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    from generator.workloads.section import DEFAULT_RERANK_DOCUMENTS, DEFAULT_RERANK_QUERY
+
+    observed = observe(apps[name])
+    warmups = [r for r in observed["startup_requests"] if r["method"] == "POST"]
+    assert [r["path"] for r in warmups] == ["/v1/rerank"] * 2
+    assert warmups[0]["body"] == {
+        "model": "Qwen/Qwen3-8B",
+        "query": "Hello, how are you?",
+        "documents": DEFAULT_RERANK_DOCUMENTS,
+    }
+    prompt, check = observed["client_requests"]
+    assert prompt["path"] == check["path"] == "/v1/rerank"
+    assert prompt["body"]["query"] == "Hello, how are you?"
+    assert prompt["body"]["documents"] == DEFAULT_RERANK_DOCUMENTS
+    # The check asks for the spec's query with the documents reversed: the relevant one last.
+    assert check["body"]["query"] == DEFAULT_RERANK_QUERY
+    assert check["body"]["documents"] == DEFAULT_RERANK_DOCUMENTS[::-1]
+    output = capsys.readouterr().out
+    assert "2 documents ranked in " in output
+    assert "Rerank check passed: the relevant document ranks first" in output
+
+
+def test_the_rerank_check_fails_when_another_document_ranks_first(
+    apps: dict[str, Path], engine
+) -> None:
+    module = import_app_file(apps["rerank-misordered"])
+    url = engine(module)
+    with pytest.raises(RuntimeError, match=r"document 1 ranks first, not the relevant one"):
+        asyncio.run(module.probe(url, "Hello", {}, timeout=5))
+
+
+def test_a_rerank_answer_in_the_order_sent_fails_the_check(
+    apps: dict[str, Path], engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An engine that scores every document alike keeps the order it was sent: the check sends
+    the relevant document last, so that such an answer fails."""
+    module = import_app_file(apps["rerank-sglang"])
+    url = engine(module)
+    monkeypatch.setattr(module, "RERANK_QUERY", "?")  # no word: every score is 0
+    with pytest.raises(RuntimeError, match=r"Rerank check failed: .* document 1 ranks first"):
+        asyncio.run(module.probe(url, "Hello", {}, timeout=5))
+
+
+def test_a_rerank_request_to_a_generation_model_is_refused(
+    apps: dict[str, Path], engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module = import_app_file(apps["rerank-vllm-new"])
+    command = list(module.SERVER_COMMAND)
+    del command[command.index("--runner") : command.index("--runner") + 2]
+    monkeypatch.setattr(module, "SERVER_COMMAND", command)
+    url = engine(module)
+    with pytest.raises(aiohttp.ClientResponseError) as failure:
+        asyncio.run(module.probe(url, "Hi", {}, timeout=5))
+    assert failure.value.status == 400
+
+
+def test_deployed_rerank_client_ranks_for_the_prompt(
+    apps: dict[str, Path], engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module = import_app_file(apps["rerank-vllm-old"])
+    url = engine(module)
+    monkeypatch.setattr(module.modal.Cls, "from_name", lambda *_, **__: DeployedStandin(url))
+    asyncio.run(module.test_deployed("Where do pandas live?"))
+    first, _ = engine.log.requests("/v1/rerank")
+    assert first["body"]["query"] == "Where do pandas live?"
+
+
+def test_rerank_load_test_reports_each_batch_size_and_level(
+    apps: dict[str, Path], engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    module = import_app_file(apps["rerank-vllm-new"])
+    url = engine(module, STANDIN_TTFT="0.01")
+    assert asyncio.run(module.load_test(url, module.client_headers())) == 0
+    output = capsys.readouterr().out
+    for batch in (2, 8):
+        for level in (1, 2):
+            assert f"Batch size {batch}, concurrency {level}: 4/4 requests in " in output
+        assert f"  batch size {batch}: holds 2 within SLO: met" in output
+    assert "SLO (no errors, latency p99 <= 500 ms): target 2" in output
+    results = json.loads(Path("results/rerank.json").read_text())
+    assert results["met"] is True
+    for level in results["levels"]:
+        assert level["errors"] == {} and level["completed"] == 4
+        assert level["document_throughput"] == pytest.approx(
+            level["batch_size"] * level["request_throughput"], rel=1e-6
+        )
+        assert 10 <= level["latency_p50_ms"] < 500
+    bodies = [r["body"] for r in engine.log.requests("/v1/rerank")]
+    assert [len(body["documents"]) for body in bodies] == [1] + [2] * 8 + [8] * 8
+    assert {body["query"] for body in bodies} == {module.RERANK_QUERY}
+    assert all(len(d.split()) == 8 for body in bodies for d in body["documents"])
+
+
+def test_rerank_load_test_misses_its_slo_when_slow(
+    apps: dict[str, Path], engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    module = import_app_file(apps["rerank-sglang"])
+    url = engine(module, STANDIN_TTFT="0.01")
+    module.BENCH_SLO = {"latency_p99_ms": 1.0}  # no answer is that fast
+    assert asyncio.run(module.load_test(url, module.client_headers())) == 1
+    assert "no level within SLO: NOT met" in capsys.readouterr().out
+
+
 # ## The reproduction of Modal's sglang_embeddings.py
 
 UPSTREAM_FACTS = (
@@ -423,16 +572,49 @@ def test_the_lora_example_downloads_its_adapter_and_its_probe_asks_for_it(
         log.kill_servers()
     (step,) = observed["build_steps"]
     assert step["name"] == "download_adapters"
-    assert [(e["repo_id"], e["revision"]) for e in step["events"]] == [
-        ("moo3030/Llama-3.2-1B-QLoRA-Summarizer-adapters", "0" * 40)
-    ]
     command = server_command(path)
     assert "--enable-lora" in command and after(command, "--max-lora-rank") == ["64"]
     (adapter,) = after(command, "--lora-modules")
-    assert adapter.startswith("summarizer=/root/.cache/huggingface/hub/models--moo3030--")
+    folder = (
+        "/root/.cache/huggingface/hub/lora-adapters/"
+        "moo3030--Llama-3.2-1B-QLoRA-Summarizer-adapters/main"
+    )
+    assert adapter == f"summarizer={folder}"  # the branch's folder, whatever commit it holds
+    assert [(e["repo_id"], e["revision"], e["local_dir"]) for e in step["events"]] == [
+        ("moo3030/Llama-3.2-1B-QLoRA-Summarizer-adapters", "main", folder)
+    ]
     (warmup, *_) = [r for r in observed["startup_requests"] if r["method"] == "POST"]
     assert warmup["body"]["model"] == "meta-llama/Llama-3.2-1B-Instruct"  # the base model
     (request,) = observed["client_requests"]
     assert request["path"] == "/v1/chat/completions"
     assert request["body"]["model"] == "summarizer"
     assert "Hello from the stand-in." in capsys.readouterr().out
+
+
+def test_the_rerank_example_launches_as_sglang_s_and_its_probe_checks_the_ranking(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """examples/modal-examples' bge_reranker, imported with the real modal: SGLang's rerank
+    launch options, and its start-up, warm-up and probe against the stand-in (behind Modal's
+    proxy authentication: the probe sends a token)."""
+    log = StandinLog(tmp_path / "standin.jsonl")
+    for key, value in {**standin_environment(log.path), **PROXY_TOKEN}.items():
+        monkeypatch.setenv(key, value)
+    path = ROOT / "examples/modal-examples/generated/bge_reranker.py"
+    command = server_command(path)
+    for flag in ("--is-embedding", "--disable-radix-cache"):
+        assert flag in command
+    assert after(command, "--attention-backend") == ["triton"]
+    assert after(command, "--chunked-prefill-size") == ["-1"]
+    wait_port_free(8000)
+    try:
+        observed = observe_app(path, log, monkeypatch)["observed"]["Reranker"]
+    finally:
+        log.kill_servers()
+    warmup, *_ = [r for r in observed["startup_requests"] if r["method"] == "POST"]
+    assert warmup["path"] == "/v1/rerank" and warmup["body"]["query"] == "what is panda?"
+    prompt, check = observed["client_requests"]
+    assert prompt["body"]["query"] == "Which animal lives in bamboo forests?"
+    assert check["body"]["documents"][-1].startswith("The giant panda")
+    assert prompt["headers"]["Modal-Key"] == PROXY_TOKEN["MODAL_PROXY_TOKEN_ID"]
+    assert "Rerank check passed: the relevant document ranks first" in capsys.readouterr().out

@@ -7,8 +7,9 @@ https://huggingface.co; a token in `HF_TOKEN` is sent as a Bearer header (gated 
 repositories need it) and never printed. Every revision is resolved before any file is written:
 one that cannot be resolved is an error, and no file changes.
 
-What is pinned: every table of a spec that names a Hub repository (`name = "org/model"`) and a
-`revision` that is not a commit: `[model]` today, and an adapter list, should specs get one.
+What is pinned: every table of a spec that names a Hub repository and a `revision` that is not
+a commit: `[model]` (`name = "org/model"`) and each of `[[model.adapters]]` (`repo =
+"org/adapter"`; its `name` is what requests ask for).
 """
 
 from __future__ import annotations
@@ -122,7 +123,8 @@ def unpinned(document: SourceDocument) -> Iterator[tuple[FieldPath, str, str]]:
 
 def _unpinned(data: Any, prefix: FieldPath) -> Iterator[tuple[FieldPath, str, str]]:
     if isinstance(data, dict):
-        name, revision = data.get("name"), data.get("revision")
+        # An adapter's repository is its `repo`, the model's its `name`.
+        name, revision = data.get("repo", data.get("name")), data.get("revision")
         if (
             isinstance(name, str)
             and re.fullmatch(HF_REPO_ID, name)

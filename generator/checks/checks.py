@@ -15,8 +15,17 @@ from generator.checks import sidecars
 from generator.engines.registry import engine_for
 from generator.exposure import kind_findings, lock_hint
 from generator.exposure.base import MAX_CLUSTER_NODES
-from generator.model.image import BuildStepLayer, PipInstall, RunCommands, RunScript, UvPipInstall
+from generator.model.image import (
+    AddLocalDir,
+    AddLocalFile,
+    BuildStepLayer,
+    PipInstall,
+    RunCommands,
+    RunScript,
+    UvPipInstall,
+)
 from generator.model.models import (
+    LOCAL_ADAPTERS_DIR,
     Spec,
     WeightDtype,
 )
@@ -165,15 +174,34 @@ def weights_download(spec: Spec) -> Iterator[Finding]:
 
 
 def adapters(spec: Spec) -> Iterator[Finding]:
-    """LoRA adapters: a Volume for their download, and the names the probe and load test ask for."""
+    """LoRA adapters: a Volume for the Hub's, their place in the image, and the names the
+    probe and load test ask for."""
     names = [adapter.name for adapter in spec.model.adapters]
-    if names and spec.weights_volume is None:
+    if any(adapter.repo is not None for adapter in spec.model.adapters) and (
+        spec.weights_volume is None
+    ):
         yield Finding(
             ("model", "adapters"),
-            f"the adapters are downloaded into {spec.weights_cache} (huggingface_hub's cache) "
-            "while the image builds, and no Volume is mounted over it: add a Volume there, such "
-            'as [[volumes]] name = "huggingface-cache", mount_path = "/root/.cache/huggingface"',
+            f"the Hub's adapters are downloaded into {spec.weights_cache} (huggingface_hub's "
+            "cache) while the image builds, and no Volume is mounted over it: add a Volume "
+            'there, such as [[volumes]] name = "huggingface-cache", mount_path = '
+            '"/root/.cache/huggingface"',
         )
+    if any(adapter.path is not None for adapter in spec.model.adapters):
+        taken = [
+            (("image", "layers", index, "remote_path"), layer.remote_path)
+            for index, layer in enumerate(spec.image.layers)
+            if isinstance(layer, AddLocalFile | AddLocalDir)
+        ] + [
+            (("volumes", index, "mount_path"), v.mount_path) for index, v in enumerate(spec.volumes)
+        ]
+        for field, remote in taken:
+            if _overlaps(remote, LOCAL_ADAPTERS_DIR):
+                yield Finding(
+                    field,
+                    f"{remote} overlaps {LOCAL_ADAPTERS_DIR}, where the image holds the "
+                    "adapters of the project (`model.adapters` with `path`): choose another path",
+                )
     known = ", ".join(f"`{name}`" for name in names) or "none (no `[[model.adapters]]`)"
     asked = [(("probe", "adapter"), spec.probe.adapter)] if spec.probe.adapter else []
     asked += [
@@ -284,12 +312,36 @@ def sidecar_rules(spec: Spec) -> Iterator[Finding]:
         yield Finding(field, message)
 
 
+def _overlaps(path: str, folder: str) -> bool:
+    """Whether `path` is `folder`, lies in it, or holds it (POSIX paths, `/` at their end
+    ignored)."""
+    path, folder = path.rstrip("/") or "/", folder.rstrip("/")
+    return (
+        path == folder or path.startswith(folder + "/") or folder.startswith(path.rstrip("/") + "/")
+    )
+
+
+def unpinned_adapter_revisions(spec: Spec) -> Iterator[Finding]:
+    """A warning: an adapter at a branch or tag moves like the model's revision would."""
+    for index, adapter in enumerate(spec.model.adapters):
+        if adapter.revision is None or is_commit(adapter.revision):
+            continue
+        yield Finding(
+            ("model", "adapters", index, "revision"),
+            f"{adapter.revision!r} is a branch or tag, not a commit, and moves with each upload "
+            f"to {adapter.repo}: the adapter is what it held when the image was built, and a "
+            "rebuilt image gets what it holds then; run `modalgen pin` to write its current "
+            "commit instead",
+        )
+
+
 def placeholder_revision(spec: Spec) -> Iterator[Finding]:
     """A warning: a revision of one repeated digit (the model's or an adapter's) is a
     placeholder no repository has."""
     revisions = [(("model", "revision"), spec.model.revision)] + [
         (("model", "adapters", index, "revision"), adapter.revision)
         for index, adapter in enumerate(spec.model.adapters)
+        if adapter.revision is not None
     ]
     for field, revision in revisions:
         if is_commit(revision) and len(set(revision)) == 1:
@@ -574,6 +626,7 @@ WARNINGS: tuple[Check, ...] = (
     deep_gemm_by_default,
     placeholder_revision,
     unpinned_revision,
+    unpinned_adapter_revisions,
     unpinned_packages,
     engine_option_warnings,
 )

@@ -124,6 +124,9 @@ def local_paths(spec: Spec) -> list[tuple[str, bool]]:
         if isinstance(layer, AddLocalFile | AddLocalDir | RunScript)
     ]
     paths += [(file.add_local_file, False) for sidecar in spec.sidecars for file in sidecar.files]
+    for adapter in spec.model.adapters:
+        if adapter.path is not None:  # the folder, and the file that makes it an adapter
+            paths += [(adapter.path, True), (f"{adapter.path}/{ADAPTER_CONFIG}", False)]
     return paths
 
 
@@ -134,7 +137,6 @@ def local_path_problems(spec: Spec, root: Path) -> list[tuple[FieldPath, str]]:
     `safe_files.folder_problems`). Looks at the disk as it is now: call it again before
     trusting an earlier answer."""
     found: list[tuple[FieldPath, str]] = []
-    shown_root = safe_files.resolve_root(root)
     added: list[tuple[FieldPath, object]] = [
         (("image", "layers", index), layer) for index, layer in enumerate(spec.image.layers)
     ]
@@ -152,22 +154,58 @@ def local_path_problems(spec: Spec, root: Path) -> list[tuple[FieldPath, str]]:
             key, local, what = "run_script", layer.run_script, "file"
         else:
             continue
-        field = (*where, key)
-        is_folder = isinstance(layer, AddLocalDir)
-        try:
-            if Path(local).is_absolute():
-                raise safe_files.OutsideProject(f"lies outside the project ({shown_root})")
-            safe_files.inspect(root, root / local, folder=is_folder)
-        except safe_files.Missing:
-            found.append((field, f"no {what} {local!r} in the project ({shown_root}); {_RELATIVE}"))
+        found += _local_path_problems(root, (*where, key), local, what)
+    for index, adapter in enumerate(spec.model.adapters):
+        if adapter.path is None:
             continue
-        except safe_files.FileRefused as refused:
-            found.append((field, f"{local!r} {refused.reason}; {_RELATIVE}"))
-            continue
-        if is_folder:
-            problems = safe_files.folder_problems(root, root / local, shown=local)
-            found += [(field, problem) for problem in problems]
+        field = ("model", "adapters", index, "path")
+        problems = _local_path_problems(root, field, adapter.path, "folder")
+        found += problems
+        if not problems:
+            found += _adapter_folder_problems(root, field, adapter.path)
     return found
+
+
+def _local_path_problems(
+    root: Path, field: FieldPath, local: str, what: str
+) -> list[tuple[FieldPath, str]]:
+    """What is wrong with one project file or folder (`what`) the image adds from `local`."""
+    shown_root = safe_files.resolve_root(root)
+    is_folder = what == "folder"
+    try:
+        if Path(local).is_absolute():
+            raise safe_files.OutsideProject(f"lies outside the project ({shown_root})")
+        safe_files.inspect(root, root / local, folder=is_folder)
+    except safe_files.Missing:
+        return [(field, f"no {what} {local!r} in the project ({shown_root}); {_RELATIVE}")]
+    except safe_files.FileRefused as refused:
+        return [(field, f"{local!r} {refused.reason}; {_RELATIVE}")]
+    if not is_folder:
+        return []
+    return [
+        (field, problem) for problem in safe_files.folder_problems(root, root / local, shown=local)
+    ]
+
+
+# What the engines read first in an adapter's folder (PEFT's `adapter_config.json`).
+ADAPTER_CONFIG = "adapter_config.json"
+
+
+def _adapter_folder_problems(
+    root: Path, field: FieldPath, local: str
+) -> list[tuple[FieldPath, str]]:
+    """A LoRA adapter's folder holds PEFT's adapter_config.json, which the engines read."""
+    try:
+        safe_files.inspect(root, root / local / ADAPTER_CONFIG)
+    except safe_files.FileRefused as refused:
+        return [
+            (
+                field,
+                f"{local}/{ADAPTER_CONFIG} {refused.reason}: a LoRA adapter's folder holds "
+                f"PEFT's {ADAPTER_CONFIG} and its weights (what `save_pretrained` writes)",
+            )
+        ]
+    return []
 
 
 _RELATIVE = "paths are relative to the project, the folder that holds specs/"

@@ -118,6 +118,16 @@ class RemovalAdvice:
     source: str
 
 
+@dataclass(frozen=True)
+class RerankAnswer:
+    """How an engine's `/v1/rerank` answer reads, and from which release it serves one."""
+
+    results: str  # the expression of the answer's scored documents, from its JSON `body`
+    score: str  # the key of a document's score among them
+    since: tuple[int, ...]  # the first release modalgen knows to answer `/v1/rerank`
+    source: str  # where that is from, for the message that refuses an older one
+
+
 class Engine(ABC):
     kind: str  # `engine.kind`
     title: str  # as people write it: "SGLang"
@@ -375,6 +385,26 @@ class Engine(ABC):
     @abstractmethod
     def workload_arguments(self, spec: Spec) -> list[Argument]:
         """The options that serve `workload.kind` and `model.adapters` with this engine version."""
+
+    @abstractmethod
+    def rerank_answer(self) -> RerankAnswer:
+        """The engine's rerank API: what its answer looks like, and since when it has one."""
+
+    def rerank_findings(self, spec: Spec) -> Iterator[tuple[FieldPath, str]]:
+        """A release older than the engine's first `/v1/rerank`, for the rerank workload."""
+        version = self.version(spec)
+        if version is None:
+            return
+        answer = self.rerank_answer()
+        if version_key(version)[: len(answer.since)] < answer.since:
+            field, _ = self.version_source(spec)
+            since = ".".join(map(str, answer.since))
+            yield (
+                ("image", "engine_version") if spec.image.engine_version else field,
+                f"the rerank workload asks {self.title}'s `/v1/rerank`, which modalgen knows from "
+                f"{self.title} {since} on ({answer.source}); the image has {version}: use "
+                f"{since} or later",
+            )
 
     @abstractmethod
     def adapter_fields(self, spec: Spec, adapter: str) -> dict[str, str]:

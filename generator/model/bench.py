@@ -34,8 +34,8 @@ class BenchSlo(SpecModel):
     latency_p99_ms: float | None = Field(
         default=None,
         gt=0,
-        description="Embedding workload: highest 99th-percentile request latency, in "
-        "milliseconds, at which a concurrency level and batch size count as within the SLO.",
+        description="Embedding and rerank workloads: highest 99th-percentile request latency, "
+        "in milliseconds, at which a concurrency level and batch size count as within the SLO.",
     )
 
 
@@ -80,7 +80,8 @@ class BenchSection(SpecModel):
     batch_sizes: list[PositiveInt] | None = Field(
         default=None,
         min_length=1,
-        description="Embedding workload: texts per request, increasing; the sweep measures each "
+        description="Embedding workload: texts per request; rerank workload: documents per "
+        "request (each scored against one query). Increasing; the sweep measures each "
         "concurrency level at each batch size. Defaults to `[1]`.",
     )
     adapters: list[Annotated[str, Field(min_length=1)]] = Field(

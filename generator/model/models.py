@@ -33,7 +33,6 @@ from generator.model.sidecars import secrets as sidecar_secrets
 from generator.spec.fields import (
     ABSOLUTE_PATH,
     DOTTED_FIELD,
-    GIT_COMMIT,
     HF_REPO_ID,
     MODAL_DEFAULT_TIMEOUT,
     MODEL_REVISION,
@@ -159,22 +158,62 @@ class DownloadSection(SpecModel):
 # What an adapter name may be: it is a `name=path` argument of the engine and the `model` (or
 # `lora_path`) of requests, so no `=`, `:` or spaces.
 ADAPTER_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+# Where the adapters of `path` go in the image, each in the folder of its name.
+LOCAL_ADAPTERS_DIR = "/lora-adapters"
 
 
 class LoraAdapter(SpecModel):
-    """A LoRA adapter served on top of the base model, downloaded while the image builds."""
+    """A LoRA adapter served on top of the base model: a Hub repository downloaded while the
+    image builds, or a folder of the project added to the image."""
 
     name: Annotated[str, StringConstraints(pattern=ADAPTER_NAME, max_length=64)] = Field(
         description="Name requests use to ask for the adapter (`lora-name` in the engine's "
         "`name=path` argument)."
     )
-    repo: Annotated[str, StringConstraints(pattern=HF_REPO_ID)] = Field(
-        description="Hugging Face repository id of the adapter, `org/name`."
+    repo: Annotated[str, StringConstraints(pattern=HF_REPO_ID)] | None = Field(
+        default=None,
+        description="Hugging Face repository id of the adapter, `org/name`, downloaded while "
+        "the image builds; or give `path`.",
     )
-    revision: Annotated[str, StringConstraints(pattern=GIT_COMMIT)] = Field(
-        description="Full 40-character commit hash of the adapter revision, pinned like the "
-        "model's."
+    revision: (
+        Annotated[
+            str,
+            StringConstraints(pattern=MODEL_REVISION, max_length=255),
+            AfterValidator(validate_revision),
+        ]
+        | None
+    ) = Field(
+        default=None,
+        description="With `repo`: the adapter revision, a full 40-character commit hash, or a "
+        'branch or tag such as `"main"` with a warning (`modalgen pin` replaces it with its '
+        "commit), as the model's.",
     )
+    path: NonEmptyLine | None = Field(
+        default=None,
+        description="A folder of this project holding the adapter (`adapter_config.json` and "
+        "its weights), as a path relative to the project (the folder that holds specs/): added "
+        f"to the image at `{LOCAL_ADAPTERS_DIR}/<name>` and passed to the engine there; or "
+        "give `repo`.",
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> LoraAdapter:
+        if (self.repo is None) == (self.path is None):
+            raise ValueError(
+                "an adapter comes from a Hub repository (`repo` and `revision`) or from a "
+                "folder of the project (`path`): give one of them"
+            )
+        if self.repo is not None and self.revision is None:
+            raise ValueError(
+                f"`revision` of {self.repo} is missing: write the commit you tested (or a "
+                'branch such as `"main"`, with a warning, and run `modalgen pin`)'
+            )
+        if self.path is not None and self.revision is not None:
+            raise ValueError(
+                "`revision` is the Hub revision of `repo`; a project folder (`path`) has none: "
+                "leave it out"
+            )
+        return self
 
 
 class ModelSection(SpecModel):
@@ -663,10 +702,16 @@ class Spec(SpecModel):
         return list(secrets) if secrets is not None else list(self.secrets)
 
     def adapter_path(self, adapter: LoraAdapter) -> str:
-        """Where the build step puts an adapter: huggingface_hub's snapshot folder of its
-        pinned revision in the weights cache (`models--org--name/snapshots/<revision>`)."""
-        folder = "models--" + adapter.repo.replace("/", "--")
-        return f"{self.weights_cache}/{folder}/snapshots/{adapter.revision}"
+        """Where the engine finds an adapter in the container: a project folder's place in the
+        image, or the folder the build step downloads a Hub adapter's revision into, in the
+        weights cache's Volume (`lora-adapters/org--name/<revision>`: a branch's folder keeps
+        its name whatever commit it holds, which huggingface_hub's own `snapshots/<commit>`
+        would not)."""
+        if adapter.repo is None:
+            return f"{LOCAL_ADAPTERS_DIR}/{adapter.name}"
+        assert adapter.revision is not None  # LoraAdapter._one_source
+        folder = adapter.repo.replace("/", "--")
+        return f"{self.weights_cache}/lora-adapters/{folder}/{adapter.revision}"
 
     @property
     def downloads_at_build(self) -> bool:

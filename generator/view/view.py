@@ -74,10 +74,18 @@ class DownloadView:
 
 @dataclass(frozen=True)
 class AdaptersView:
-    """The build step that downloads the LoRA adapters into the weights Volume."""
+    """The build step that downloads the Hub's LoRA adapters into the weights Volume."""
 
-    adapters: PyCode  # name -> (repository, revision)
+    adapters: PyCode  # name -> (repository, revision, folder)
     run_function_keywords: tuple[Keyword, ...]
+
+
+@dataclass(frozen=True)
+class LocalAdapterView:
+    """A LoRA adapter of the project, added to the image where the server command names it."""
+
+    local: PyCode  # `PROJECT_DIR / "..."`
+    remote: PyCode
 
 
 @dataclass(frozen=True)
@@ -145,6 +153,7 @@ class AppView:
     dummy_weights: DummyWeightsView | None  # the development switch to random weights
     download: DownloadView | None
     adapters: AdaptersView | None
+    local_adapters: tuple[LocalAdapterView, ...]
     deep_gemm: DeepGemmView | None
     server_command: tuple[ListItem, ...]
     api_key_variable: PyCode | None  # the engine requires the key in this variable
@@ -206,7 +215,8 @@ def build_view(spec: Spec, spec_path: str, output_path: str, inputs_digest: str)
             image_variable,
             _image_env(spec, engine_impl),
             spec.secret_keys,
-            adds_other_files=any(sidecar.files for sidecar in spec.sidecars),
+            adds_other_files=any(sidecar.files for sidecar in spec.sidecars)
+            or any(adapter.path is not None for adapter in spec.model.adapters),
         ),
         volumes=tuple(
             VolumeView(
@@ -220,6 +230,14 @@ def build_view(spec: Spec, spec_path: str, output_path: str, inputs_digest: str)
         dummy_weights=_dummy_weights_view(spec, engine_impl),
         download=_download_view(spec, volumes),
         adapters=_adapters_view(spec, volumes),
+        local_adapters=tuple(
+            LocalAdapterView(
+                local=PyCode(f"PROJECT_DIR / {literal(adapter.path)}"),
+                remote=literal(spec.adapter_path(adapter)),
+            )
+            for adapter in spec.model.adapters
+            if adapter.path is not None
+        ),
         deep_gemm=_deep_gemm_view(spec, engine_impl, volumes),
         server_command=_server_command(spec, engine_impl),
         api_key_variable=literal(engine.api_key_variable) if engine.api_key_secret else None,
@@ -332,15 +350,20 @@ def _revision_note(spec: Spec) -> tuple[PyCode, ...]:
 
 
 def _adapters_view(spec: Spec, volumes: dict[str, PyCode]) -> AdaptersView | None:
-    """The adapters go where the base weights would: the weights Volume, at build time."""
-    adapters = spec.model.adapters
+    """The Hub's adapters go where the base weights would: the weights Volume, at build time."""
+    adapters = [adapter for adapter in spec.model.adapters if adapter.repo is not None]
     if not adapters:
         return None
     weights_volume = spec.weights_volume
     assert weights_volume is not None  # checks.adapters_download
     secrets = spec.download_secrets
     return AdaptersView(
-        adapters=literal({adapter.name: (adapter.repo, adapter.revision) for adapter in adapters}),
+        adapters=literal(
+            {
+                adapter.name: (adapter.repo, adapter.revision, spec.adapter_path(adapter))
+                for adapter in adapters
+            }
+        ),
         run_function_keywords=(
             keyword("volumes", _volume_mapping(spec, [weights_volume.name], volumes)),
             *([keyword("secrets", code)] if (code := _secrets(spec, secrets)) is not None else []),

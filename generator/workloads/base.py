@@ -37,12 +37,24 @@ class WorkloadView:
     probe_argument_type: PyCode
     probe_call: PyCode  # what the probe awaits each attempt
     similarity: SimilarityView | None  # the embedding probe's check
+    ranking: RankingView | None  # the rerank probe's check
 
 
 @dataclass(frozen=True)
 class SimilarityView:
     queries: PyCode
     documents: PyCode
+
+
+@dataclass(frozen=True)
+class RankingView:
+    """The rerank probe's check, and how the engine's answer reads."""
+
+    query: PyCode
+    documents: PyCode  # the relevant one first
+    results: PyCode  # the answer's list of scored documents, from its JSON `body`
+    score: PyCode  # the key of a document's score in it
+    engine_comment: PyCode  # the engine's title, in a comment
 
 
 class Workload(ABC):
@@ -77,9 +89,13 @@ class Workload(ABC):
                 else self.probe_call
             ),
             similarity=self.similarity(spec),
+            ranking=self.ranking(spec),
         )
 
     def similarity(self, spec: Spec) -> SimilarityView | None:
+        return None
+
+    def ranking(self, spec: Spec) -> RankingView | None:
         return None
 
     @abstractmethod
@@ -129,6 +145,61 @@ class Workload(ABC):
         if not spec.bench.adapters:
             return None
         return literal([self.target_fields(spec, adapter) for adapter in spec.bench.adapters])
+
+
+class Pooling(Workload):
+    """What embedding and rerank share: a model that pools its input and generates nothing,
+    asked for by its served name, without adapters or generation settings."""
+
+    reserved_fields: ClassVar[frozenset[str]]  # request fields the generated code sets itself
+    load_test_workers = False  # one process: short requests, no stream to parse
+
+    def target_fields(self, spec: Spec, adapter: str | None) -> dict[str, str]:
+        # vLLM answers only for a model it serves, and SGLang accepts the field (OpenAI's
+        # embeddings API requires it): always name it.
+        return {"model": served_name(spec)}
+
+    def findings(self, spec: Spec) -> Iterator[tuple[FieldPath, str]]:
+        yield from super().findings(spec)
+        article = "an" if self.noun[0] in "aeiou" else "a"
+        if spec.model.adapters:
+            yield (
+                ("model", "adapters"),
+                f"LoRA adapters are served for the chat and completion workloads; the {self.noun} "
+                "probe and load test cannot ask for one: leave them out",
+            )
+        probe, warmup, bench = spec.probe, spec.warmup, spec.bench
+        generation_only: list[tuple[FieldPath, bool]] = [
+            (("warmup", "max_tokens"), "max_tokens" in warmup.model_fields_set),
+            (("probe", "system_prompt"), probe.system_prompt is not None),
+            (("probe", "second_system_prompt"), probe.second_system_prompt is not None),
+            (("probe", "second_prompt"), probe.second_prompt is not None),
+            (("probe", "adapter"), probe.adapter is not None),
+            (("bench", "adapters"), bool(bench.adapters)),
+            (("bench", "output_tokens"), "output_tokens" in bench.model_fields_set),
+            (("bench", "slo", "ttft_p99_ms"), bench.slo.ttft_p99_ms is not None),
+            (("bench", "slo", "tpot_p99_ms"), bench.slo.tpot_p99_ms is not None),
+        ]
+        for field, given in generation_only:
+            if given:
+                yield (
+                    field,
+                    f"`{field[-1]}` is about generated tokens, and {article} {self.noun} model "
+                    "generates none: leave it out"
+                    + (" (the SLO is `latency_p99_ms`)" if field[1] == "slo" else ""),
+                )
+        for field, message in (("warmup", warmup.message), ("probe", probe.message)):
+            if message is not None and message.image_url is not None:
+                yield (
+                    (field, "message", "image_url"),
+                    f"the {self.noun} probe sends text: leave out `image_url`",
+                )
+        for field, extras in (("probe", probe.request_extras), ("warmup", warmup.request_extras)):
+            for key in sorted(self.reserved_fields & extras.keys()):
+                yield (
+                    (field, "request_extras", key),
+                    f"the app sets `{key}` itself: leave it out here",
+                )
 
 
 def served_name(spec: Spec) -> str:

@@ -21,10 +21,12 @@ class WorkloadKind(StrEnum):
     CHAT = "chat"
     COMPLETION = "completion"
     EMBEDDING = "embedding"
+    RERANK = "rerank"
 
     @property
     def generates(self) -> bool:
-        """The model generates tokens (chat, completion), rather than pooling its input."""
+        """The model generates tokens (chat, completion), rather than pooling its input
+        (embedding, rerank)."""
         return self in (WorkloadKind.CHAT, WorkloadKind.COMPLETION)
 
 
@@ -40,14 +42,30 @@ DEFAULT_DOCUMENTS = [
     "The capital of China is Beijing.",
     "Gravity is a force that attracts two bodies towards each other.",
 ]
+# The query and documents of SGLang's rerank example (docs/supported_models/rerank_models.md,
+# BAAI/bge-reranker-v2-m3): the first document answers the query, the other does not.
+DEFAULT_RERANK_QUERY = "what is panda?"
+DEFAULT_RERANK_DOCUMENTS = [
+    "The giant panda (Ailuropoda melanoleuca), sometimes called a panda bear or simply panda, "
+    "is a bear species endemic to China.",
+    "hi",
+]
+# Which inputs of the probe's check each workload reads.
+CHECK_INPUTS = {
+    "queries": ("embedding",),
+    "query": ("rerank",),
+    "documents": ("embedding", "rerank"),
+}
 
 
 class WorkloadSection(SpecModel):
     kind: WorkloadKind = Field(
         default=WorkloadKind.CHAT,
         description="What the app serves: `chat` (`/v1/chat/completions`, the default), "
-        "`completion` (`/v1/completions`, a prompt without a chat template) or `embedding` "
-        "(`/v1/embeddings`: SGLang `--is-embedding`, vLLM's pooling runner).",
+        "`completion` (`/v1/completions`, a prompt without a chat template), `embedding` "
+        "(`/v1/embeddings`: SGLang `--is-embedding`, vLLM's pooling runner) or `rerank` "
+        "(`/v1/rerank`, a cross-encoder scoring documents against a query: SGLang "
+        "`--is-embedding`, vLLM's pooling runner or `--task score`).",
     )
     queries: list[Text] | None = Field(
         default=None,
@@ -56,10 +74,19 @@ class WorkloadSection(SpecModel):
         "`documents` at the same place than any other document; defaults to the two of Modal's "
         "sglang_embeddings.py.",
     )
-    documents: list[Text] | None = Field(
+    query: Text | None = Field(
+        default=None,
+        max_length=10_000,
+        description="Rerank: the query of the probe's check, for which the first of "
+        "`documents` must rank first; defaults to SGLang's rerank example, `what is panda?`.",
+    )
+    documents: list[Annotated[Text, Field(max_length=10_000)]] | None = Field(
         default=None,
         min_length=2,
-        description="Embedding: documents of the probe's similarity check, one per query.",
+        max_length=100,
+        description="Embedding: documents of the probe's similarity check, one per query. "
+        "Rerank: documents the probe scores against `query`, the relevant one first (the "
+        "probe sends them in reverse order, so that an engine that keeps their order fails).",
     )
 
     @model_validator(mode="before")
@@ -69,12 +96,15 @@ class WorkloadSection(SpecModel):
 
     @model_validator(mode="after")
     def _pairs(self) -> WorkloadSection:
-        given = [key for key in ("queries", "documents") if getattr(self, key) is not None]
-        if given and self.kind is not WorkloadKind.EMBEDDING:
-            raise ValueError(
-                f"{', '.join(f'`{key}`' for key in given)}: inputs of the embedding probe; "
-                f'the workload is `{self.kind}`: set `kind = "embedding"` or leave them out'
-            )
+        for key, kinds in CHECK_INPUTS.items():
+            if getattr(self, key) is not None and self.kind.value not in kinds:
+                readers = " or ".join(f'`kind = "{kind}"`' for kind in kinds)
+                raise ValueError(
+                    f"`{key}`: an input of the {' and '.join(kinds)} probe; the workload is "
+                    f"`{self.kind}`: set {readers} or leave it out"
+                )
+        if self.kind is WorkloadKind.RERANK:
+            return self
         if len(self.similarity_queries) != len(self.similarity_documents):
             raise ValueError(
                 f"`queries` ({len(self.similarity_queries)}) and `documents` "
@@ -89,3 +119,12 @@ class WorkloadSection(SpecModel):
     @property
     def similarity_documents(self) -> list[str]:
         return list(self.documents) if self.documents is not None else list(DEFAULT_DOCUMENTS)
+
+    @property
+    def rerank_query(self) -> str:
+        return self.query if self.query is not None else DEFAULT_RERANK_QUERY
+
+    @property
+    def rerank_documents(self) -> list[str]:
+        documents = self.documents
+        return list(documents) if documents is not None else list(DEFAULT_RERANK_DOCUMENTS)

@@ -12,6 +12,7 @@ from generator.engines.base import (
     Engine,
     MemoryRoute,
     RankOption,
+    RerankAnswer,
     SnapshotSupport,
 )
 from generator.engines.option_table import OptionTable, version_key
@@ -25,7 +26,6 @@ from generator.engines.sglang.section import (
     SglangEngineSection,
 )
 from generator.spec.errors import FieldPath
-from generator.workloads.section import WorkloadKind
 
 if TYPE_CHECKING:
     from generator.model.models import Spec
@@ -91,7 +91,7 @@ class Sglang(Engine):
         "--speculative-algorithm": "speculative decoding: draft tokens, then verify them in one "
         "pass",
         "--enable-lora": "serve the LoRA adapters below on top of the base model",
-        "--is-embedding": "an embedding model: one vector per input, no generation",
+        "--is-embedding": "the embedding runner: vectors or cross-encoder scores, no generation",
         "--enable-memory-saver": "lets SGLang release and resume its GPU memory, for the snapshot",
         "--enable-weights-cpu-backup": "keep the weights in CPU memory while released, not zeros",
     }
@@ -214,12 +214,24 @@ class Sglang(Engine):
         return CUDA_GRAPH_MAX_BS
 
     def workload_arguments(self, spec: Spec) -> list[Argument]:
-        """`--is-embedding` for an embedding model (in every catalogued SGLang), and the LoRA
-        adapters as `--lora-paths name=path` with `--max-loras-per-batch`."""
+        """`--is-embedding` for an embedding or a cross-encoder rerank model (SGLang runs both
+        on its embedding runner, in every catalogued release), and the LoRA adapters as
+        `--lora-paths name=path` with `--max-loras-per-batch`."""
         arguments = []
-        if spec.workload.kind is WorkloadKind.EMBEDDING:
+        if not spec.workload.kind.generates:
             arguments.append(Argument(("workload", "kind"), "--is-embedding", True))
         return arguments + self.lora_arguments(spec, "--lora-paths", "--max-loras-per-batch")
+
+    def rerank_answer(self) -> RerankAnswer:
+        # sglang/srt/entrypoints/openai/serving_rerank.py: a JSON list of `{score, document,
+        # index, meta_info}`, highest score first. modalgen has checked it from 0.5.1, its
+        # oldest catalog, on.
+        return RerankAnswer(
+            results="body",
+            score="score",
+            since=(0, 5, 1),
+            source="its cross-encoder rerank API, in every SGLang modalgen has a catalog for",
+        )
 
     def adapter_fields(self, spec: Spec, adapter: str) -> dict[str, str]:
         # `lora_path` names a loaded adapter in every SGLang release; the `model = "base:name"`
@@ -396,22 +408,24 @@ def _speculative_decoding(spec: Spec) -> Iterator[tuple[FieldPath, str]]:
 
 
 def _embedding(spec: Spec) -> Iterator[tuple[FieldPath, str]]:
-    """What an embedding model cannot use: SGLang's embedding mode runs prefill only, so it has
-    no drafts to verify and no text to parse."""
-    if spec.workload.kind is not WorkloadKind.EMBEDDING:
+    """What an embedding or rerank model cannot use: SGLang's embedding mode runs prefill only,
+    so it has no drafts to verify and no text to parse."""
+    kind = spec.workload.kind
+    if kind.generates:
         return
+    model = f"{'an' if kind.value[0] in 'aeiou' else 'a'} {kind.value} model"
     engine = _section(spec)
     if engine.speculative is not None:
         yield (
             ("engine", "speculative"),
-            "speculative decoding drafts output tokens, and an embedding model (`--is-embedding`) "
+            f"speculative decoding drafts output tokens, and {model} (`--is-embedding`) "
             "produces none: drop `engine.speculative`",
         )
     for key in ("reasoning_parser", "tool_call_parser"):
         if getattr(engine, key) is not None:
             yield (
                 ("engine", key),
-                f"`{key}` parses generated text, and an embedding model generates none: drop it",
+                f"`{key}` parses generated text, and {model} generates none: drop it",
             )
 
 

@@ -12,6 +12,7 @@ from generator.engines.base import (
     Engine,
     MemoryRoute,
     RankOption,
+    RerankAnswer,
     SnapshotSupport,
 )
 from generator.engines.option_table import OptionTable
@@ -29,6 +30,9 @@ if TYPE_CHECKING:
 SLEEP_MODE_FLAG = "--enable-sleep-mode"
 # The runner flag of vLLM 0.10.1 and later; older versions choose the runner by `--task`.
 RUNNER_FLAG = "--runner"
+# The `--task` of each workload that pools its input, before the pooling runner: `embed`, and
+# `score` for a cross-encoder, whose `/score` and `/rerank` it serves.
+POOLING_TASKS = {WorkloadKind.EMBEDDING: "embed", WorkloadKind.RERANK: "score"}
 
 
 # vLLM's own multi-node mode (docs: serving/parallelism_scaling, "multiprocessing" across nodes;
@@ -77,8 +81,8 @@ class Vllm(Engine):
         "--tensor-parallel-size": "tensor parallelism: split each layer across the GPUs",
         "--enforce-eager": "no CUDA graphs or compilation: a faster start, slower serving",
         "--gpu-memory-utilization": "GPU memory vLLM may use; the rest is headroom",
-        RUNNER_FLAG: "the pooling runner: embeddings, no generation",
-        "--task": "an embedding model: one vector per input, no generation",
+        RUNNER_FLAG: "the pooling runner: embeddings or scores, no generation",
+        "--task": "a pooling model: embeddings or scores, no generation",
         "--enable-lora": "serve the LoRA adapters below on top of the base model",
         "--enable-sleep-mode": "lets vLLM release and take back its GPU memory, for the snapshot",
     }
@@ -187,17 +191,30 @@ class Vllm(Engine):
         return [Argument(field, DISABLE_LOG_REQUESTS, _section(spec).disable_log_requests)]
 
     def workload_arguments(self, spec: Spec) -> list[Argument]:
-        """An embedding model on the pooling runner (`--runner pooling`, from vLLM 0.10.1 on,
-        which deprecated `--task` and dropped it in 0.13), else `--task embed`; the LoRA
-        adapters as `--lora-modules name=path` with `--max-loras`."""
+        """An embedding or cross-encoder model on the pooling runner (`--runner pooling`, from
+        vLLM 0.10.1 on, which deprecated `--task` and dropped it in 0.13), else `--task embed`
+        or `--task score`; the LoRA adapters as `--lora-modules name=path` with `--max-loras`."""
         arguments = []
-        if spec.workload.kind is WorkloadKind.EMBEDDING:
+        kind = spec.workload.kind
+        if not kind.generates:
             table = self._server_table_or_none(spec)
             if table is None or RUNNER_FLAG in table.by_string:
                 arguments += [Argument(("workload", "kind"), RUNNER_FLAG, "pooling")]
             else:
-                arguments += [Argument(("workload", "kind"), "--task", "embed")]
+                arguments += [Argument(("workload", "kind"), "--task", POOLING_TASKS[kind])]
         return arguments + self.lora_arguments(spec, "--lora-modules", "--max-loras")
+
+    def rerank_answer(self) -> RerankAnswer:
+        # vllm/entrypoints/openai/serving_rerank.py: Jina's and Cohere's shape, `{id, model,
+        # usage, results: [{index, document, relevance_score}]}`, highest score first. It came
+        # with vllm-project/vllm#12376 (January 2025); 0.8.0 is the first release modalgen is
+        # sure has it.
+        return RerankAnswer(
+            results='body["results"]',
+            score="relevance_score",
+            since=(0, 8, 0),
+            source="the Jina- and Cohere-compatible Rerank API of vllm-project/vllm#12376",
+        )
 
     def adapter_fields(self, spec: Spec, adapter: str) -> dict[str, str]:
         # vLLM serves each `--lora-modules` adapter as a model of its own name.
@@ -272,20 +289,21 @@ class Vllm(Engine):
         yield from self.config_findings(spec)
         yield from self.repeated_option_findings(spec)
         yield from self.dummy_weights_findings(spec)
-        if spec.workload.kind is WorkloadKind.EMBEDDING:
+        kind = spec.workload.kind
+        if not kind.generates:
+            model = f"{'an' if kind.value[0] in 'aeiou' else 'a'} {kind.value} model"
             engine = _section(spec)
             if engine.speculative_config is not None:
                 yield (
                     ("engine", "speculative_config"),
-                    "speculative decoding drafts output tokens, and an embedding model (the "
-                    "pooling runner) produces none: drop `engine.speculative_config`",
+                    f"speculative decoding drafts output tokens, and {model} (the pooling "
+                    "runner) produces none: drop `engine.speculative_config`",
                 )
             for key in ("reasoning_parser", "tool_call_parser", "enable_auto_tool_choice"):
                 if getattr(engine, key):
                     yield (
                         ("engine", key),
-                        f"`{key}` handles generated text, and an embedding model generates none: "
-                        "drop it",
+                        f"`{key}` handles generated text, and {model} generates none: drop it",
                     )
         if spec.server.nodes > 1 and not self._has_multi_node_mode(spec):
             field, _ = self.version_source(spec)

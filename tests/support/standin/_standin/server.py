@@ -118,6 +118,9 @@ class Launch:
     # says otherwise in STANDIN_COMMAND.
     command: str = ""
     embedding: bool = False  # an embedding model (SGLang --is-embedding, vLLM's pooling runner)
+    # A cross-encoder that scores documents against a query (SGLang --is-embedding, vLLM's
+    # pooling runner or --task score).
+    rerank: bool = False
     adapters: tuple[str, ...] = ()  # names of the LoRA adapters it serves
     aliases: tuple[str, ...] = ()  # further names it serves the model under
     cluster: ClusterRole | None = None  # one rank of an engine over several nodes
@@ -256,6 +259,7 @@ class Handler:
             ("POST", "/v1/chat/completions"): self.chat,
             ("POST", "/v1/completions"): self.completion,
             ("POST", "/v1/embeddings"): self.embeddings,
+            ("POST", "/v1/rerank"): self.rerank,
         }
 
     # How each engine answers a request for a model or adapter it does not serve, and for an
@@ -276,6 +280,13 @@ class Handler:
             return None
         which = "an embedding" if self.standin.launch.embedding else "a generation"
         return 400, {"error": f"the model is {which} model"}
+
+    def rerank_answer(
+        self, body: dict[str, Any], documents: list[str], ranked: list[tuple[int, float]]
+    ) -> object:
+        """The `/v1/rerank` answer for `documents`, `ranked` as (index, score), highest first:
+        front ends override with their engine's shape."""
+        raise NotImplementedError
 
     # ## Plumbing
 
@@ -417,6 +428,44 @@ class Handler:
                 "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
             },
         )
+
+    async def rerank(self, request: Request) -> None:
+        """`/v1/rerank`: a score per document, how near its words are to the query's (the
+        cosine of `embedding`), after STANDIN_TTFT seconds; highest first, in the engine's
+        shape. A model that is no cross-encoder gets a 400, as from both engines."""
+        settings, state = self.standin.settings, self.standin.state
+        with state.lock:
+            state.chats += 1
+            number = state.chats
+            asleep = state.asleep
+        if asleep:
+            self.send_json(503, {"error": self.asleep_error})
+            return
+        body = request.json()
+        if not isinstance(body, dict):
+            raise BadRequest("the body is not a JSON object")
+        refused = self.unknown_model(body)
+        if refused is None and not self.standin.launch.rerank:
+            refused = 400, {"error": "the model does not support the rerank (score) API"}
+        if refused is not None:
+            record("rerank", number=number, status=refused[0], at=time.time())
+            self.send_json(*refused)
+            return
+        query, documents = body.get("query"), body.get("documents")
+        if not isinstance(query, str) or not query.strip():
+            raise BadRequest("Query cannot be empty")
+        if (
+            not isinstance(documents, list)
+            or not documents
+            or not all(isinstance(d, str) and d.strip() for d in documents)
+        ):
+            raise BadRequest("`documents` must be a non-empty list of non-empty strings")
+        await asyncio.sleep(settings.ttft)
+        target = embedding(query)
+        scores = [cosine(target, embedding(document)) for document in documents]
+        ranked = sorted(enumerate(scores), key=lambda pair: pair[1], reverse=True)
+        record("rerank", number=number, status=200, documents=len(documents), at=time.time())
+        self.send_json(200, self.rerank_answer(body, documents, ranked))
 
     async def chat(self, request: Request) -> None:
         settings, state = self.standin.settings, self.standin.state
@@ -617,6 +666,11 @@ def embedding(text: str) -> list[float]:
             bucket = int.from_bytes(hashlib.sha256(word.encode()).digest()[:4], "big")
             vector[bucket % EMBEDDING_DIMENSIONS] += 1.0
     return vector
+
+
+def cosine(a: list[float], b: list[float]) -> float:
+    norms = sum(x * x for x in a) ** 0.5 * sum(y * y for y in b) ** 0.5
+    return sum(x * y for x, y in zip(a, b, strict=True)) / norms if norms else 0.0
 
 
 def _times(written: list[float]) -> dict[str, float | None]:

@@ -1,8 +1,9 @@
 """Stand-in for `python -m sglang.launch_server` (and `sglang serve`, by `bin/sglang`):
 the shared stand-in server with SGLang's routes.
 
-Besides /health, /v1/models, /v1/chat/completions, /v1/completions and /v1/embeddings (see
-`_standin`; embeddings with --is-embedding only, as SGLang's 400 says otherwise), it answers
+Besides /health, /v1/models, /v1/chat/completions, /v1/completions, /v1/embeddings and
+/v1/rerank (see `_standin`; embeddings and rerank with --is-embedding only, as SGLang's 400 says
+otherwise; rerank answers SGLang's list of `{score, document, index, meta_info}`), it answers
 /release_memory_occupation and /resume_memory_occupation (status set by STANDIN_RELEASE_STATUS
 and STANDIN_RESUME_STATUS); while memory is released, /health and chat completions answer 503.
 From its command line it reads --port (default 30000), --api-key (then /v1/* routes want
@@ -51,6 +52,20 @@ class SGLangHandler(Handler):
             return 400, {"object": "error", "message": message, "type": "BadRequest", "code": 400}
         return super().wrong_api(embedding)
 
+    def rerank_answer(
+        self, body: dict[str, Any], documents: list[str], ranked: list[tuple[int, float]]
+    ) -> object:
+        # sglang/srt/entrypoints/openai/serving_rerank.py: a bare list, highest score first.
+        return [
+            {
+                "score": score,
+                "document": documents[index],
+                "index": index,
+                "meta_info": {"prompt_tokens": len(documents[index].split())},
+            }
+            for index, score in ranked
+        ]
+
     def release(self, request: Request) -> None:
         self._memory("release", self.standin.settings.release_status, asleep=True)
 
@@ -92,6 +107,7 @@ def parse(argv: list[str]) -> Launch:
         api_key=known.api_key,
         command="python -m sglang.launch_server",
         embedding=known.is_embedding,
+        rerank=known.is_embedding,
         adapters=adapters,
         cluster=cluster,
     )

@@ -1,8 +1,10 @@
 """Stand-in for the `vllm` command (`vllm serve MODEL [options]`): the shared stand-in server.
 
-Besides /health, /v1/models, /v1/chat/completions, /v1/completions and /v1/embeddings (see
-`_standin`; embeddings with `--runner pooling` or `--task embed` only), it answers what vLLM's
-sleep mode adds, as vLLM does:
+Besides /health, /v1/models, /v1/chat/completions, /v1/completions, /v1/embeddings and
+/v1/rerank (see `_standin`; embeddings with `--runner pooling` or `--task embed` only, rerank
+with `--runner pooling` or `--task score`, answered in vLLM's Jina/Cohere shape, `{id, model,
+usage, results: [{index, document: {text}, relevance_score}]}`), it answers what vLLM's sleep
+mode adds, as vLLM does:
 
   POST /sleep?level=N, POST /wake_up, GET /is_sleeping ({"is_sleeping": bool})
       routes only when VLLM_SERVER_DEV_MODE=1 (else 404). Without --enable-sleep-mode, /sleep
@@ -62,6 +64,20 @@ class VLLMHandler(Handler):
             "code": 404,
         }
         return 404, {"error": error}
+
+    def rerank_answer(
+        self, body: dict[str, Any], documents: list[str], ranked: list[tuple[int, float]]
+    ) -> object:
+        tokens = sum(len(document.split()) for document in documents)
+        return {
+            "id": f"rerank-{time.time_ns()}",
+            "model": body.get("model") or self.standin.launch.model,
+            "usage": {"total_tokens": tokens},
+            "results": [
+                {"index": index, "document": {"text": documents[index]}, "relevance_score": score}
+                for index, score in ranked
+            ],
+        }
 
     def sleep(self, request: Request) -> None:
         level_text = request.query.get("level", ["1"])[0]
@@ -134,6 +150,7 @@ def parse(argv: list[str]) -> tuple[Launch, bool]:
         model=served,
         api_key=api_key,
         embedding=known.runner == "pooling" or known.task in ("embed", "embedding"),
+        rerank=known.runner == "pooling" or known.task == "score",
         adapters=tuple(module.split("=", 1)[0] for module in known.lora_modules),
         aliases=tuple(known.served_model_name or ())[1:],
         command="vllm serve",
