@@ -419,8 +419,8 @@ def endpoint_waits_as_the_container(facts: dict[str, Any]) -> None:
 
 def one_completion(prompt: str) -> Callable[[dict[str, Any]], None]:
     """The generated `modal run` client sends one completion request, `prompt`, where the
-    example sends 100 at once, of 20 prompts, in no fixed order (`--bench` runs the generated
-    load test for that); the request is one of the example's."""
+    example sends 100 at once, of 20 prompts, in no fixed order (the generated load test,
+    `python generated/x.py bench`, is for that); the request is one of the example's."""
 
     def fix(facts: dict[str, Any]) -> None:
         for observed in facts["observed"].values():
