@@ -7,7 +7,7 @@ never expands), and the limits of `generator.limits` hold as nodes are composed.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
@@ -35,7 +35,7 @@ class _SpecLoader(yaml.SafeLoader):
     read a boolean. Here they are strings: a boolean field refuses them with its message.
     """
 
-    yaml_implicit_resolvers = {
+    yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, re.Pattern[str]]]]] = {
         first: [(tag, pattern) for tag, pattern in resolvers if tag != BOOL_TAG]
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }

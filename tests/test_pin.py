@@ -85,11 +85,8 @@ def test_a_starter_spec_at_a_branch_reads_true_once_pinned(tmp_path: Path) -> No
     """`modalgen new --revision main` comments the revision; after `pin` has replaced the branch
     by its commit, that comment must not still call the value a branch."""
     project = _project(tmp_path)
-    created = CliRunner().invoke(
-        main,
-        ["new", "-C", str(project), "a", "--model", "Qwen/Qwen3-8B", "--revision", "main"]
-        + ["--gpu", "H100:1"],
-    )
+    options = ["--model", "Qwen/Qwen3-8B", "--revision", "main", "--gpu", "H100:1"]
+    created = CliRunner().invoke(main, ["new", "-C", str(project), "a", *options])
     assert created.exit_code == 0, created.output
     with standin_hub(REPOS) as hub:
         result = _pin(hub, project)
