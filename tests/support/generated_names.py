@@ -67,6 +67,12 @@ VARIANTS: tuple[dict, ...] = (
     {"server": {"kind": "server"}},
     {"server": {"kind": "http_server"}},
     {"server": {"kind": "web_server"}},
+    {
+        "server": {"kind": "web_server", "on_class": True},
+        "sidecars": [{"name": "metrics", "command": ["alloy", "run", "/etc/alloy/config.alloy"]}],
+    },
+    {"workload": {"kind": "completion"}},
+    {"workload": {"kind": "embedding"}},
 )
 
 
