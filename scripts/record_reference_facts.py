@@ -1,7 +1,7 @@
 """Record what the reference programs declare and do, as JSON facts the tests compare against.
 
     python scripts/record_reference_facts.py [--reference-dir ../shared/reference] [--output DIR]
-    python scripts/record_reference_facts.py --upstream
+    python scripts/record_reference_facts.py --upstream [NAME ...]
 
 The reference programs (the two seeds and Modal's upstream examples) live outside this repository,
 in `../shared/reference/`. Further upstream examples are recorded with `--upstream` from local
@@ -48,6 +48,7 @@ UPSTREAM_REFERENCES = (
     "upstream/inkling_small.py",
     "upstream/deepseek_v4_flash.py",
     "upstream/sglang_embeddings.py",
+    "upstream/sgl_grafana.py",
 )
 REFERENCES = SHARED_REFERENCES + UPSTREAM_REFERENCES
 
@@ -87,17 +88,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     parser.add_argument(
         "--upstream",
-        action="store_true",
-        help="record the upstream examples saved in tests/fixtures/upstream/ instead",
+        nargs="*",
+        metavar="NAME",
+        help="record the upstream examples saved in tests/fixtures/upstream/ instead: those "
+        "named (`sgl_grafana`), or all",
     )
     args = parser.parse_args(argv)
-    if args.upstream:
-        missing = [name for name in UPSTREAM_REFERENCES if not (FIXTURES_DIR / name).is_file()]
+    if args.upstream is not None:
+        known = {Path(name).stem: name for name in UPSTREAM_REFERENCES}
+        unknown = [name for name in args.upstream if name not in known]
+        if unknown:
+            parser.error(f"no upstream example {', '.join(unknown)}; known: {', '.join(known)}")
+        chosen = tuple(known[name] for name in args.upstream) or UPSTREAM_REFERENCES
+        missing = [name for name in chosen if not (FIXTURES_DIR / name).is_file()]
         if missing:
             parser.error(
                 f"save {', '.join(missing)} in tests/fixtures/ first (see its upstream/README.md)"
             )
-        record(FIXTURES_DIR, args.output, UPSTREAM_REFERENCES)
+        record(FIXTURES_DIR, args.output, chosen)
         return
     if not args.reference_dir.is_dir():
         parser.error(f"no reference programs at {args.reference_dir}")

@@ -41,8 +41,9 @@ def tree(project: Path) -> dict[str, bytes]:
 def test_the_committed_projects_have_no_drift(tmp_path: Path, folder: str) -> None:
     # Copied, so that a drift-free check here never depends on what earlier tests left behind.
     copy = tmp_path / "project"
-    # `scripts`: project files an image adds (a `run_script` layer's).
-    for name in ("specs", "generated", "schemas", "scripts"):
+    # `scripts`, `observability`: project files an image adds (a `run_script` layer's, a
+    # sidecar's config).
+    for name in ("specs", "generated", "schemas", "scripts", "observability"):
         if (ROOT / folder / name).is_dir():
             shutil.copytree(ROOT / folder / name, copy / name)
     result = run(copy, "check")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from generator.engines.sglang import catalog as sglang_catalog
 from generator.engines.vllm import catalog as vllm_catalog
 from tests.conftest import ROOT
 from tests.support.engine import StandinLog, pid_alive, standin_environment, wait_port_free
-from tests.support.facts import differences, observe_app
+from tests.support.facts import SECRET_VARIABLES, differences, observe_app
 from tests.support.introspect import describe_app, import_app_file, lifecycle_method
 
 FACTS_DIR = ROOT / "tests" / "fixtures" / "reference_facts"
@@ -302,7 +303,7 @@ def the_probe_streams(facts: dict[str, Any]) -> None:
     the whole answer; the rest of the request is the example's."""
     for observed in facts["observed"].values():
         for request in observed["client_requests"]:
-            if request["path"] == "/v1/chat/completions":
+            if request["path"] in ("/v1/chat/completions", "/v1/completions"):
                 request["body"]["stream"] = True
                 request["headers"]["Accept"] = "text/event-stream"
 
@@ -374,6 +375,114 @@ def accept_anything_is_no_accept(facts: dict[str, Any]) -> None:
         for request in observed["startup_requests"] + observed["client_requests"]:
             if request["headers"].get("Accept") == "*/*":
                 del request["headers"]["Accept"]
+
+
+def entrypoint_cleared_after_the_base(facts: dict[str, Any]) -> None:
+    """The generated image clears the registry image's entrypoint in the layer after its base,
+    where an example may clear it in a later layer: `ENTRYPOINT` changes no `RUN` before or
+    after it, so the image runs the same; only which layers a change rebuilds differs."""
+    for service in facts["services"].values():
+        layers = []
+        for layer in service["image"]["layers"]:
+            commands = layer.get("dockerfile")
+            if commands and "ENTRYPOINT []" in commands and len(commands) > 1:
+                layer = {"dockerfile": [c for c in commands if c != "ENTRYPOINT []"]}
+            layers.append(layer)
+        if layers != service["image"]["layers"]:
+            layers.insert(1, {"dockerfile": ["ENTRYPOINT []"]})
+        service["image"]["layers"] = layers
+
+
+def enter_and_exit_named_startup_and_stop(facts: dict[str, Any]) -> None:
+    """The class's `modal.enter` method is `startup` and its `modal.exit` method `stop` in every
+    generated app, where an example may call them `enter` and `exit`."""
+    names = {"enter": "startup", "exit": "stop"}
+    for service in facts["services"].values():
+        lifecycle = service["lifecycle"]
+        for phase, methods in lifecycle.items():
+            lifecycle[phase] = [names.get(name, name) for name in methods]
+
+
+def revision_and_model_name_written_out(revision: str) -> Callable[[dict[str, Any]], None]:
+    """The generated command names the spec's revision, `revision` (the example names none,
+    which the Hub reads as main), and the served model name (SGLang's default: the model)."""
+
+    def fix(facts: dict[str, Any]) -> None:
+        for observed in facts["observed"].values():
+            for launch in observed["launches"]:
+                argv = launch["argv"]
+                model = argv[argv.index("--model-path") + 1]
+                argv += ["--revision", revision, "--served-model-name", model]
+
+    return fix
+
+
+def endpoint_waits_as_the_container(facts: dict[str, Any]) -> None:
+    """A class's web endpoint waits for the engine's port as long as the container may take to
+    start (`startup_timeout`), where an example may leave Modal's 5 s default: `modal.enter`
+    returns only once the engine answers, so the port is open by then either way; the longer
+    wait never cuts a start short."""
+    for service in facts["services"].values():
+        limit = float(service["declared"]["startup_timeout"])
+        for endpoint in service.get("endpoints", {}).values():
+            if endpoint.get("type") == "WEBHOOK_TYPE_WEB_SERVER":
+                endpoint["web_server_startup_timeout"] = limit
+
+
+def one_completion(prompt: str) -> Callable[[dict[str, Any]], None]:
+    """The generated `modal run` client sends one completion request, `prompt`, where the
+    example sends 100 at once, of 20 prompts, in no fixed order (the generated load test,
+    `python generated/x.py bench`, is for that); the request is one of the example's."""
+
+    def fix(facts: dict[str, Any]) -> None:
+        for observed in facts["observed"].values():
+            requests = observed["client_requests"]
+            chosen = next(r for r in requests if r["body"].get("prompt") == prompt)
+            observed["client_requests"] = [chosen]
+
+    return fix
+
+
+def sidecar_config_from_the_project(
+    local_name: str, credentials: dict[str, str]
+) -> Callable[[dict[str, Any]], None]:
+    """The sidecar's config file is a file of the project (`local_name`), added to the image
+    after every other layer, where the example writes it in `modal.enter` from a template with
+    the credentials substituted: the file reads them from the environment where it runs
+    (Alloy's `sys.env("NAME")`, `credentials` maps each substituted value to that), which the
+    Secret fills, so no credential is ever written to a file. The rest of the file is the
+    example's."""
+
+    def fix(facts: dict[str, Any]) -> None:
+        for service, observed in zip(
+            facts["services"].values(), facts["observed"].values(), strict=True
+        ):
+            for sidecar in observed.get("sidecars", []):
+                for path, text in sidecar["files"].items():
+                    for value, expression in credentials.items():
+                        text = text.replace(f'"{value}"', expression)
+                    sidecar["files"][path] = text
+                    service["image"]["layers"].append(
+                        {"local_files": [{"local_name": local_name, "remote_path": path}]}
+                    )
+
+    return fix
+
+
+def config_without_comments(facts: dict[str, Any]) -> None:
+    """A sidecar's config file is compared without its `//` comments and blank lines."""
+    for observed in facts["observed"].values():
+        for sidecar in observed.get("sidecars", []):
+            sidecar["files"] = {
+                path: [
+                    line
+                    for line in (
+                        re.sub(r"(^|\s)//.*$", "", raw).rstrip() for raw in text.split("\n")
+                    )
+                    if line
+                ]
+                for path, text in sidecar["files"].items()
+            }
 
 
 @dataclass(frozen=True)
@@ -479,6 +588,33 @@ REPRODUCTIONS = [
         ),
         (argv_as_options, accept_anything_is_no_accept),
     ),
+    Reproduction(
+        ROOT / "examples" / "modal-examples" / "generated" / "sgl_grafana.py",
+        "upstream__sgl_grafana.json",
+        (
+            fix_sglang_argv,
+            revision_and_model_name_written_out("main"),
+            gpu_count_written_out,
+            entrypoint_cleared_after_the_base,
+            enter_and_exit_named_startup_and_stop,
+            endpoint_waits_as_the_container,
+            sidecar_config_from_the_project(
+                "config.alloy",
+                {
+                    SECRET_VARIABLES["grafana-secret"]["GRAFANA_USERNAME"]: (
+                        'sys.env("GRAFANA_USERNAME")'
+                    ),
+                    SECRET_VARIABLES["grafana-secret"]["GRAFANA_API_KEY"]: (
+                        'sys.env("GRAFANA_API_KEY")'
+                    ),
+                    "unknown": 'coalesce(sys.env("MODAL_TASK_ID"), "unknown")',
+                },
+            ),
+            one_completion("0. Explain quantum computing"),
+            the_probe_streams,
+        ),
+        (argv_as_options, accept_anything_is_no_accept, config_without_comments),
+    ),
 ]
 
 
@@ -538,6 +674,21 @@ def test_server_starts_and_warms_up_like_the_reference(
             {name: {key: service[key] for key in ("launches", "startup_requests")}},
             {name: {key: ours[key] for key in ("launches", "startup_requests")}},
             "server start-ups",
+        )
+
+
+def test_sidecars_start_and_stop_like_the_reference(
+    reproduction: Reproduction, observed: dict
+) -> None:
+    """The same programs with the same arguments and files, started in their own process group
+    once the engine is healthy and warm, and stopped with the same signal (no sidecars where the
+    reference has none)."""
+    expected, actual = reproduction.expected(), observed[str(reproduction)]
+    for name, service in expected["observed"].items():
+        assert_same(
+            {name: service.get("sidecars")},
+            {name: actual["observed"][name].get("sidecars")},
+            "sidecars",
         )
 
 

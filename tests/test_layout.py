@@ -166,7 +166,8 @@ def test_only_the_catalog_command_reaches_the_extraction_tooling() -> None:
 @pytest.mark.parametrize("project", [ROOT, ROOT / "examples" / "modal-examples"])
 def test_a_generate_imports_no_catalog_extraction(project: Path, tmp_path: Path) -> None:
     copy = tmp_path / "project"
-    for folder in ("specs", "scripts"):  # scripts/: files that image layers run
+    # The specs and the project files their images add (scripts/, observability/, ...).
+    for folder in ("specs", "scripts", "observability"):
         if (project / folder).is_dir():
             shutil.copytree(project / folder, copy / folder)
     code = (

@@ -62,6 +62,14 @@ def test_yaml_positions(tmp_path: Path) -> None:
     assert positions[("volumes", 0, "name")] == Position(6, 5)
 
 
+def test_yaml_booleans_are_true_and_false_only(tmp_path: Path) -> None:
+    """YAML 1.2's booleans, as TOML's: YAML 1.1's `yes`, `no`, `on`, `off` are strings, which a
+    boolean field refuses and a string field keeps (`NO`, Norway's code, is not `False`)."""
+    text = "a: yes\nb: No\nc: on\nd: OFF\ne: true\nf: False\ng: TRUE\n"
+    data = parse_document(text, tmp_path / "spec.yaml", "spec.yaml").data
+    assert data == {"a": "yes", "b": "No", "c": "on", "d": "OFF", "e": True, "f": False, "g": True}
+
+
 def test_yaml_duplicate_keys_are_rejected(tmp_path: Path) -> None:
     path = tmp_path / "spec.yaml"
     path.write_text("version: 1\nserver:\n  port: 1\n  port: 2\n")

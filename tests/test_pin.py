@@ -82,6 +82,26 @@ def test_a_branch_is_replaced_by_its_commit_in_place(tmp_path: Path) -> None:
     assert validated.exit_code == 0 and "branch or tag" not in validated.output
 
 
+def test_a_starter_spec_at_a_branch_reads_true_once_pinned(tmp_path: Path) -> None:
+    """`modalgen new --revision main` comments the revision; after `pin` has replaced the branch
+    by its commit, that comment must not still call the value a branch."""
+    project = _project(tmp_path)
+    options = ["--model", "Qwen/Qwen3-8B", "--revision", "main", "--gpu", "H100:1"]
+    created = CliRunner().invoke(main, ["new", "-C", str(project), "a", *options])
+    assert created.exit_code == 0, created.output
+    with standin_hub(REPOS) as hub:
+        result = _pin(hub, project)
+    assert result.exit_code == 0, result.output
+    (line,) = [
+        line
+        for line in (project / "specs" / "a.toml").read_text().splitlines()
+        if line.startswith("revision =")
+    ]
+    value, _, comment = line.partition("#")
+    assert MAIN in value
+    assert "a branch or tag:" not in comment and "commit" in comment
+
+
 def test_dry_run_prints_the_diff_and_writes_nothing(tmp_path: Path) -> None:
     project = _project(tmp_path, **{"a.toml": _spec()})
     with standin_hub(REPOS) as hub:

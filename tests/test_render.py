@@ -202,3 +202,26 @@ def test_vllm_dummy_weights_switch_is_read_at_import(
     # The containers import the module again: the image carries the value of the deploy.
     (service,) = describe_app(module).services.values()
     assert service.image.env["DEV_RANDOM_WEIGHTS"] == ("1" if on else "0")
+
+
+COMMITTED_APPS = sorted(
+    [*(ROOT / "generated").glob("*.py"), *(ROOT / "examples/modal-examples/generated").glob("*.py")]
+)
+
+
+@pytest.mark.parametrize("path", COMMITTED_APPS, ids=lambda path: path.name)
+def test_comments_on_the_session_header_say_whether_one_is_sent(path: Path) -> None:
+    """The client's and the load test's comments claim a session header (one replica measured)
+    only where the app sends one."""
+    source = path.read_text(encoding="utf-8")
+    (headers,) = [
+        ast.literal_eval(node.value)
+        for node in ast.parse(source).body
+        if isinstance(node, ast.Assign)
+        and [getattr(target, "id", None) for target in node.targets] == ["SESSION_HEADERS"]
+    ]
+    claims = ("carries the session header", "test request: the session header")
+    if headers:
+        assert "No session header is sent" not in source
+    else:
+        assert not [claim for claim in claims if claim in source]

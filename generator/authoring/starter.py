@@ -184,7 +184,8 @@ def starter_spec(
         revision=_toml_string(revision),
         revision_comment="a full commit hash: pinned on purpose"
         if re.fullmatch(r"[0-9a-f]{40}", revision)
-        else "a branch or tag: `modalgen pin` replaces it with its commit",
+        # Still true once `modalgen pin` has written the commit in its place.
+        else "a commit, or a branch or tag until `modalgen pin` writes its commit",
         gpu_type=_toml_string(gpu_type),
         gpu_count=_count_literal(count),
         engine_image=_toml_string(engine_image or starter.image()),

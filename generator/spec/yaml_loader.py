@@ -6,7 +6,8 @@ never expands), and the limits of `generator.spec.limits` hold as nodes are comp
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, ClassVar
 
 import yaml
 
@@ -21,9 +22,23 @@ class _Refused(yaml.MarkedYAMLError):
         super().__init__(problem=message, problem_mark=mark)
 
 
+BOOL_TAG = "tag:yaml.org,2002:bool"
+
+
 class _SpecLoader(yaml.SafeLoader):
     """The safe loader, refusing anchors and aliases (an alias-bomb file, whose aliases nest
-    aliases, would expand to billions of values) and holding a document to the spec limits."""
+    aliases, would expand to billions of values) and holding a document to the spec limits.
+
+    Booleans are YAML 1.2's, as TOML's: `true` and `false` only. pyyaml follows YAML 1.1, where
+    `yes`, `no`, `on`, `off` are booleans too, so `memory_snapshot: yes` would pass where
+    `memory_snapshot = "yes"` is refused, and a string field given `no` (Norway's code) would
+    read a boolean. Here they are strings: a boolean field refuses them with its message.
+    """
+
+    yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, re.Pattern[str]]]]] = {
+        first: [(tag, pattern) for tag, pattern in resolvers if tag != BOOL_TAG]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
 
     def __init__(self, text: str) -> None:
         super().__init__(text)
@@ -45,6 +60,11 @@ class _SpecLoader(yaml.SafeLoader):
             return super().compose_node(parent, index)
         finally:
             self._depth -= nests
+
+
+_SpecLoader.add_implicit_resolver(
+    BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
 
 
 def load_limited(text: str) -> Any:

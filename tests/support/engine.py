@@ -39,8 +39,10 @@ class StandinLog:
         self.path.unlink(missing_ok=True)
 
     def server_pids(self) -> list[int]:
-        """Every stand-in server recorded in the log, and the workers each started."""
+        """Every stand-in server and sidecar recorded in the log, and the workers each server
+        started."""
         pids = [event["pid"] for event in self.events("launch_server")]
+        pids += [event["pid"] for event in self.events("launch_sidecar")]
         return pids + [pid for event in self.events("workers") for pid in event["pids"]]
 
     def kill_servers(self) -> None:

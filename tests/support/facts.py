@@ -6,12 +6,20 @@ against the stand-in engine, recording what the engine received. The facts of th
 programs are recorded once into `tests/fixtures/reference_facts/` by
 `scripts/record_reference_facts.py`; the equivalence tests observe each generated app the same
 way and compare.
+
+The container around the app is stood in for too: `torch` counts the GPUs the service declares,
+the variables of the Modal Secrets below are set with stand-in values, files the app writes
+into the image's system folders land in a scratch folder, and the sidecar programs in the
+stand-in's `bin/` (`alloy`) record how they were started and stopped.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
+import pathlib
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -20,7 +28,14 @@ from typing import Any
 
 import pytest
 
-from tests.support.engine import STANDIN_PATH, StandinLog, kill_processes, wait_port_free
+from tests.support.engine import (
+    STANDIN_BIN,
+    STANDIN_PATH,
+    StandinLog,
+    kill_processes,
+    pid_alive,
+    wait_port_free,
+)
 from tests.support.introspect import (
     AppDescription,
     Service,
@@ -36,6 +51,14 @@ TRANSPORT_HEADERS = frozenset(
 )
 SERVER_PORT = 8000
 FACTS_FORMAT = 1
+# The variables Modal sets from the Secrets an app attaches, by Secret name, with stand-in
+# values (an app that substitutes them into a file fails on a missing one).
+SECRET_VARIABLES = {
+    "grafana-secret": {"GRAFANA_USERNAME": "standin-user", "GRAFANA_API_KEY": "standin-api-key"},
+}
+# The image's system folders: a file an app writes there in its container (a sidecar's config)
+# is written under the observation's scratch folder instead, never on this machine's.
+CONTAINER_FOLDERS = ("/etc", "/opt", "/srv", "/usr")
 
 
 class _Url:
@@ -168,6 +191,116 @@ def _phases(service: Service) -> Iterator[tuple[str, Callable[[], Any]]]:
         yield f"exit:{attribute}", lambda method=method: method(instance)
 
 
+def _gpu_count(gpu: str | None) -> int:
+    """How many GPUs `gpu` (Modal's `"H100"`, `"H100:4"`) attaches."""
+    if not gpu:
+        return 0
+    return int(gpu.rsplit(":", 1)[1]) if ":" in gpu else 1
+
+
+def _write_in_container(monkeypatch: pytest.MonkeyPatch, root: Path) -> None:
+    """`Path.write_text` into the image's system folders writes under `root`; what reads the
+    file through STANDIN_FILE_MAP (a stand-in sidecar) finds it there."""
+    write_text = pathlib.Path.write_text
+
+    def redirected(self: pathlib.Path, data: str, *args: Any, **kwargs: Any) -> int:
+        target = str(self)
+        if not target.startswith(tuple(f"{folder}/" for folder in CONTAINER_FOLDERS)):
+            return write_text(self, data, *args, **kwargs)
+        local = root / target.lstrip("/")
+        local.parent.mkdir(parents=True, exist_ok=True)
+        mounted = json.loads(os.environ.get("STANDIN_FILE_MAP") or "{}")
+        os.environ["STANDIN_FILE_MAP"] = json.dumps({**mounted, target: str(local)})
+        return write_text(local, data, *args, **kwargs)
+
+    monkeypatch.setattr(pathlib.Path, "write_text", redirected)
+
+
+def _record_spawns(monkeypatch: pytest.MonkeyPatch, log: StandinLog) -> None:
+    """Each process the app starts is recorded in the log (`spawn`, with its pid) as soon as
+    `subprocess.Popen` returns, so that the log says what the app had done by then: the
+    requests before it are those the app had sent."""
+
+    class RecordedPopen(subprocess.Popen):  # type: ignore[type-arg]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            with log.path.open("a", encoding="utf-8") as stream:
+                stream.write(json.dumps({"event": "spawn", "pid": self.pid}) + "\n")
+
+    monkeypatch.setattr(subprocess, "Popen", RecordedPopen)
+
+
+def _starting_sidecars() -> list[int]:
+    """The processes below this one that run a stand-in sidecar, or are about to."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        children.setdefault(int(stat[1]), []).append(int(entry))
+    found, pending = [], list(children.get(os.getpid(), []))
+    while pending:
+        pid = pending.pop()
+        pending += children.get(pid, [])
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        names = [part.decode(errors="replace") for part in command]
+        if "_standin.sidecar" in names or any(n.startswith(f"{STANDIN_BIN}/") for n in names):
+            found.append(pid)
+    return found
+
+
+def _wait_for_sidecars(log: StandinLog, timeout: float = 10) -> None:
+    """Wait until every stand-in sidecar started so far has recorded its launch: it runs
+    beside the app, which does not wait for it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        logged = {event["pid"] for event in log.events("launch_sidecar")}
+        if all(pid in logged or not pid_alive(pid) for pid in _starting_sidecars()):
+            return
+        time.sleep(0.02)
+    raise TimeoutError("a stand-in sidecar did not record its launch")
+
+
+def _sidecars(log: StandinLog) -> list[dict[str, Any]]:
+    """Each sidecar the start-up launched: how, and after how many requests to the engine the
+    app started it (the warm-up's, when it starts once the engine is warm)."""
+    spawned, requests = {}, 0
+    for event in log.events():
+        if event["event"] == "request" and event["path"] != "/health":
+            requests += 1
+        elif event["event"] == "spawn":
+            spawned[event["pid"]] = requests
+    return [
+        {
+            "program": event["program"],
+            "argv": event["argv"],
+            "files": event["files"],
+            "own_process_group": event["own_process_group"],
+            "engine_health": event["engine_health"],
+            "requests_before": spawned.get(event["pid"]),
+            "pid": event["pid"],
+        }
+        for event in log.events("launch_sidecar")
+    ]
+
+
+def _sidecars_stopped(sidecars: list[dict[str, Any]], log: StandinLog) -> None:
+    """Add to each sidecar the signal that stopped it in the exit methods (None: not stopped)."""
+    deadline = time.monotonic() + 5
+    for sidecar in sidecars:
+        while pid_alive(sidecar["pid"]) and time.monotonic() < deadline:
+            time.sleep(0.02)
+    stops = {event["pid"]: event["signal"] for event in log.events("sidecar_stopped")}
+    for sidecar in sidecars:
+        sidecar["stopped_by"] = stops.get(sidecar.pop("pid"))
+
+
 def observe_app(path: Path, log: StandinLog, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """Everything the tests compare about the app in `path`, declared and observed."""
     module = import_app_file(path)
@@ -179,6 +312,10 @@ def observe_app(path: Path, log: StandinLog, monkeypatch: pytest.MonkeyPatch) ->
             monkeypatch.setenv(key, value)
         # Files added to the image are read from where they lie here.
         monkeypatch.setenv("STANDIN_FILE_MAP", json.dumps(service.image.mounted_files))
+        monkeypatch.setenv("STANDIN_GPU_COUNT", str(_gpu_count(service.declared["gpu"])))
+        for secret in service.declared["secrets"]:
+            for key, value in SECRET_VARIABLES.get(secret, {}).items():
+                monkeypatch.setenv(key, value)
         scratch = log.path.parent / f"build-{name}"
         scratch.mkdir(exist_ok=True)
         observed: dict[str, Any] = {
@@ -186,19 +323,27 @@ def observe_app(path: Path, log: StandinLog, monkeypatch: pytest.MonkeyPatch) ->
         }
         log.clear()
         exits = []
-        for phase, run in _phases(service):
-            if phase.startswith("exit:"):
-                exits.append(run)
-                continue
-            run()
+        with pytest.MonkeyPatch.context() as container:
+            _write_in_container(container, scratch / "container")
+            _record_spawns(container, log)
+            for phase, run in _phases(service):
+                if phase.startswith("exit:"):
+                    exits.append(run)
+                    continue
+                run()
+        _wait_for_sidecars(log)
         observed["launches"] = _launches(log)
         observed["startup_requests"] = _request_facts(log.requests())
+        sidecars = _sidecars(log)
         servers = log.server_pids()
         log.clear()
         _run_entrypoints(app, module, monkeypatch)
         observed["client_requests"] = _request_facts(log.requests())
         for run in exits:
             run()
+        if sidecars:  # a key of its own only where there are any, as in the facts before
+            _sidecars_stopped(sidecars, log)
+            observed["sidecars"] = sidecars
         kill_processes(servers)
         wait_port_free(SERVER_PORT)
         facts["observed"][name] = observed

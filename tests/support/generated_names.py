@@ -7,15 +7,24 @@ import ast
 
 def names_in(source: str) -> set[str]:
     """The names `source` defines, imports, assigns, takes as parameters or reads (not
-    attribute names, not keyword-argument names of calls)."""
+    attribute names, methods included, not keyword-argument names of calls)."""
     found: set[str] = set()
-    for node in ast.walk(ast.parse(source)):
+    tree = ast.parse(source)
+    methods = {
+        id(item)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ClassDef)
+        for item in node.body
+        if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef)
+    }
+    for node in ast.walk(tree):
         if isinstance(node, ast.Name):
             found.add(node.id)
         elif isinstance(node, ast.arg):
             found.add(node.arg)
         elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            found.add(node.name)
+            if id(node) not in methods:  # a method is an attribute of its class
+                found.add(node.name)
         elif isinstance(node, ast.alias):
             found.add(node.asname or node.name.split(".")[0])
         elif isinstance(node, ast.Global | ast.Nonlocal):
@@ -58,6 +67,12 @@ VARIANTS: tuple[dict, ...] = (
     {"server": {"kind": "server"}},
     {"server": {"kind": "http_server"}},
     {"server": {"kind": "web_server"}},
+    {
+        "server": {"kind": "web_server", "on_class": True},
+        "sidecars": [{"name": "metrics", "command": ["alloy", "run", "/etc/alloy/config.alloy"]}],
+    },
+    {"workload": {"kind": "completion"}},
+    {"workload": {"kind": "embedding"}},
 )
 
 

@@ -269,13 +269,17 @@ class Service:
     cluster: dict[str, Any] | None = None
 
     def facts(self) -> dict[str, Any]:
-        return {
+        facts = {
             "decorator": self.decorator,
             "declared": self.declared,
             "image": self.image.facts(),
             "build_steps": [step.facts() for step in self.image.build_steps],
             "lifecycle": self.lifecycle,
         }
+        endpoints = endpoint_methods(self.user_cls) if self.decorator == "cls" else {}
+        if endpoints:  # a class's web endpoint methods (`@modal.web_server`), each its config
+            facts["endpoints"] = endpoints
+        return facts
 
 
 def _describe_service(name: str, decorator: str, function: Any, user_cls: type | None) -> Service:
