@@ -70,7 +70,7 @@ proxy_regions = ["us-east"]
 [bench]
 concurrency = [{level}]
 requests_per_level = {requests}
-warmup_requests = 2
+warmup_requests = 2{ramp_up}
 output_tokens = {output_tokens}
 input_tokens = 256
 """
@@ -125,6 +125,12 @@ def breakdown(log: StandinLog, requests: list[dict]) -> dict[str, float | None]:
     return {step: statistics.median(values) if values else None for step, values in steps.items()}
 
 
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user and system) process `pid` has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextlib.contextmanager
 def standin(workdir: Path, log: StandinLog):
     port = free_port()
@@ -143,7 +149,7 @@ def standin(workdir: Path, log: StandinLog):
     )
     try:
         wait_listening(port)
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", process.pid
     finally:
         kill_processes([process.pid])
 
@@ -151,6 +157,12 @@ def standin(workdir: Path, log: StandinLog):
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--levels", type=int, nargs="+", default=[1, 16, 64, 128])
+    parser.add_argument(
+        "--ramp-up-ms",
+        type=int,
+        help="the spec's bench.ramp_up_ms (default: the load test's own default; 0: each level's "
+        "requests start in one burst)",
+    )
     parser.add_argument(
         "--chart", type=Path, help="also draw the generated load test's chart of all levels here"
     )
@@ -163,7 +175,10 @@ def main() -> int:
         (workdir / "specs").mkdir()
         for level in args.levels:
             spec = SPEC.format(
-                level=level, requests=requests_for(level), output_tokens=OUTPUT_TOKENS
+                level=level,
+                requests=requests_for(level),
+                output_tokens=OUTPUT_TOKENS,
+                ramp_up="" if args.ramp_up_ms is None else f"\nramp_up_ms = {args.ramp_up_ms}",
             )
             (workdir / "specs" / f"level_{level}.toml").write_text(spec)
         project = Project(workdir)
@@ -173,16 +188,19 @@ def main() -> int:
         for level in args.levels:
             module = import_app_file(workdir / "generated" / f"level_{level}.py")
             log = StandinLog(workdir / f"standin-{level}.jsonl")
-            with standin(workdir, log) as url:
+            with standin(workdir, log) as (url, pid):
+                cpu_before = cpu_seconds(pid)
                 results = asyncio.run(
                     module.generate_load(url, module.client_headers(), module.measure_here)
                 )
+                standin_cpu = cpu_seconds(pid) - cpu_before
             (summary,) = results["levels"]
             pairs = delivered_ttfts(log, summary["requests"])
             summary["delivered_p50_ms"] = statistics.median(p[0] for p in pairs)
             summary["error_p50_ms"] = statistics.median(p[1] for p in pairs)
             summary["error_max_ms"] = max(abs(p[1]) for p in pairs)
             summary["breakdown"] = breakdown(log, summary["requests"])
+            summary["standin_cpu_ms_per_request"] = 1000 * standin_cpu / summary["sent"]
             rows.append(summary)
         if chart is not None:  # the app's own chart, drawn from every level's summary
             module.BENCH_CHART = str(chart)
@@ -194,8 +212,8 @@ def main() -> int:
     )
     header = (
         f"{'level':>5} {'reqs':>5} {'err':>4} {'TTFT p50':>9} {'p99':>7} {'TPOT p50':>9} "
-        f"{'p99':>7} {'ITL p50':>8} {'p99':>7} {'E2E p50':>8} {'tok/s':>7} {'CPU/req':>8}"
-        f" {'delivered':>9} {'error p50':>9} {'max':>6}"
+        f"{'p99':>7} {'ITL p50':>8} {'p99':>7} {'E2E p50':>8} {'tok/s':>7} {'CPU/req':>8} "
+        f"{'server':>8} {'delivered':>9} {'error p50':>9} {'max':>6}"
     )
     print(header)
     accurate_levels = []
@@ -214,11 +232,13 @@ def main() -> int:
             f"{row['tpot_p99_ms']:>7.3f} {row['itl_p50_ms']:>8.2f} {row['itl_p99_ms']:>7.2f} "
             f"{row['e2e_p50_ms']:>8.1f} {row['output_throughput']:>7.0f} "
             f"{row['client_cpu_ms_per_request']:>6.2f}ms"
+            f" {row['standin_cpu_ms_per_request']:>6.2f}ms"
             f" {row['delivered_p50_ms']:>9.2f} {row['error_p50_ms']:>9.2f}"
             f" {row['error_max_ms']:>6.2f}"
         )
     print(
-        "(times in ms; CPU/req: the load generator's own CPU time per request; delivered: the\n"
+        "(times in ms; CPU/req: the load generator's own CPU time per request, server: the\n"
+        " stand-in's (with the warm-up's, and a level's requests only); delivered: the\n"
         " TTFT p50 the stand-in really delivered; error: measured minus delivered, p50 and max)"
     )
     print(

@@ -78,6 +78,15 @@ class BenchSection(SpecModel):
         description="Requests per second, sent as a Poisson process (never more in flight than "
         "the level); when absent, each request is sent as soon as one in flight ends.",
     )
+    ramp_up_ms: int = Field(
+        default=100,
+        ge=0,
+        description="Milliseconds over which the requests in flight at a level start, evenly, "
+        "one after another (as a pool of users arrives) rather than in one burst; each then "
+        "sends its next request as soon as its last ends, and every request is timed from its "
+        "own start. 0 starts them all at once. Not with `request_rate`, whose arrivals are "
+        "spread already.",
+    )
     warmup_requests: int = Field(
         default=4, ge=0, description="Requests sent before the sweep and not counted."
     )
@@ -144,6 +153,7 @@ class BenchView:
     concurrency: PyCode
     requests_per_level: PyCode
     request_rate: PyCode | None  # None: each request as soon as a slot is free
+    ramp_up: PyCode | None  # seconds over which a level's slots start; None with a request rate
     warmup_requests: PyCode
     timeout: PyCode
     path: PyCode  # the endpoint each request goes to
@@ -236,6 +246,7 @@ def bench_view(
         concurrency=literal(bench.concurrency),
         requests_per_level=literal(bench.requests_per_level),
         request_rate=literal(bench.request_rate) if bench.request_rate is not None else None,
+        ramp_up=literal(bench.ramp_up_ms / 1000) if bench.request_rate is None else None,
         warmup_requests=literal(bench.warmup_requests),
         timeout=literal(bench.timeout),
         path=literal(path),

@@ -221,7 +221,8 @@ def test_spec_prompts_poisson_arrivals_and_no_chart_without_matplotlib(
         due += 1000 * arrivals.expovariate(50.0)
         assert due <= request < due + 15
     assert sent[-1] > 40
-    prompts = [chat["body"]["messages"][0]["content"] for chat in start_engine.log.requests()]
+    chats = start_engine.log.requests("/v1/chat/completions")
+    prompts = [chat["body"]["messages"][0]["content"] for chat in chats]
     # The spec's prompts take turns; two requests in flight may reach the server in either order.
     assert sorted(prompts) == sorted(["Hello there.", "Explain RAID 5."] * 3)
 
@@ -276,6 +277,14 @@ def test_worker_processes_send_their_shares_and_the_timings_are_merged(
     for request in four["requests"]:
         assert 0 <= request["connected_ms"] <= request["written_ms"] <= request["first_byte_ms"]
         assert request["first_byte_ms"] < request["ttft_ms"]
+    # Each process opened a connection per slot before the level started (asking for the model
+    # list), and its requests went over those: none was the first on its connection.
+    assert len(start_engine.log.requests("/v1/models", "GET")) == 1 + 4
+    assert all(event["connection_request"] > 1 for event in served)
+    # The slots started one after another over the ramp-up (100 ms by default), not at once.
+    assert module.BENCH_RAMP_UP == 0.1
+    for request in four["requests"][:4]:
+        assert request["sent_ms"] >= 1000 * module.BENCH_RAMP_UP * request["index"] / 4 - 1
     assert four["first_byte_p50_ms"] is not None
     assert module.report(results) == 0
     output = capsys.readouterr().out

@@ -96,6 +96,13 @@ class Workload(ABC):
 
     def findings(self, spec: Spec) -> Iterator[tuple[FieldPath, str]]:
         """What this workload refuses in a spec that pydantic's rules cannot see."""
+        bench = spec.bench
+        if "ramp_up_ms" in bench.model_fields_set and bench.request_rate is not None:
+            yield (
+                ("bench", "ramp_up_ms"),
+                "the ramp-up spreads the start of requests sent as soon as a slot is free; "
+                "`request_rate` spreads their arrivals already: leave one of them out",
+            )
         if spec.probe.request_options and self.kind is not WorkloadKind.CHAT:
             yield (
                 ("probe", "request_options"),
