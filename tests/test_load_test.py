@@ -216,7 +216,7 @@ def test_spec_prompts_poisson_arrivals_and_no_chart_without_matplotlib(
     (level,) = json.loads(Path("bench/bench-poisson.json").read_text())["levels"]
     sent = [request["sent_ms"] for request in level["requests"]]
     # 6 arrivals at 50/s, the same whichever process sends each: about 120 ms.
-    arrivals, due = random.Random(2), 0.0
+    arrivals, due = random.Random(0), 0.0  # seeded by the level's first request
     for request in sent:
         due += 1000 * arrivals.expovariate(50.0)
         assert due <= request < due + 15
@@ -333,18 +333,19 @@ def test_in_region_levels_beyond_a_container_are_sharded(
 ) -> None:
     module = apps["poisson"]
     per_container = module.BENCH_STREAMS_PER_CONTAINER
-    shards = module.level_shards("http://x", {}, 2 * per_container + 1, 7, 99)
+    job = module.bench_job("http://x", {}, 2 * per_container + 1, 7)
+    shards = module.level_shards(job, 99)
     assert len(shards) == 3
     slots = sorted(slot for shard in shards for slot in shard["slots"])
     assert slots == list(range(2 * per_container + 1))
     assert all(len(shard["slots"]) <= per_container for shard in shards)
     assert {shard["workers"] for shard in shards} == {module.BENCH_CONTAINER_WORKERS}
     assert {shard["first"] for shard in shards} == {7}
-    (small,) = module.level_shards("http://x", {}, 2, 0, 99)
+    (small,) = module.level_shards(module.bench_job("http://x", {}, 2, 0), 99)
     assert small["slots"] == [0, 1]
     # The Function's body sends a shard from its container's processes.
     url = start_engine()
-    shard = module.bench_shard(url, module.client_headers(), 2, 0, [0, 1], 2)
+    shard = {**module.bench_job(url, module.client_headers(), 2, 0), "slots": [0, 1], "workers": 2}
     share = asyncio.run(module.load_generator.local(shard))
     assert [request["index"] for request in share["requests"]] == list(range(6))
     assert len(share["workers"]) == 2

@@ -285,7 +285,7 @@ def test_embedding_load_test_reports_each_batch_size_and_level(
 ) -> None:
     module = import_app_file(apps["embed-vllm-new"])
     url = engine(module, STANDIN_TTFT="0.01")
-    assert asyncio.run(module.load_test(url, module.client_headers())) == 0
+    assert asyncio.run(module.load_test(url, module.client_headers(), module.measure_here)) == 0
     output = capsys.readouterr().out
     for batch in (1, 4):
         for level in (1, 2):
@@ -303,6 +303,14 @@ def test_embedding_load_test_reports_each_batch_size_and_level(
         assert 10 <= level["latency_p50_ms"] < 500
     sizes = [len(r["body"]["input"]) for r in engine.log.requests("/v1/embeddings")]
     assert sizes == [1] + [1] * 8 + [4] * 8  # the uncounted warm-up, then each batch size
+    # Sent as the streaming load test sends its levels: by worker processes, one per slot here
+    # at most, on connections each opened before the level (asking for the model list).
+    two = min(2, os.cpu_count() or 1)  # processes at level 2: one per core, one per slot at most
+    assert [len(level["workers"]) for level in results["levels"]] == [1, two, 1, two]
+    assert len(engine.log.requests("/v1/models", "GET")) == 2 * (1 + 2)
+    assert output.count("  load generator: ") == 4
+    texts = [text for r in engine.log.requests("/v1/embeddings")[1:] for text in r["body"]["input"]]
+    assert len(set(texts)) == len(texts)  # every text of the run once, whichever worker sent it
 
 
 def test_embedding_load_test_misses_its_slo_when_slow(
@@ -310,7 +318,7 @@ def test_embedding_load_test_misses_its_slo_when_slow(
 ) -> None:
     module = import_app_file(apps["embed-vllm-new"])
     url = engine(module, STANDIN_TTFT="0.6")
-    assert asyncio.run(module.load_test(url, module.client_headers())) == 1
+    assert asyncio.run(module.load_test(url, module.client_headers(), module.measure_here)) == 1
     assert "batch size 1: no level within SLO: NOT met" in capsys.readouterr().out
 
 

@@ -51,8 +51,9 @@ class Workload(ABC):
     path: ClassVar[str]
     request_partial: ClassVar[str]
     load_test_partial: ClassVar[str] = "partials/load_test.py.jinja"
-    # Whether that load test runs its load generator in worker processes (the streaming one).
-    load_test_workers: ClassVar[bool] = True
+    # Whether that load test takes --workers, --compare, --tolerance and --peak-rate (the
+    # streaming one, whose report compares runs and suggests the spec change).
+    load_test_options: ClassVar[bool] = True
     probe_argument: ClassVar[str] = "prompt"
     probe_argument_type: ClassVar[str] = "str"
     probe_call: ClassVar[str]

@@ -31,7 +31,8 @@ class Embedding(Workload):
     prompt_help = "the text to embed"
     request_partial = "partials/workloads/embedding.py.jinja"
     load_test_partial = "partials/workloads/embedding_load_test.py.jinja"
-    load_test_workers = False  # one process: short requests, no stream to parse
+    # Its report has no --compare or spec change; `modalgen capacity` reads its JSON.
+    load_test_options = False
     probe_call = "embed_and_compare(session, prompt, timeout=remaining)"
 
     def target_fields(self, spec: Spec, adapter: str | None) -> dict[str, str]:
