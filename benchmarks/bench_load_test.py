@@ -3,10 +3,15 @@
 The stand-in engine (tests/support/standin) streams every answer with a time to first token of
 200 ms, 20 ms between tokens and 64 output tokens; the load generator of an app generated from a
 small spec measures it at each concurrency level, from this machine, as `python <app>.py bench`
-would. We compare its TTFT and TPOT with those true values and report the load generator's own
-CPU time per request (the stand-in runs in another process).
+would, with the load test's defaults: worker processes (one per core), connections opened before
+each level, and the requests in flight starting one after another over `bench.ramp_up_ms`
+(100 ms; `--ramp-up-ms 0` sends each level's first requests in one burst, as the load test
+did before). Each request is timed from its own start. We compare its TTFT and TPOT with those
+true values and report the CPU time per request of the load generator and of the stand-in
+(another process).
 
-    .venv/bin/python benchmarks/bench_load_test.py [--levels 1 16 64 128] [--chart FILE.png]
+    .venv/bin/python benchmarks/bench_load_test.py [--levels 1 16 64 128] [--ramp-up-ms MS]
+        [--chart FILE.png]
 
 Targets, at every level: TTFT p50 within 5 ms of 200 ms, TPOT p50 within 1 ms of 20 ms.
 
@@ -208,7 +213,8 @@ def main() -> int:
 
     print(
         f"Stand-in: TTFT {TTFT_MS} ms, ITL {ITL_MS} ms, {OUTPUT_TOKENS} output tokens; "
-        f"{os.cpu_count()} CPUs"
+        f"{os.cpu_count()} CPUs; ramp-up {1000 * module.BENCH_RAMP_UP:g} ms; load average "
+        f"{' '.join(f'{load:.2f}' for load in os.getloadavg())} (after)"
     )
     header = (
         f"{'level':>5} {'reqs':>5} {'err':>4} {'TTFT p50':>9} {'p99':>7} {'TPOT p50':>9} "
@@ -237,15 +243,16 @@ def main() -> int:
             f" {row['error_max_ms']:>6.2f}"
         )
     print(
-        "(times in ms; CPU/req: the load generator's own CPU time per request, server: the\n"
-        " stand-in's (with the warm-up's, and a level's requests only); delivered: the\n"
-        " TTFT p50 the stand-in really delivered; error: measured minus delivered, p50 and max)"
+        "(times in ms; CPU/req: the load generator's own CPU time per request; server: the\n"
+        " stand-in's, per request of the level, its warm-up included; delivered: the TTFT p50\n"
+        " the stand-in really delivered; error: measured minus delivered, p50 and max)"
     )
     print(
         "\nWhere the time to first token went, p50 in ms from the client's start of each request"
         "\n(client: connection got, request written, first byte of the answer, first token;"
-        "\n stand-in: connection accepted (new connections only), request read, first token"
-        "\n written), and the load generator's processes and event-loop lag (p99, the worst):"
+        "\n stand-in: connection accepted (new connections only: none when opened before the"
+        "\n level), request read, first token written), and the load generator's processes"
+        "\n and event-loop lag (p99, the worst):"
     )
     steps = list(rows[0]["breakdown"])
     print(
