@@ -3,10 +3,15 @@
 The stand-in engine (tests/support/standin) streams every answer with a time to first token of
 200 ms, 20 ms between tokens and 64 output tokens; the load generator of an app generated from a
 small spec measures it at each concurrency level, from this machine, as `python <app>.py bench`
-would. We compare its TTFT and TPOT with those true values and report the load generator's own
-CPU time per request (the stand-in runs in another process).
+would, with the load test's defaults: worker processes (one per core), connections opened before
+each level, and the requests in flight starting one after another over `bench.ramp_up_ms`
+(100 ms; `--ramp-up-ms 0` sends each level's first requests in one burst, as the load test
+did before). Each request is timed from its own start. We compare its TTFT and TPOT with those
+true values and report the CPU time per request of the load generator and of the stand-in
+(another process).
 
-    .venv/bin/python benchmarks/bench_load_test.py [--levels 1 16 64 128] [--chart FILE.png]
+    .venv/bin/python benchmarks/bench_load_test.py [--levels 1 16 64 128] [--ramp-up-ms MS]
+        [--chart FILE.png]
 
 Targets, at every level: TTFT p50 within 5 ms of 200 ms, TPOT p50 within 1 ms of 20 ms.
 
@@ -70,7 +75,7 @@ proxy_regions = ["us-east"]
 [bench]
 concurrency = [{level}]
 requests_per_level = {requests}
-warmup_requests = 2
+warmup_requests = 2{ramp_up}
 output_tokens = {output_tokens}
 input_tokens = 256
 """
@@ -125,6 +130,12 @@ def breakdown(log: StandinLog, requests: list[dict]) -> dict[str, float | None]:
     return {step: statistics.median(values) if values else None for step, values in steps.items()}
 
 
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user and system) process `pid` has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextlib.contextmanager
 def standin(workdir: Path, log: StandinLog):
     port = free_port()
@@ -143,7 +154,7 @@ def standin(workdir: Path, log: StandinLog):
     )
     try:
         wait_listening(port)
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", process.pid
     finally:
         kill_processes([process.pid])
 
@@ -151,6 +162,12 @@ def standin(workdir: Path, log: StandinLog):
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--levels", type=int, nargs="+", default=[1, 16, 64, 128])
+    parser.add_argument(
+        "--ramp-up-ms",
+        type=int,
+        help="the spec's bench.ramp_up_ms (default: the load test's own default; 0: each level's "
+        "requests start in one burst)",
+    )
     parser.add_argument(
         "--chart", type=Path, help="also draw the generated load test's chart of all levels here"
     )
@@ -163,7 +180,10 @@ def main() -> int:
         (workdir / "specs").mkdir()
         for level in args.levels:
             spec = SPEC.format(
-                level=level, requests=requests_for(level), output_tokens=OUTPUT_TOKENS
+                level=level,
+                requests=requests_for(level),
+                output_tokens=OUTPUT_TOKENS,
+                ramp_up="" if args.ramp_up_ms is None else f"\nramp_up_ms = {args.ramp_up_ms}",
             )
             (workdir / "specs" / f"level_{level}.toml").write_text(spec)
         project = Project(workdir)
@@ -173,16 +193,19 @@ def main() -> int:
         for level in args.levels:
             module = import_app_file(workdir / "generated" / f"level_{level}.py")
             log = StandinLog(workdir / f"standin-{level}.jsonl")
-            with standin(workdir, log) as url:
+            with standin(workdir, log) as (url, pid):
+                cpu_before = cpu_seconds(pid)
                 results = asyncio.run(
                     module.generate_load(url, module.client_headers(), module.measure_here)
                 )
+                standin_cpu = cpu_seconds(pid) - cpu_before
             (summary,) = results["levels"]
             pairs = delivered_ttfts(log, summary["requests"])
             summary["delivered_p50_ms"] = statistics.median(p[0] for p in pairs)
             summary["error_p50_ms"] = statistics.median(p[1] for p in pairs)
             summary["error_max_ms"] = max(abs(p[1]) for p in pairs)
             summary["breakdown"] = breakdown(log, summary["requests"])
+            summary["standin_cpu_ms_per_request"] = 1000 * standin_cpu / summary["sent"]
             rows.append(summary)
         if chart is not None:  # the app's own chart, drawn from every level's summary
             module.BENCH_CHART = str(chart)
@@ -190,12 +213,13 @@ def main() -> int:
 
     print(
         f"Stand-in: TTFT {TTFT_MS} ms, ITL {ITL_MS} ms, {OUTPUT_TOKENS} output tokens; "
-        f"{os.cpu_count()} CPUs"
+        f"{os.cpu_count()} CPUs; ramp-up {1000 * module.BENCH_RAMP_UP:g} ms; load average "
+        f"{' '.join(f'{load:.2f}' for load in os.getloadavg())} (after)"
     )
     header = (
         f"{'level':>5} {'reqs':>5} {'err':>4} {'TTFT p50':>9} {'p99':>7} {'TPOT p50':>9} "
-        f"{'p99':>7} {'ITL p50':>8} {'p99':>7} {'E2E p50':>8} {'tok/s':>7} {'CPU/req':>8}"
-        f" {'delivered':>9} {'error p50':>9} {'max':>6}"
+        f"{'p99':>7} {'ITL p50':>8} {'p99':>7} {'E2E p50':>8} {'tok/s':>7} {'CPU/req':>8} "
+        f"{'server':>8} {'delivered':>9} {'error p50':>9} {'max':>6}"
     )
     print(header)
     accurate_levels = []
@@ -214,18 +238,21 @@ def main() -> int:
             f"{row['tpot_p99_ms']:>7.3f} {row['itl_p50_ms']:>8.2f} {row['itl_p99_ms']:>7.2f} "
             f"{row['e2e_p50_ms']:>8.1f} {row['output_throughput']:>7.0f} "
             f"{row['client_cpu_ms_per_request']:>6.2f}ms"
+            f" {row['standin_cpu_ms_per_request']:>6.2f}ms"
             f" {row['delivered_p50_ms']:>9.2f} {row['error_p50_ms']:>9.2f}"
             f" {row['error_max_ms']:>6.2f}"
         )
     print(
-        "(times in ms; CPU/req: the load generator's own CPU time per request; delivered: the\n"
-        " TTFT p50 the stand-in really delivered; error: measured minus delivered, p50 and max)"
+        "(times in ms; CPU/req: the load generator's own CPU time per request; server: the\n"
+        " stand-in's, per request of the level, its warm-up included; delivered: the TTFT p50\n"
+        " the stand-in really delivered; error: measured minus delivered, p50 and max)"
     )
     print(
         "\nWhere the time to first token went, p50 in ms from the client's start of each request"
         "\n(client: connection got, request written, first byte of the answer, first token;"
-        "\n stand-in: connection accepted (new connections only), request read, first token"
-        "\n written), and the load generator's processes and event-loop lag (p99, the worst):"
+        "\n stand-in: connection accepted (new connections only: none when opened before the"
+        "\n level), request read, first token written), and the load generator's processes"
+        "\n and event-loop lag (p99, the worst):"
     )
     steps = list(rows[0]["breakdown"])
     print(

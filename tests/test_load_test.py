@@ -216,12 +216,13 @@ def test_spec_prompts_poisson_arrivals_and_no_chart_without_matplotlib(
     (level,) = json.loads(Path("bench/bench-poisson.json").read_text())["levels"]
     sent = [request["sent_ms"] for request in level["requests"]]
     # 6 arrivals at 50/s, the same whichever process sends each: about 120 ms.
-    arrivals, due = random.Random(2), 0.0
+    arrivals, due = random.Random(0), 0.0  # seeded by the level's first request
     for request in sent:
         due += 1000 * arrivals.expovariate(50.0)
         assert due <= request < due + 15
     assert sent[-1] > 40
-    prompts = [chat["body"]["messages"][0]["content"] for chat in start_engine.log.requests()]
+    chats = start_engine.log.requests("/v1/chat/completions")
+    prompts = [chat["body"]["messages"][0]["content"] for chat in chats]
     # The spec's prompts take turns; two requests in flight may reach the server in either order.
     assert sorted(prompts) == sorted(["Hello there.", "Explain RAID 5."] * 3)
 
@@ -276,6 +277,14 @@ def test_worker_processes_send_their_shares_and_the_timings_are_merged(
     for request in four["requests"]:
         assert 0 <= request["connected_ms"] <= request["written_ms"] <= request["first_byte_ms"]
         assert request["first_byte_ms"] < request["ttft_ms"]
+    # Each process opened a connection per slot before the level started (asking for the model
+    # list), and its requests went over those: none was the first on its connection.
+    assert len(start_engine.log.requests("/v1/models", "GET")) == 1 + 4
+    assert all(event["connection_request"] > 1 for event in served)
+    # The slots started one after another over the ramp-up (100 ms by default), not at once.
+    assert module.BENCH_RAMP_UP == 0.1
+    for request in four["requests"][:4]:
+        assert request["sent_ms"] >= 1000 * module.BENCH_RAMP_UP * request["index"] / 4 - 1
     assert four["first_byte_p50_ms"] is not None
     assert module.report(results) == 0
     output = capsys.readouterr().out
@@ -324,18 +333,19 @@ def test_in_region_levels_beyond_a_container_are_sharded(
 ) -> None:
     module = apps["poisson"]
     per_container = module.BENCH_STREAMS_PER_CONTAINER
-    shards = module.level_shards("http://x", {}, 2 * per_container + 1, 7, 99)
+    job = module.bench_job("http://x", {}, 2 * per_container + 1, 7)
+    shards = module.level_shards(job, 99)
     assert len(shards) == 3
     slots = sorted(slot for shard in shards for slot in shard["slots"])
     assert slots == list(range(2 * per_container + 1))
     assert all(len(shard["slots"]) <= per_container for shard in shards)
     assert {shard["workers"] for shard in shards} == {module.BENCH_CONTAINER_WORKERS}
     assert {shard["first"] for shard in shards} == {7}
-    (small,) = module.level_shards("http://x", {}, 2, 0, 99)
+    (small,) = module.level_shards(module.bench_job("http://x", {}, 2, 0), 99)
     assert small["slots"] == [0, 1]
     # The Function's body sends a shard from its container's processes.
     url = start_engine()
-    shard = module.bench_shard(url, module.client_headers(), 2, 0, [0, 1], 2)
+    shard = {**module.bench_job(url, module.client_headers(), 2, 0), "slots": [0, 1], "workers": 2}
     share = asyncio.run(module.load_generator.local(shard))
     assert [request["index"] for request in share["requests"]] == list(range(6))
     assert len(share["workers"]) == 2

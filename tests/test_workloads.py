@@ -327,7 +327,7 @@ def test_embedding_load_test_reports_each_batch_size_and_level(
 ) -> None:
     module = import_app_file(apps["embed-vllm-new"])
     url = engine(module, STANDIN_TTFT="0.01")
-    assert asyncio.run(module.load_test(url, module.client_headers())) == 0
+    assert asyncio.run(module.load_test(url, module.client_headers(), module.measure_here)) == 0
     output = capsys.readouterr().out
     for batch in (1, 4):
         for level in (1, 2):
@@ -345,6 +345,14 @@ def test_embedding_load_test_reports_each_batch_size_and_level(
         assert 10 <= level["latency_p50_ms"] < 500
     sizes = [len(r["body"]["input"]) for r in engine.log.requests("/v1/embeddings")]
     assert sizes == [1] + [1] * 8 + [4] * 8  # the uncounted warm-up, then each batch size
+    # Sent as the streaming load test sends its levels: by worker processes, one per slot here
+    # at most, on connections each opened before the level (asking for the model list).
+    two = min(2, os.cpu_count() or 1)  # processes at level 2: one per core, one per slot at most
+    assert [len(level["workers"]) for level in results["levels"]] == [1, two, 1, two]
+    assert len(engine.log.requests("/v1/models", "GET")) == 2 * (1 + 2)
+    assert output.count("  load generator: ") == 4
+    texts = [text for r in engine.log.requests("/v1/embeddings")[1:] for text in r["body"]["input"]]
+    assert len(set(texts)) == len(texts)  # every text of the run once, whichever worker sent it
 
 
 def test_embedding_load_test_misses_its_slo_when_slow(
@@ -352,7 +360,7 @@ def test_embedding_load_test_misses_its_slo_when_slow(
 ) -> None:
     module = import_app_file(apps["embed-vllm-new"])
     url = engine(module, STANDIN_TTFT="0.6")
-    assert asyncio.run(module.load_test(url, module.client_headers())) == 1
+    assert asyncio.run(module.load_test(url, module.client_headers(), module.measure_here)) == 1
     assert "batch size 1: no level within SLO: NOT met" in capsys.readouterr().out
 
 
@@ -463,7 +471,7 @@ def test_rerank_load_test_reports_each_batch_size_and_level(
 ) -> None:
     module = import_app_file(apps["rerank-vllm-new"])
     url = engine(module, STANDIN_TTFT="0.01")
-    assert asyncio.run(module.load_test(url, module.client_headers())) == 0
+    assert asyncio.run(module.load_test(url, module.client_headers(), module.measure_here)) == 0
     output = capsys.readouterr().out
     for batch in (2, 8):
         for level in (1, 2):
@@ -480,7 +488,7 @@ def test_rerank_load_test_reports_each_batch_size_and_level(
         assert 10 <= level["latency_p50_ms"] < 500
     bodies = [r["body"] for r in engine.log.requests("/v1/rerank")]
     assert [len(body["documents"]) for body in bodies] == [1] + [2] * 8 + [8] * 8
-    assert {body["query"] for body in bodies} == {module.RERANK_QUERY}
+    assert {body["query"] for body in bodies} == {module.BENCH_QUERY}
     assert all(len(d.split()) == 8 for body in bodies for d in body["documents"])
 
 
@@ -490,7 +498,7 @@ def test_rerank_load_test_misses_its_slo_when_slow(
     module = import_app_file(apps["rerank-sglang"])
     url = engine(module, STANDIN_TTFT="0.01")
     module.BENCH_SLO = {"latency_p99_ms": 1.0}  # no answer is that fast
-    assert asyncio.run(module.load_test(url, module.client_headers())) == 1
+    assert asyncio.run(module.load_test(url, module.client_headers(), module.measure_here)) == 1
     assert "no level within SLO: NOT met" in capsys.readouterr().out
 
 

@@ -73,6 +73,15 @@ class BenchSection(SpecModel):
         description="Requests per second, sent as a Poisson process (never more in flight than "
         "the level); when absent, each request is sent as soon as one in flight ends.",
     )
+    ramp_up_ms: int = Field(
+        default=100,
+        ge=0,
+        description="Milliseconds over which the requests in flight at a level start, evenly, "
+        "one after another (as a pool of users arrives) rather than in one burst; each then "
+        "sends its next request as soon as its last ends, and every request is timed from its "
+        "own start. 0 starts them all at once. Not with `request_rate`, whose arrivals are "
+        "spread already.",
+    )
     warmup_requests: int = Field(
         default=4, ge=0, description="Requests sent before the sweep and not counted."
     )

@@ -20,23 +20,24 @@ import re
 GENERATED_NAMES = frozenset(
     """
     _ _end_container_on_exit _forward_output _group_alive _post _signal_group _watch_exit a
-    after aiohttp api_key api_key_arguments app argparse arguments arrived asleep asyncio
-    axes axis b batch batches before bench bench_documents bench_prompt bench_prompts
-    bench_request bench_session bench_shard bench_texts bench_worker body Callable capacity
-    cell cells change chat_messages chunks client_headers cluster cluster_arguments code
-    collections command compare compare_levels compile_deep_gemm completion_id concurrency
-    connected connector content context contextlib cosine_similarity count cpu cpu_started
-    data deadline delta deployed document documents done download_adapters download_weights
-    duration e2e earlier elapsed embed embed_and_compare end_container_on_exit
-    engine_config_arguments engine_headers error errors event failed failure figure finished
-    first first_byte first_token_at folder gap generate_load generator go GPU group handle
-    head headers high higher_is_better highest_swept holding holds in_flight index indices
-    interval item itertools job json key kind label lag lags later legend level level_shards
-    level_started levels limit limits line lines load_generator load_test load_test_deployed
-    low marks math matplotlib measure measure_here measure_in_region measure_level
-    measure_shard measure_share measured merge_shares merged messages met metric modal more
-    name new next_probe NODES norms now number numbers old options ordered os output
-    output_tokens outputs p pair params parser path pathlib payload peak peak_rate
+    after aiohttp answer answered api_key api_key_arguments app argparse arguments arrived
+    asleep asyncio axes axis b batch batches before bench bench_documents bench_inputs
+    bench_job bench_prompt bench_prompts bench_request bench_session bench_shard bench_texts
+    bench_worker body Callable capacity cell cells change chat_messages chunks
+    client_headers client_summary cluster cluster_arguments code collections command compare
+    compare_levels compile_deep_gemm completion_id concurrency connected connector content
+    context contextlib cosine_similarity count cpu cpu_started data deadline delta deployed
+    document documents done download_adapters download_weights duration e2e earlier elapsed
+    embed embed_and_compare end_container_on_exit engine_config_arguments engine_headers
+    error errors event failed failure figure finished first first_byte first_token_at folder
+    gap generate_load generator go GPU group handle head headers high higher_is_better
+    highest_swept holding holds in_flight index indices inputs interval item itertools job
+    json key kind label lag lags later legend level level_shards level_started levels limit
+    limits line lines list_models load_generator load_test load_test_deployed low marks math
+    matplotlib measure measure_here measure_in_region measure_level measure_shard
+    measure_share measured merge_shares merged messages met metric modal more name new
+    next_probe NODES norms now number numbers offsets old open_connections options ordered
+    os output output_tokens outputs p pair params parser path pathlib payload peak peak_rate
     percentile pgrp pid PORT position print_client print_spec_change probe PROMPT prompt
     prompts pyplot queries query random rank rank_and_check ranking rate raw reached
     read_timeout reason reasoning record records regressed regressions release_memory

@@ -18,13 +18,14 @@ class BenchView:
     concurrency: PyCode
     requests_per_level: PyCode
     request_rate: PyCode | None  # None: each request as soon as a slot is free
+    ramp_up: PyCode | None  # seconds over which a level's slots start; None with a request rate
     warmup_requests: PyCode
     timeout: PyCode
     path: PyCode  # the endpoint each request goes to
     what: PyCode  # one request, in the docstring: "chat completion"
-    payload: PyCode  # the request body, built from `messages` (`prompt`, `texts`)
+    payload: PyCode  # the request body, built from `messages` (`prompt`, `inputs`)
     adapters: PyCode | None  # the target fields of each adapter the requests ask for in turn
-    batch_sizes: PyCode  # texts per request, for the embedding workload
+    batch_sizes: PyCode  # inputs per request, for the pooling workloads
     prompts: PyCode | None  # the spec's prompts; None: synthetic ones
     input_tokens: PyCode
     output: PyCode
@@ -38,9 +39,9 @@ class BenchView:
     container_workers: PyCode  # in region: load-generator processes in each container
     entrypoint_option: bool  # `--bench` on the probe entrypoint
     function_keywords: PyCode  # of the in-region Function's decorator
-    # The load generator runs in worker processes, with --workers, --compare, --tolerance and
-    # --peak-rate (the streaming load test); else in the client's own process.
-    workers: bool
+    # The load test takes --workers, --compare, --tolerance and --peak-rate (the streaming load
+    # test, whose report compares runs and suggests the spec change).
+    options: bool
     tolerance: PyCode  # BENCH_TOLERANCE, the default of --tolerance
     entrypoint_call: PyCode  # runs the load test inside `modal run`, with its options
     deployed_call: PyCode  # and in the deployed-app client, with its command-line options
@@ -54,7 +55,7 @@ class BenchView:
 
 # Percent a figure may worsen before `--compare` calls it a regression.
 BENCH_TOLERANCE = 10.0
-# The `modal run --bench` options of the worker-process load test, passed on to `load_test`.
+# The `modal run --bench` options of the streaming load test, passed on to `load_test`.
 ENTRYPOINT_OPTIONS = ("workers", "compare", "tolerance", "peak_rate")
 # Each call of the in-region Function sends one level's shard: an hour is ample for any.
 IN_REGION_TIMEOUT = 3600
@@ -79,7 +80,7 @@ def bench_view(
     what: str,
     payload: dict[str, object],
     adapters: PyCode | None,
-    workers: bool,
+    options: bool,
 ) -> BenchView | None:
     bench = spec.bench
     if not bench.enabled:
@@ -110,6 +111,7 @@ def bench_view(
         concurrency=literal(bench.concurrency),
         requests_per_level=literal(bench.requests_per_level),
         request_rate=literal(bench.request_rate) if bench.request_rate is not None else None,
+        ramp_up=literal(bench.ramp_up_ms / 1000) if bench.request_rate is None else None,
         warmup_requests=literal(bench.warmup_requests),
         timeout=literal(bench.timeout),
         path=literal(path),
@@ -134,24 +136,22 @@ def bench_view(
         function_keywords=PyCode(", ".join(keywords)),
         streams_per_container=literal(IN_REGION_STREAMS),
         container_workers=literal(IN_REGION_CPUS),
-        workers=workers,
+        options=options,
         tolerance=literal(BENCH_TOLERANCE),
         entrypoint_call=PyCode(
             _load_test_call(
                 bench.in_region,
-                workers,
                 "load_generator",
                 "".join(f", {option}={option}" for option in ENTRYPOINT_OPTIONS)
-                if workers and entrypoint_option
+                if options and entrypoint_option
                 else "",
             )
         ),
         deployed_call=PyCode(
             _load_test_call(
                 bench.in_region,
-                workers,
                 'modal.Function.from_name(APP_NAME, "load_generator")',
-                ", **options" if workers else "",
+                ", **options" if options else "",
             )
         ),
         spec_file=literal(spec_path),
@@ -161,11 +161,8 @@ def bench_view(
     )
 
 
-def _load_test_call(in_region: bool, workers: bool, generator: str, options: str) -> str:
+def _load_test_call(in_region: bool, generator: str, options: str) -> str:
     """How `load_test` is called: with what sends each level's requests (worker processes here,
-    or shards in the serving region), or, for a load test in the client's own process, with the
-    in-region Function or nothing."""
-    if workers:
-        sender = f"measure_in_region({generator})" if in_region else "measure_here"
-        return f"load_test(url, headers, {sender}{options})"
-    return f"load_test(url, headers, {generator})" if in_region else "load_test(url, headers)"
+    or shards from the in-region Function `generator`), and the options it was given."""
+    sender = f"measure_in_region({generator})" if in_region else "measure_here"
+    return f"load_test(url, headers, {sender}{options})"

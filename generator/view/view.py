@@ -264,7 +264,7 @@ def build_view(spec: Spec, spec_path: str, output_path: str, inputs_digest: str)
             workload.one_request,
             workload.bench_body(spec),
             workload.bench_adapters(spec),
-            workload.load_test_workers,
+            workload.load_test_options,
         ),
         workload=workload.view(spec),
         sidecars=sidecars_view(spec),
@@ -571,7 +571,7 @@ def _probe_view(spec: Spec, workload: Workload, proxy_auth: bool) -> ProbeView:
         parameters.append(_option("twice", bool, True))
     if probe.cli_options and spec.bench.enabled:
         parameters.append(_option("bench", bool, False))
-        if workload.load_test_workers:  # the options of the worker-process load test
+        if workload.load_test_options:  # the options of the streaming load test
             parameters += [
                 _option("workers", int, None),
                 _option("compare", str, None),

@@ -38,6 +38,7 @@ class WorkloadView:
     probe_call: PyCode  # what the probe awaits each attempt
     similarity: SimilarityView | None  # the embedding probe's check
     ranking: RankingView | None  # the rerank probe's check
+    batch: BatchView | None  # what the pooling load test sends in a request, and reads back
 
 
 @dataclass(frozen=True)
@@ -57,14 +58,36 @@ class RankingView:
     engine_comment: PyCode  # the engine's title, in a comment
 
 
+@dataclass(frozen=True)
+class BatchView:
+    """What a pooling workload's load test (partials/bench/pooling_load_test.py.jinja) sends in
+    each request, several inputs at a time, and how it reads the answer."""
+
+    input_name: PyCode  # one input, in comments: "text", "document"
+    inputs_name: PyCode  # several: "texts", "documents"
+    inputs_title: PyCode  # at the start of a docstring: "Texts"
+    per_request: PyCode  # what a batch size counts, in the comment: "texts per request"
+    throughputs: PyCode  # what a level reports per second, in the comment
+    one_per_input: PyCode  # what the answer must hold per input, in the comment
+    request_doc: PyCode  # what a request does with its inputs, in docstrings: "the embedding of"
+    query: PyCode | None  # BENCH_QUERY, which every request's inputs are scored against
+    inputs_field: PyCode  # the request field that holds the inputs
+    answered: PyCode  # the answer's list of one item per input, from its JSON `body`
+    answered_comment: PyCode
+    count_error: PyCode  # the error kind of an answer with another number of items
+    throughput_key: PyCode  # the summary's key of inputs per second
+    token_usage: bool  # the answer's `usage` counts its input tokens
+
+
 class Workload(ABC):
     kind: ClassVar[WorkloadKind]
     noun: ClassVar[str]
     path: ClassVar[str]
     request_partial: ClassVar[str]
     load_test_partial: ClassVar[str] = "partials/bench/load_test.py.jinja"
-    # Whether that load test runs its load generator in worker processes (the streaming one).
-    load_test_workers: ClassVar[bool] = True
+    # Whether that load test takes --workers, --compare, --tolerance and --peak-rate (the
+    # streaming one, whose report compares runs and suggests the spec change).
+    load_test_options: ClassVar[bool] = True
     probe_argument: ClassVar[str] = "prompt"
     probe_argument_type: ClassVar[str] = "str"
     probe_call: ClassVar[str]
@@ -90,12 +113,16 @@ class Workload(ABC):
             ),
             similarity=self.similarity(spec),
             ranking=self.ranking(spec),
+            batch=self.batch(spec),
         )
 
     def similarity(self, spec: Spec) -> SimilarityView | None:
         return None
 
     def ranking(self, spec: Spec) -> RankingView | None:
+        return None
+
+    def batch(self, spec: Spec) -> BatchView | None:
         return None
 
     @abstractmethod
@@ -112,6 +139,13 @@ class Workload(ABC):
 
     def findings(self, spec: Spec) -> Iterator[tuple[FieldPath, str]]:
         """What this workload refuses in a spec that pydantic's rules cannot see."""
+        bench = spec.bench
+        if "ramp_up_ms" in bench.model_fields_set and bench.request_rate is not None:
+            yield (
+                ("bench", "ramp_up_ms"),
+                "the ramp-up spreads the start of requests sent as soon as a slot is free; "
+                "`request_rate` spreads their arrivals already: leave one of them out",
+            )
         if spec.probe.request_options and self.kind is not WorkloadKind.CHAT:
             yield (
                 ("probe", "request_options"),
@@ -152,7 +186,9 @@ class Pooling(Workload):
     asked for by its served name, without adapters or generation settings."""
 
     reserved_fields: ClassVar[frozenset[str]]  # request fields the generated code sets itself
-    load_test_workers = False  # one process: short requests, no stream to parse
+    load_test_partial = "partials/bench/pooling_load_test.py.jinja"
+    # Its load test's report has no --compare or spec change; `modalgen capacity` reads its JSON.
+    load_test_options = False
 
     def target_fields(self, spec: Spec, adapter: str | None) -> dict[str, str]:
         # vLLM answers only for a model it serves, and SGLang accepts the field (OpenAI's

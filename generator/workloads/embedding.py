@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from generator.code.pycode import literal, name
-from generator.workloads.base import Pooling, SimilarityView
+from generator.code.pycode import PyCode, comment, literal, name
+from generator.workloads.base import BatchView, Pooling, SimilarityView
 from generator.workloads.section import WorkloadKind
 
 if TYPE_CHECKING:
@@ -25,7 +25,6 @@ class Embedding(Pooling):
     one_request = "embedding request"
     prompt_help = "the text to embed"
     request_partial = "partials/workloads/requests/embedding.py.jinja"
-    load_test_partial = "partials/bench/embedding_load_test.py.jinja"
     probe_call = "embed_and_compare(session, prompt, timeout=remaining)"
     reserved_fields = frozenset({"input", "model"})
 
@@ -47,7 +46,7 @@ class Embedding(Pooling):
     def bench_body(self, spec: Spec) -> dict[str, Any]:
         return {
             **self.target_fields(spec, None),
-            "input": name("texts"),
+            "input": name("inputs"),
             "encoding_format": "float",
             **dict(spec.probe.request_extras),
         }
@@ -57,6 +56,24 @@ class Embedding(Pooling):
         return SimilarityView(
             queries=literal(workload.similarity_queries),
             documents=literal(workload.similarity_documents),
+        )
+
+    def batch(self, spec: Spec) -> BatchView:
+        return BatchView(
+            input_name=comment("text"),
+            inputs_name=comment("texts"),
+            inputs_title=comment("Texts"),
+            per_request=comment("texts per request"),
+            throughputs=comment("requests, texts and input tokens (the answers' `usage`)"),
+            one_per_input=comment("a vector per text"),
+            request_doc=comment("the embedding of"),
+            query=None,
+            inputs_field=literal("input"),
+            answered=PyCode('body["data"]'),
+            answered_comment=comment("one vector per text"),
+            count_error=literal("wrong number of vectors"),
+            throughput_key=literal("text_throughput"),
+            token_usage=True,
         )
 
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from generator.code.pycode import PyCode, comment, literal, name
 from generator.spec.errors import FieldPath
-from generator.workloads.base import Pooling, RankingView
+from generator.workloads.base import BatchView, Pooling, RankingView
 from generator.workloads.section import WorkloadKind
 
 if TYPE_CHECKING:
@@ -31,7 +31,6 @@ class Rerank(Pooling):
     one_request = "rerank request"
     prompt_help = "the query to rank the spec's documents for"
     request_partial = "partials/workloads/requests/rerank.py.jinja"
-    load_test_partial = "partials/bench/rerank_load_test.py.jinja"
     probe_call = "rank_and_check(session, prompt, timeout=remaining)"
     reserved_fields = frozenset({"query", "documents", "model"})
 
@@ -52,7 +51,12 @@ class Rerank(Pooling):
         }
 
     def bench_body(self, spec: Spec) -> dict[str, Any]:
-        return self.probe_body(spec)
+        return {
+            **self.target_fields(spec, None),
+            "query": name("BENCH_QUERY"),
+            "documents": name("inputs"),
+            **dict(spec.probe.request_extras),
+        }
 
     def findings(self, spec: Spec) -> Iterator[tuple[FieldPath, str]]:
         from generator.engines.registry import engine_for
@@ -71,6 +75,29 @@ class Rerank(Pooling):
             results=PyCode(answer.results),
             score=literal(answer.score),
             engine_comment=comment(engine_for(spec).title),
+        )
+
+    def batch(self, spec: Spec) -> BatchView:
+        # Imported here: the engine modules read `workload.kind` from this package.
+        from generator.engines.registry import engine_for
+
+        return BatchView(
+            input_name=comment("document"),
+            inputs_name=comment("documents"),
+            inputs_title=comment("Documents"),
+            per_request=comment("documents per request"),
+            throughputs=comment("requests and documents"),
+            one_per_input=comment("a score per document"),
+            request_doc=comment("the ranking of"),
+            query=literal(spec.workload.rerank_query),
+            inputs_field=literal("documents"),
+            answered=PyCode(engine_for(spec).rerank_answer().results),
+            answered_comment=comment(
+                f"one score per document, as {engine_for(spec).title} answers"
+            ),
+            count_error=literal("wrong number of scores"),
+            throughput_key=literal("document_throughput"),
+            token_usage=False,
         )
 
 

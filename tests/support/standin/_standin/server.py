@@ -170,7 +170,12 @@ class StandinServer:
                 )
                 length = int(headers.get("Content-Length") or 0)
                 body = await reader.readexactly(length) if length else b""
-                timing = Timing(accepted_at=accepted_at, parsed_at=time.time(), request=number)
+                timing = Timing(
+                    accepted_at=accepted_at,
+                    parsed_at=time.time(),
+                    parsed=time.monotonic(),
+                    request=number,
+                )
                 handler = self.handler(self, writer, method, target, headers, timing)
                 await handler.dispatch(body)
                 close = (headers.get("Connection") or "").lower() == "close"
@@ -206,6 +211,7 @@ class Timing:
 
     accepted_at: float  # its connection was accepted
     parsed_at: float  # its head and body were read, and its answer began
+    parsed: float  # the same instant, on the monotonic clock its answer's deadlines count from
     request: int  # 1 for the first request on its connection, 2 for the next, ...
 
 
@@ -522,8 +528,11 @@ class Handler:
 class _Answer:
     """One successful chat completion, timed against deadlines fixed when it starts.
 
-    Token `i` is due at start + TTFT + i * ITL: each write waits for its own deadline, so a
-    late write (a busy machine) does not delay the ones after it.
+    Token `i` is due at start + TTFT + i * ITL, the start being when the request was read (and
+    STANDIN_CHAT_DELAY later), as an engine's TTFT counts from a request's arrival: the time this
+    process spends on other requests before it gets to this one is inside the TTFT, not added to
+    it. Each write waits for its own deadline, so a late write (a busy machine) does not delay the
+    ones after it; how late it was shows in the recorded times.
     """
 
     def __init__(
@@ -543,10 +552,10 @@ class _Answer:
         self.completion = completion
         self.usage = usage(prompt_tokens, len(completion.tokens))
         self.include_usage = include_usage
-        self.started = time.monotonic()
-        self.started_at = time.time()
-        self.id = f"{'cmpl' if text_completion else 'chatcmpl'}-standin-{number}"
         settings = handler.standin.settings
+        self.started = handler.timing.parsed + settings.chat_delay
+        self.started_at = handler.timing.parsed_at + settings.chat_delay
+        self.id = f"{'cmpl' if text_completion else 'chatcmpl'}-standin-{number}"
         self.ttft, self.itl = settings.ttft, settings.itl
 
     def _deadline(self, index: int) -> float:
