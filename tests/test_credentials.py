@@ -122,11 +122,17 @@ def test_committed_specs_and_their_generated_files_are_clean(path: Path) -> None
     assert find_credentials(generated.read_text(encoding="utf-8")) == []
 
 
-def test_the_revision_field_holds_a_hash_not_a_secret() -> None:
-    # Only the known shapes are looked for in fields that hold hashes; elsewhere a long
-    # random-looking string is refused.
+def test_the_revision_field_holds_a_hash_or_a_name_not_a_secret() -> None:
+    # Only the known shapes are looked for in a hash; a revision that is no hash (a branch or
+    # tag may be given) is searched for long random-looking strings, as every other field is.
+    commit = "0123456789abcdef" * 2 + "01234567"
     random_looking = "X9fK2mQ7vL4pT8wR1zN6cB3hJ5dG0sYaE7uI"
-    assert spec_findings({"model": {"revision": random_looking}}) == []
+    for revision in (commit, "main", "v1.2.0-rc1", "refs/pr/12"):
+        assert spec_findings({"model": {"revision": revision}}) == [], revision
+        adapter = {"model": {"adapters": [{"revision": revision}]}}
+        assert spec_findings(adapter) == [], revision
+    assert spec_findings({"model": {"revision": random_looking}}) != []
+    assert spec_findings({"model": {"adapters": [{"revision": random_looking}]}}) != []
     assert spec_findings({"probe": {"session_id": random_looking}}) != []
     assert spec_findings({"model": {"revision": EXAMPLES[0][1]}}) != []
 

@@ -230,6 +230,7 @@ def names_a_credential(name: str) -> bool:
 # Fields that hold hashes: only the known credential shapes are looked for there.
 HASH_FIELDS: frozenset[FieldPath] = frozenset({("model", "revision")})
 HASH_FIELD_NAMES = frozenset({"revision", "digest", "sha", "sha256", "hash", "checksum"})
+_HEX_DIGEST = re.compile(r"(?:sha(?:1|256|512):)?[0-9a-fA-F]+")
 # Fields of the spec whose names speak of secrets because they name one, never hold one: a
 # Modal Secret's name or the name of a variable in it (their types take nothing else). `*`
 # stands for any key or index. tests/test_credentials.py checks that every field of the spec
@@ -293,9 +294,12 @@ def _shaped(value: Any, path: FieldPath) -> Iterator[tuple[FieldPath, str]]:
 
 
 def _shaped_text(text: str, field: FieldPath, what: str) -> Iterator[tuple[FieldPath, str]]:
-    holds_hash = field in HASH_FIELDS or (
-        bool(field) and isinstance(field[-1], str) and field[-1].lower() in HASH_FIELD_NAMES
-    )
+    # A field that takes a hash may also take a name (a revision's branch or tag): only a value
+    # shaped like a hash is spared the search for random strings.
+    holds_hash = (
+        field in HASH_FIELDS
+        or (bool(field) and isinstance(field[-1], str) and field[-1].lower() in HASH_FIELD_NAMES)
+    ) and _HEX_DIGEST.fullmatch(text) is not None
     found = find_credentials(text, random_strings=not holds_hash)
     if found:
         first = found[0]

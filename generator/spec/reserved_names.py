@@ -21,34 +21,33 @@ GENERATED_NAMES = frozenset(
     """
     _ _end_container_on_exit _forward_output _group_alive _post _signal_group _watch_exit a
     after aiohttp answer answered api_key api_key_arguments app argparse arguments arrived
-    asleep asyncio axes axis b batch batches before bench bench_documents bench_inputs
-    bench_job bench_prompt bench_prompts bench_request bench_session bench_shard bench_texts
-    bench_worker body Callable capacity cell cells change chat_messages chunks
-    client_headers client_summary cluster cluster_arguments code collections command compare
-    compare_levels compile_deep_gemm completion_id concurrency connected connector content
-    context contextlib cosine_similarity count cpu cpu_started data deadline delta deployed
-    document documents done download_adapters download_weights duration e2e earlier elapsed
-    embed embed_and_compare end_container_on_exit engine_config_arguments engine_headers
-    error errors event failed failure figure finished first first_byte first_token_at folder
-    gap generate_load generator go GPU group handle head headers high higher_is_better
+    asleep asyncio axes axis b batch batches before bench bench_inputs bench_job
+    bench_prompt bench_prompts bench_request bench_session bench_worker body Callable
+    capacity cell cells change chat_messages chunks client_headers client_summary cluster
+    cluster_arguments code collections command compare compare_levels compile_deep_gemm
+    completion_id concurrency connected connector content context contextlib
+    cosine_similarity count cpu cpu_started data deadline delta deployed document documents
+    done download_adapters download_weights duration e2e earlier elapsed embed
+    embed_and_compare end_container_on_exit engine_config_arguments engine_headers error
+    errors event failed failure figure finished first first_byte first_token_at folder gap
+    generate_load generator go GPU group handle head headers high higher_is_better
     highest_swept holding holds in_flight index indices inputs interval item itertools job
     json key kind label lag lags later legend level level_shards level_started levels limit
     limits line lines list_models load_generator load_test load_test_deployed low marks math
-    matplotlib measure measure_here measure_in_region measure_level measure_shard
-    measure_share measured merge_shares merged messages met metric modal more name new
-    next_probe NODES norms now number numbers offsets old open_connections options ordered
-    os output output_tokens outputs p pair params parser path pathlib payload peak peak_rate
-    percentile pgrp pid PORT position print_client print_spec_change probe PROMPT prompt
-    prompts pyplot queries query random rank rank_and_check ranking rate raw reached
-    read_timeout reason reasoning record records regressed regressions release_memory
-    remaining replicas repo_id report requests response result results resume_memory
-    reversed_documents revision row samples score scored scores secret_arguments self send
-    sent server ServerProcess session setting sglang_image shard shards share shares shlex
-    sidecar SidecarProcess SIDECARS sidecars signal signum slots snapshot_download start
-    start_at start_sidecars started started_at startup stat state steps stop stop_sidecars
-    stopped_on_failure strays stream stream_chat stream_completion streaming subprocess
-    summarize summary sys tail tempfile test_deployed test_timeout text texts thought
-    threading throughput time timed_embedding timed_request timed_rerank timeout timings
+    matplotlib measure measure_here measure_in_region measure_shard measure_share measured
+    merge_shares merged messages met metric modal more name new next_probe NODES norms now
+    number numbers offsets old open_connections options ordered os output output_tokens
+    outputs p pair params parser path pathlib payload peak peak_rate percentile pgrp pid
+    PORT position print_client print_spec_change probe PROMPT prompt prompts pyplot queries
+    query random rank rank_and_check ranking rate raw reached read_timeout reason reasoning
+    record records regressed regressions release_memory remaining replicas repo_id report
+    requests response result results resume_memory reversed_documents revision row samples
+    score scored scores secret_arguments self send sent server ServerProcess session setting
+    sglang_image shard shards share shares shlex sidecar SidecarProcess SIDECARS sidecars
+    signal signum slots snapshot_download start start_at start_sidecars started started_at
+    startup stat state steps stop stop_sidecars stopped_on_failure strays stream stream_chat
+    stream_completion streaming subprocess summarize summary sys tail tempfile test_deployed
+    test_timeout text texts thought threading throughput time timed_request timeout timings
     title token_id token_secret token_times tokens tolerance total tracing ttft twice url
     usage values vector vectors vllm_image wait_healthy wait_ready waiting_for wake_up
     warm_up warmed warmup was watch_lag watching words worker workers write_chart written x
