@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from generator.project.drift import unified_diff
 from generator.spec.errors import FieldPath, SpecError, format_field_path
 from generator.spec.loader import SourceDocument, parse_document
 
@@ -56,14 +57,7 @@ class FileEdit:
 
     def diff(self) -> str:
         """A unified diff of the edit, `a/` and `b/` the file's display path."""
-        return "".join(
-            difflib.unified_diff(
-                self.before.splitlines(keepends=True),
-                self.after.splitlines(keepends=True),
-                f"a/{self.display_path}",
-                f"b/{self.display_path}",
-            )
-        )
+        return unified_diff(Path(self.display_path), self.before, self.after)
 
 
 class SpecFile:

@@ -31,7 +31,6 @@ option for is reported here) and renders its generated file, for the dry run's s
 
 from __future__ import annotations
 
-import difflib
 import functools
 import json
 import re
@@ -46,6 +45,7 @@ from generator.authoring.spec_edit import SpecEditor, SpecFile, specs_reading
 from generator.engines.base import Argument, Engine, OptionRename
 from generator.engines.option_table import Option, OptionTable, version_key
 from generator.model.models import Spec
+from generator.project.drift import unified_diff
 from generator.spec.errors import FieldPath, Problem, SpecError, format_field_path
 from generator.spec.inherit import load_layered
 from generator.spec.loader import SourceDocument
@@ -552,14 +552,7 @@ class GeneratedChange:
     after: str
 
     def diff(self) -> str:
-        return "".join(
-            difflib.unified_diff(
-                self.before.splitlines(keepends=True),
-                self.after.splitlines(keepends=True),
-                f"a/{self.path}",
-                f"b/{self.path}",
-            )
-        )
+        return unified_diff(Path(self.path), self.before, self.after)
 
 
 @dataclass

@@ -40,6 +40,7 @@ from generator.view.resolved import FORMATS
 ENGINE_KINDS = tuple(ENGINE_STARTERS)
 
 if TYPE_CHECKING:
+    from generator.authoring.spec_edit import SpecEditor
     from generator.checks.validation import LoadedSpec
     from generator.engines.option_table import OptionTable
     from generator.render.render import Output
@@ -69,6 +70,21 @@ def _project(project_dir: Path | None) -> Project:
         project = Project.locate(_start_dir(project_dir))
         project.settings  # noqa: B018  (read now: a broken project file is reported here)
     return project
+
+
+def _refuse_edits_outside(project: Project, editor: SpecEditor, verb: str) -> None:
+    """Stop before writing when an edit would change a file outside the project (a base that
+    `extends` reaches out of it): the user is to `verb` it there, by hand."""
+    outside = [
+        edit.display_path
+        for edit in editor.edits()
+        if not edit.path.resolve().is_relative_to(project.root.resolve())
+    ]
+    if outside:
+        raise click.ClickException(
+            f"{', '.join(outside)} lies outside the project at {project.root}: {verb} it there, "
+            "by hand; nothing was written"
+        )
 
 
 def _project_or_here(project_dir: Path | None) -> Project:
@@ -827,16 +843,7 @@ def pin(specs: tuple[Path, ...], dry_run: bool, project_dir: Path | None) -> Non
     if not pins:
         console.info("ok", f"every revision of {len(paths)} spec(s) is a commit; nothing to pin")
         return
-    outside = [
-        e.display_path
-        for e in editor.edits()
-        if not e.path.resolve().is_relative_to(project.root.resolve())
-    ]
-    if outside:
-        raise click.ClickException(
-            f"{', '.join(outside)} lies outside the project at {project.root}: pin it there, "
-            "by hand; nothing was written"
-        )
+    _refuse_edits_outside(project, editor, "pin")
     if dry_run:
         console.diff(editor.diff())
         for item in pins:
@@ -950,16 +957,7 @@ def upgrade(
         plan = plan_upgrade(items, version, editor, every_document)
     except (UpgradeError, EditError) as error:
         raise click.ClickException(f"{error}; nothing was written") from None
-    outside = [
-        e.display_path
-        for e in editor.edits()
-        if not e.path.resolve().is_relative_to(project.root.resolve())
-    ]
-    if outside:
-        raise click.ClickException(
-            f"{', '.join(outside)} lies outside the project at {project.root}: upgrade it there, "
-            "by hand; nothing was written"
-        )
+    _refuse_edits_outside(project, editor, "upgrade")
     spec_files = {document.display_path: document.path for document in every_document}
     try:
         upgraded = check_upgraded(plan, editor, project, spec_files, render=not write)
@@ -1072,16 +1070,7 @@ def capacity(
     if not changes:
         console.info("ok", f"{loaded.display_path} is sized so already; nothing to write")
         return
-    outside = [
-        edit.display_path
-        for edit in editor.edits()
-        if not edit.path.resolve().is_relative_to(project.root.resolve())
-    ]
-    if outside:
-        raise click.ClickException(
-            f"{', '.join(outside)} lies outside the project at {project.root}: size it there, "
-            "by hand; nothing was written"
-        )
+    _refuse_edits_outside(project, editor, "size")
     documents = [loaded.document, *_other_documents(project, path)]
     for field, value, target in changes:
         readers = [r.display_path for r in specs_reading(field, target, documents)]
