@@ -23,6 +23,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 
 from generator.project.project import Project
 from tests.conftest import ROOT
@@ -626,3 +627,37 @@ def test_the_rerank_example_launches_as_sglang_s_and_its_probe_checks_the_rankin
     assert check["body"]["documents"][-1].startswith("The giant panda")
     assert prompt["headers"]["Modal-Key"] == PROXY_TOKEN["MODAL_PROXY_TOKEN_ID"]
     assert "Rerank check passed: the relevant document ranks first" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("app", "answer", "error"),
+    [
+        # One vector for two texts; SGLang's rerank answer (a list) with one score for two.
+        ("embed-vllm-new", {"data": [{"embedding": [0.0]}]}, "wrong number of vectors"),
+        ("rerank-sglang", [{"index": 0, "score": 1.0}], "wrong number of scores"),
+        ("embed-vllm-new", {"object": "list"}, "KeyError"),  # no `data` at all
+    ],
+)
+def test_a_pooling_answer_without_an_item_per_input_is_an_error(
+    apps: dict[str, Path], app: str, answer: Any, error: str
+) -> None:
+    module = import_app_file(apps[app])
+
+    async def answered(request: web.Request) -> web.Response:
+        return web.json_response(answer)  # whatever it was sent
+
+    async def run() -> dict:
+        server = web.Application()
+        server.router.add_post("/{path:.*}", answered)
+        runner = web.AppRunner(server)
+        await runner.setup()
+        port = free_port()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        try:
+            async with module.bench_session(f"http://127.0.0.1:{port}", {}) as session:
+                path, payload = module.bench_request({"first": 0, "batch": 2}, 0)
+                return await module.timed_request(session, path, payload)
+        finally:
+            await runner.cleanup()
+
+    assert asyncio.run(run())["error"] == error
