@@ -38,20 +38,20 @@ GENERATED_NAMES = frozenset(
     merge_shares merged messages met metric modal more name new next_probe NODES norms now
     number numbers offsets old open_connections options ordered os output output_tokens
     outputs p pair params parser path pathlib payload peak peak_rate percentile pgrp pid
-    PORT position print_client print_spec_change probe PROMPT prompt prompts pyplot queries
-    query random rank rank_and_check ranking rate raw reached read_timeout reason reasoning
-    record records regressed regressions release_memory remaining replicas repo_id report
-    requests response result results resume_memory reversed_documents revision row samples
-    score scored scores secret_arguments self send sent server ServerProcess session setting
-    sglang_image shard shards share shares shlex sidecar SidecarProcess SIDECARS sidecars
-    signal signum slots snapshot_download start start_at start_sidecars started started_at
-    startup stat state steps stop stop_sidecars stopped_on_failure strays stream stream_chat
-    stream_completion streaming subprocess summarize summary sys tail tempfile test_deployed
-    test_timeout text texts thought threading throughput time timed_request timeout timings
-    title token_id token_secret token_times tokens tolerance total tracing ttft twice url
-    usage values vector vectors vllm_image wait_healthy wait_ready waiting_for wake_up
-    warm_up warmed warmup was watch_lag watching words worker workers write_chart written x
-    y
+    PORT position print_client print_spec_change probe process PROMPT prompt prompts pyplot
+    queries query random rank rank_and_check ranking rate raw reached read_timeout reason
+    reasoning record records regressed regressions release_memory remaining replicas repo_id
+    report requests response result results resume_memory reversed_documents revision row
+    samples score scored scores secret_arguments self send sent server ServerProcess session
+    setting sglang_image shard shards share shares shlex sidecar SidecarProcess SIDECARS
+    sidecars signal signum slots snapshot_download start start_at start_sidecars started
+    started_at startup stat state steps stop stop_process_group stop_sidecars
+    stopped_on_failure strays stream stream_chat stream_completion streaming subprocess
+    summarize summary sys tail tempfile test_deployed test_timeout text texts thought
+    threading throughput time timed_request timeout timings title token_id token_secret
+    token_times tokens tolerance total tracing ttft twice url usage values vector vectors
+    vllm_image wait_healthy wait_ready waiting_for wake_up warm_up warmed warmup was
+    watch_lag watching what words worker workers write_chart written x y
     """.split()  # noqa: SIM905 (a list of words, easier to read and keep sorted)
 )
 BUILTINS = frozenset(dir(builtins))

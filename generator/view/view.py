@@ -147,6 +147,7 @@ class AppView:
     model_revision: PyCode
     revision_note: tuple[PyCode, ...]  # comment lines on what the revision holds still
     engine_title: PyCode  # "SGLang", for comments and messages
+    engine_title_literal: PyCode  # the same as a string literal, for code
     image: ImageView
     volumes: tuple[VolumeView, ...]
     gpu: PyCode
@@ -210,6 +211,7 @@ def build_view(spec: Spec, spec_path: str, output_path: str, inputs_digest: str)
         model_revision=literal(spec.model.revision),
         revision_note=_revision_note(spec),
         engine_title=comment(engine_impl.title),
+        engine_title_literal=literal(engine_impl.title),
         image=image_view(
             spec.image,
             image_variable,
